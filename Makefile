@@ -1,0 +1,61 @@
+# Weft: `make run` builds everything and starts the collector on config/default.yaml;
+# `make test` builds everything and runs every test. Both install what is missing.
+# Caches (cargo target dir, CMake build tree, test tools) live outside the clone.
+
+WEFT_CACHE ?= $(HOME)/.cache/weft
+export WEFT_CACHE
+SRC_KEY := $(shell printf '%s' "$(CURDIR)" | md5sum | cut -c1-10)
+BUILD_DIR ?= $(WEFT_CACHE)/build-$(SRC_KEY)
+BUILD_TYPE ?= RelWithDebInfo
+CARGO_TARGET_DIR := $(WEFT_CACHE)/cargo-target
+WASMTIME_LIB := $(CARGO_TARGET_DIR)/release/libweft_wasmtime.a
+WASMTIME_INCLUDE := $(WEFT_CACHE)/wasmtime/include
+WEFT_BIN := $(BUILD_DIR)/weft
+CONFIG ?= config/default.yaml
+JOBS ?= $(shell nproc)
+
+.PHONY: all deps wasmtime configure build run test unit-test e2e-test test-deps format lint clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+$(WASMTIME_LIB): third_party/wasmtime/Cargo.toml third_party/wasmtime/Cargo.lock third_party/wasmtime/build.rs
+	cd third_party/wasmtime && CARGO_TARGET_DIR=$(CARGO_TARGET_DIR) \
+	  WEFT_WASMTIME_INCLUDE_DIR=$(WASMTIME_INCLUDE) cargo build --release --locked
+	@touch $(WASMTIME_LIB)
+
+wasmtime: deps $(WASMTIME_LIB)
+
+configure: deps wasmtime
+	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
+	  -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
+	  -DWEFT_WASMTIME_LIB=$(WASMTIME_LIB) -DWEFT_WASMTIME_INCLUDE=$(WASMTIME_INCLUDE) >/dev/null
+	@ln -sfn $(BUILD_DIR) build
+
+build: configure
+	CCACHE_DIR=$(WEFT_CACHE)/ccache cmake --build $(BUILD_DIR) -j $(JOBS)
+
+run: build
+	$(WEFT_BIN) --config $(CONFIG)
+
+test-deps:
+	@scripts/setup-test-deps.sh
+
+unit-test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+e2e-test: build test-deps
+	WEFT_BIN=$(WEFT_BIN) $(WEFT_CACHE)/venv/bin/python -m pytest -q test/e2e
+
+test: unit-test e2e-test
+
+format:
+	clang-format -i $$(git ls-files '*.h' '*.cc')
+
+lint: configure
+	clang-format --dry-run --Werror $$(git ls-files '*.h' '*.cc')
+
+clean:
+	rm -rf $(BUILD_DIR) build

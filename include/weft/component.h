@@ -1,0 +1,64 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "weft/consumer.h"
+#include "weft/status.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace weft {
+
+namespace telemetry {
+class Registry;
+}
+
+// What a component gets from the collector when it is created.
+struct ComponentContext {
+  std::string id;  // "otlp", "otlp/2", ...
+  telemetry::Registry* metrics = nullptr;
+  std::shared_ptr<spdlog::logger> logger;
+};
+
+// Lifecycle shared by every component. shutdown() is safe without start()
+// and safe twice, and drains what the component holds until the deadline.
+class Component {
+ public:
+  virtual ~Component() = default;
+  [[nodiscard]] virtual Status start() { return Status::ok(); }
+  virtual void shutdown(std::chrono::steady_clock::time_point deadline) { (void)deadline; }
+};
+
+// One receiver instance serves every signal it is wired for.
+struct SignalConsumers {
+  Consumer* traces = nullptr;
+  Consumer* metrics = nullptr;
+  Consumer* logs = nullptr;
+
+  [[nodiscard]] Consumer* for_signal(Signal signal) const {
+    switch (signal) {
+      case Signal::kTraces:
+        return traces;
+      case Signal::kMetrics:
+        return metrics;
+      case Signal::kLogs:
+        return logs;
+    }
+    return nullptr;
+  }
+};
+
+class Receiver : public Component {};
+class Processor : public Component, public Consumer {};
+class Exporter : public Component, public Consumer {};
+class Extension : public Component {
+ public:
+  // Told once every pipeline has started, and again before shutdown begins.
+  virtual void set_ready(bool ready) { (void)ready; }
+};
+
+}  // namespace weft

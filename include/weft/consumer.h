@@ -1,0 +1,20 @@
+#pragma once
+
+#include "pdata/telemetry.h"
+#include "weft/status.h"
+
+namespace weft {
+
+// Takes ownership of a batch of telemetry. Returns a retryable Status to push
+// back (the data was not taken and nothing of it was kept), a permanent one to
+// reject it. Consumers are called from several threads at once.
+class Consumer {
+ public:
+  virtual ~Consumer() = default;
+  virtual Status consume(pdata::Telemetry&& data) = 0;
+  // Whether this consumer changes the data it is handed; fan-out gives a
+  // mutating consumer its own copy.
+  [[nodiscard]] virtual bool mutates_data() const { return false; }
+};
+
+}  // namespace weft

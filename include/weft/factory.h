@@ -1,0 +1,76 @@
+#pragma once
+
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "weft/component.h"
+
+namespace weft {
+
+class ConfigReader;
+
+enum class ComponentKind { kReceiver, kProcessor, kExporter, kExtension };
+
+std::string_view kind_name(ComponentKind kind);         // "receiver"
+std::string_view kind_section(ComponentKind kind);      // "receivers"
+
+// A component's settings. Each factory has its own subclass.
+struct ComponentConfig {
+  virtual ~ComponentConfig() = default;
+};
+
+// Builds one type of component. create_default_config() has no side effects;
+// load_config() reads the user's YAML over the defaults and reports every
+// problem with its YAML path through the reader.
+class Factory {
+ public:
+  virtual ~Factory() = default;
+  [[nodiscard]] virtual ComponentKind kind() const = 0;
+  [[nodiscard]] virtual std::string_view type() const = 0;
+  [[nodiscard]] virtual std::set<Signal> signals() const {
+    return {Signal::kTraces, Signal::kMetrics, Signal::kLogs};
+  }
+  [[nodiscard]] virtual std::unique_ptr<ComponentConfig> create_default_config() const = 0;
+  virtual void load_config(ConfigReader& reader, ComponentConfig& config) const = 0;
+
+  // Only the one matching kind() is called.
+  virtual std::unique_ptr<Receiver> create_receiver(const ComponentContext& /*ctx*/,
+                                                    const ComponentConfig& /*config*/,
+                                                    SignalConsumers /*next*/) const {
+    return nullptr;
+  }
+  virtual std::unique_ptr<Processor> create_processor(const ComponentContext& /*ctx*/,
+                                                      const ComponentConfig& /*config*/,
+                                                      Signal /*signal*/,
+                                                      Consumer* /*next*/) const {
+    return nullptr;
+  }
+  virtual std::unique_ptr<Exporter> create_exporter(const ComponentContext& /*ctx*/,
+                                                    const ComponentConfig& /*config*/) const {
+    return nullptr;
+  }
+  virtual std::unique_ptr<Extension> create_extension(const ComponentContext& /*ctx*/,
+                                                      const ComponentConfig& /*config*/) const {
+    return nullptr;
+  }
+};
+
+// Typed helper: a factory whose config is Cfg.
+template <class Cfg>
+class FactoryFor : public Factory {
+ public:
+  [[nodiscard]] std::unique_ptr<ComponentConfig> create_default_config() const override {
+    return std::make_unique<Cfg>();
+  }
+  void load_config(ConfigReader& reader, ComponentConfig& config) const override {
+    load(reader, static_cast<Cfg&>(config));
+  }
+
+ protected:
+  virtual void load(ConfigReader& reader, Cfg& config) const = 0;
+  static const Cfg& cast(const ComponentConfig& config) { return static_cast<const Cfg&>(config); }
+};
+
+}  // namespace weft

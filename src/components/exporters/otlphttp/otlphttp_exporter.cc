@@ -1,0 +1,160 @@
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <map>
+#include <mutex>
+
+#include "components/exporters/helper/otlp_response.h"
+#include "components/exporters/helper/queued_exporter.h"
+#include "core/builtin.h"
+#include "pdata/otlp_json.h"
+#include "weft/config_reader.h"
+
+namespace weft::exporters::otlphttp {
+namespace {
+
+struct Config : ComponentConfig {
+  std::string endpoint;  // base URL; /v1/<signal> is appended
+  std::map<Signal, std::string> signal_endpoints;  // full URLs overriding the base
+  std::string encoding = "proto";
+  std::string compression = "gzip";
+  std::map<std::string, std::string> headers;
+  ExporterSettings exporter;
+};
+
+struct Url {
+  std::string origin;  // scheme://host:port
+  std::string path;
+};
+
+bool split_url(const std::string& url, Url& out) {
+  const size_t scheme_end = url.find("://");
+  if (scheme_end == std::string::npos) return false;
+  const std::string scheme = url.substr(0, scheme_end);
+  if (scheme != "http" && scheme != "https") return false;
+  const size_t path_start = url.find('/', scheme_end + 3);
+  out.origin = url.substr(0, path_start);
+  out.path = path_start == std::string::npos ? "" : url.substr(path_start);
+  return out.origin.size() > scheme_end + 3;
+}
+
+std::chrono::milliseconds retry_after(const httplib::Response& response) {
+  const std::string value = response.get_header_value("Retry-After");
+  if (value.empty()) return std::chrono::milliseconds(0);
+  try {
+    return std::chrono::seconds(std::stoll(value));
+  } catch (...) {
+    return std::chrono::milliseconds(0);  // an HTTP date: fall back to our own backoff
+  }
+}
+
+class HttpSender final : public Sender {
+ public:
+  HttpSender(const ComponentContext& ctx, const Config& config) : ctx_(ctx), config_(config) {}
+
+  Status send(const pdata::Telemetry& data, std::chrono::nanoseconds timeout) override {
+    Url url;
+    auto it = config_.signal_endpoints.find(data.signal());
+    if (it != config_.signal_endpoints.end()) {
+      split_url(it->second, url);
+    } else {
+      split_url(config_.endpoint, url);
+      while (!url.path.empty() && url.path.back() == '/') url.path.pop_back();
+      url.path += "/v1/" + std::string(signal_name(data.signal()));
+    }
+    std::string body;
+    std::string content_type = "application/x-protobuf";
+    if (config_.encoding == "json") {
+      auto json = pdata::telemetry_to_json(data);
+      if (!json.ok()) return json.status();
+      body = std::move(json).value();
+      content_type = "application/json";
+    }
+    httplib::Client client(url.origin);
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
+    if (ms.count() > 0) {
+      client.set_connection_timeout(ms);
+      client.set_read_timeout(ms);
+      client.set_write_timeout(ms);
+    }
+    client.set_compress(config_.compression == "gzip");
+    httplib::Headers headers(config_.headers.begin(), config_.headers.end());
+    const std::string& payload = config_.encoding == "json" ? body : data.wire();
+    auto result = client.Post(url.path, headers, payload, content_type);
+    const std::string target = url.origin + url.path;
+    if (!result) {
+      return Status::retryable("OTLP/HTTP export to " + target + " failed: " +
+                               httplib::to_string(result.error()));
+    }
+    const int code = result->status;
+    if (code >= 200 && code < 300) {
+      if (config_.encoding != "json") {
+        auto partial = parse_partial_success(result->body);
+        if (partial.rejected > 0 || !partial.error_message.empty()) {
+          ctx_.logger->warn("destination rejected {} of {} {}: {}", partial.rejected,
+                            data.item_count(), item_noun(data.signal()), partial.error_message);
+        }
+      }
+      return Status::ok();
+    }
+    std::string message = "OTLP/HTTP export to " + target + " failed with HTTP " +
+                          std::to_string(code);
+    if (code == 429 || code == 502 || code == 503 || code == 504) {
+      return Status::retryable(std::move(message), retry_after(*result));
+    }
+    return Status::permanent(std::move(message));
+  }
+
+ private:
+  ComponentContext ctx_;
+  Config config_;
+};
+
+class Factory final : public FactoryFor<Config> {
+ public:
+  [[nodiscard]] ComponentKind kind() const override { return ComponentKind::kExporter; }
+  [[nodiscard]] std::string_view type() const override { return "otlphttp"; }
+
+  std::unique_ptr<Exporter> create_exporter(const ComponentContext& ctx,
+                                            const ComponentConfig& config) const override {
+    const Config& c = cast(config);
+    return std::make_unique<QueuedExporter>(ctx, c.exporter, std::make_unique<HttpSender>(ctx, c));
+  }
+
+ protected:
+  void load(ConfigReader& reader, Config& config) const override {
+    reader.read("endpoint", config.endpoint);
+    for (Signal s : kAllSignals) {
+      const std::string key = std::string(signal_name(s)) + "_endpoint";
+      std::string value;
+      reader.read(key, value);
+      if (value.empty()) continue;
+      Url url;
+      if (!split_url(value, url)) reader.error(key, "expected an http:// or https:// URL");
+      config.signal_endpoints[s] = value;
+    }
+    reader.read("encoding", config.encoding);
+    reader.read("compression", config.compression);
+    reader.read("headers", config.headers);
+    config.exporter.load(reader);
+    Url url;
+    if (config.endpoint.empty() && config.signal_endpoints.size() < kAllSignals.size()) {
+      reader.error("endpoint", "must be set, for example \"http://collector.example:4318\"");
+    } else if (!config.endpoint.empty() && !split_url(config.endpoint, url)) {
+      reader.error("endpoint", "expected an http:// or https:// URL, got \"" + config.endpoint +
+                                   "\"");
+    }
+    if (config.encoding != "proto" && config.encoding != "json") {
+      reader.error("encoding", "must be proto or json, got \"" + config.encoding + "\"");
+    }
+    if (config.compression != "gzip" && config.compression != "none" &&
+        !config.compression.empty()) {
+      reader.error("compression", "must be gzip or none, got \"" + config.compression + "\"");
+    }
+  }
+};
+
+}  // namespace
+}  // namespace weft::exporters::otlphttp
+
+WEFT_DEFINE_FACTORY(otlphttp_exporter, weft::exporters::otlphttp::Factory)

@@ -1,0 +1,194 @@
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+#include "components/receivers/otlp/servers.h"
+#include "pdata/otlp_json.h"
+#include "pdata/wire.h"
+#include "weft/config_reader.h"
+
+namespace weft::receivers::otlp {
+namespace {
+
+constexpr const char* kProtobuf = "application/x-protobuf";
+constexpr const char* kJson = "application/json";
+
+// gRPC codes carried in the google.rpc.Status body of an error response.
+constexpr int kGrpcInvalidArgument = 3;
+constexpr int kGrpcUnavailable = 14;
+
+enum class Encoding { kProtobuf, kJson, kUnsupported };
+
+Encoding encoding_of(const httplib::Request& request) {
+  std::string type = request.get_header_value("Content-Type");
+  type = type.substr(0, type.find(';'));
+  while (!type.empty() && type.back() == ' ') type.pop_back();
+  if (type == kProtobuf) return Encoding::kProtobuf;
+  if (type == kJson) return Encoding::kJson;
+  return Encoding::kUnsupported;
+}
+
+std::string json_quote(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += fmt::format("\\u{:04x}", c);
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+// Writes an error as a google.rpc.Status in the request's encoding, as OTLP/HTTP asks.
+void write_error(httplib::Response& response, int http_status, int grpc_code,
+                 const std::string& message, Encoding encoding) {
+  response.status = http_status;
+  if (encoding == Encoding::kJson) {
+    response.set_content(
+        fmt::format("{{\"code\":{},\"message\":{}}}", grpc_code, json_quote(message)), kJson);
+    return;
+  }
+  std::string body;
+  pdata::wire::append_varint(body, 1 << 3);  // code, varint
+  pdata::wire::append_varint(body, static_cast<uint64_t>(grpc_code));
+  pdata::wire::append_len_field(body, 2, message);
+  response.set_content(body, kProtobuf);
+}
+
+class HttpServer final : public Server {
+ public:
+  HttpServer(const HttpSettings& settings, Ingest& ingest, const ComponentContext& ctx)
+      : settings_(settings), ingest_(ingest), ctx_(ctx) {}
+
+  Status start() override {
+    std::string host;
+    int port = 0;
+    if (!split_endpoint(settings_.endpoint, host, port)) {
+      return Status::permanent("bad endpoint " + settings_.endpoint);
+    }
+    server_.new_task_queue = [] {
+      return new httplib::ThreadPool(std::max(4u, std::thread::hardware_concurrency() * 2));
+    };
+    server_.set_payload_max_length(settings_.max_request_body_size);
+    route(settings_.traces_url_path, Signal::kTraces);
+    route(settings_.metrics_url_path, Signal::kMetrics);
+    route(settings_.logs_url_path, Signal::kLogs);
+    server_.set_error_handler([this](const httplib::Request& request, httplib::Response& response) {
+      if (response.status == 413) {
+        ingest_.count_failed_request("too_large");
+        write_error(response, 413, kGrpcInvalidArgument, "request body too large",
+                    encoding_of(request));
+      } else if (response.status == 404) {
+        ingest_.count_failed_request("not_found");
+        write_error(response, 404, kGrpcInvalidArgument, "unknown path " + request.path,
+                    encoding_of(request));
+      }
+    });
+    if (host.empty()) host = "0.0.0.0";
+    if (!server_.bind_to_port(host, port)) {
+      return Status::permanent("cannot listen for OTLP/HTTP on " + settings_.endpoint);
+    }
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    ctx_.logger->info("OTLP/HTTP receiver listening on {}", settings_.endpoint);
+    return Status::ok();
+  }
+
+  void stop(std::chrono::steady_clock::time_point /*deadline*/) override {
+    if (!thread_.joinable()) return;
+    server_.stop();  // closes the listener; the pool finishes requests in flight
+    thread_.join();
+  }
+
+ private:
+  void route(const std::string& path, Signal signal) {
+    server_.Post(path, [this, signal](const httplib::Request& request,
+                                      httplib::Response& response) {
+      handle(signal, request, response);
+    });
+    auto not_allowed = [this](const httplib::Request& request, httplib::Response& response) {
+      ingest_.count_failed_request("method_not_allowed");
+      response.set_header("Allow", "POST");
+      write_error(response, 405, kGrpcInvalidArgument, request.method + " is not allowed",
+                  encoding_of(request));
+    };
+    server_.Get(path, not_allowed);
+    server_.Put(path, not_allowed);
+    server_.Delete(path, not_allowed);
+    server_.Patch(path, not_allowed);
+  }
+
+  void handle(Signal signal, const httplib::Request& request, httplib::Response& response) {
+    const Encoding encoding = encoding_of(request);
+    if (encoding == Encoding::kUnsupported) {
+      ingest_.count_failed_request("unsupported_media_type");
+      write_error(response, 415, kGrpcInvalidArgument,
+                  "unsupported content type \"" + request.get_header_value("Content-Type") +
+                      "\"; use application/x-protobuf or application/json",
+                  Encoding::kProtobuf);
+      return;
+    }
+    // The library has already inflated a gzip body; the limit holds for the inflated size too.
+    if (request.body.size() > settings_.max_request_body_size) {
+      ingest_.count_failed_request("too_large");
+      write_error(response, 413, kGrpcInvalidArgument, "request body too large", encoding);
+      return;
+    }
+    if (!ingest_.wired(signal)) {
+      ingest_.count_failed_request("not_found");
+      write_error(response, 404, kGrpcInvalidArgument,
+                  std::string("no pipeline receives ") + std::string(signal_name(signal)),
+                  encoding);
+      return;
+    }
+    auto parsed = encoding == Encoding::kJson
+                      ? pdata::telemetry_from_json(signal, request.body)
+                      : pdata::Telemetry::from_wire(signal, request.body);
+    const Status status = ingest_.accept(signal, std::move(parsed));
+    if (status.is_ok()) {
+      response.status = 200;
+      if (encoding == Encoding::kJson) {
+        response.set_content("{}", kJson);
+      } else {
+        response.set_content("", kProtobuf);
+      }
+      return;
+    }
+    if (status.is_retryable()) {
+      const auto seconds = std::max<int64_t>(
+          1, std::chrono::duration_cast<std::chrono::seconds>(status.retry_after()).count());
+      response.set_header("Retry-After", std::to_string(seconds));
+      write_error(response, 503, kGrpcUnavailable, status.message(), encoding);
+      return;
+    }
+    write_error(response, 400, kGrpcInvalidArgument, status.message(), encoding);
+  }
+
+  HttpSettings settings_;
+  Ingest& ingest_;
+  const ComponentContext& ctx_;
+  httplib::Server server_;
+  std::thread thread_;
+};
+
+}  // namespace
+
+std::unique_ptr<Server> make_http_server(const HttpSettings& settings, Ingest& ingest,
+                                         const ComponentContext& ctx) {
+  return std::make_unique<HttpServer>(settings, ingest, ctx);
+}
+
+}  // namespace weft::receivers::otlp

@@ -1,0 +1,327 @@
+#include "core/config.h"
+
+#include <cstdlib>
+#include <set>
+
+#include "weft/config_reader.h"
+
+namespace weft {
+
+Factories::Factories(std::vector<std::unique_ptr<Factory>> factories)
+    : factories_(std::move(factories)) {}
+
+const Factory* Factories::find(ComponentKind kind, std::string_view type) const {
+  for (const auto& f : factories_) {
+    if (f->kind() == kind && f->type() == type) return f.get();
+  }
+  return nullptr;
+}
+
+std::vector<const Factory*> Factories::of_kind(ComponentKind kind) const {
+  std::vector<const Factory*> out;
+  for (const auto& f : factories_) {
+    if (f->kind() == kind) out.push_back(f.get());
+  }
+  return out;
+}
+
+std::map<std::string, ComponentEntry>& CollectorConfig::section(ComponentKind kind) {
+  switch (kind) {
+    case ComponentKind::kReceiver:
+      return receivers;
+    case ComponentKind::kProcessor:
+      return processors;
+    case ComponentKind::kExporter:
+      return exporters;
+    case ComponentKind::kExtension:
+      return extensions;
+  }
+  return receivers;
+}
+
+const std::map<std::string, ComponentEntry>& CollectorConfig::section(ComponentKind kind) const {
+  return const_cast<CollectorConfig*>(this)->section(kind);
+}
+
+namespace {
+
+using Origins = std::map<std::string, std::string>;  // YAML path -> file that set it
+
+std::string join(const std::string& path, const std::string& key) {
+  return path.empty() ? key : path + "." + key;
+}
+
+void record_origins(const YAML::Node& node, const std::string& path, const std::string& file,
+                    Origins& origins) {
+  origins[path] = file;
+  if (!node.IsMap()) return;
+  for (const auto& item : node) {
+    record_origins(item.second, join(path, item.first.Scalar()), file, origins);
+  }
+}
+
+YAML::Node merge(const YAML::Node& base, const YAML::Node& over) {
+  if (!base.IsMap() || !over.IsMap()) return YAML::Clone(over);
+  YAML::Node out = YAML::Clone(base);
+  for (const auto& item : over) {
+    const std::string key = item.first.Scalar();
+    out[key] = out[key].IsDefined() ? merge(out[key], item.second) : YAML::Clone(item.second);
+  }
+  return out;
+}
+
+// Expands ${env:NAME}, ${NAME} and ${env:NAME:-default}; $$ is a literal $.
+bool expand(const std::string& in, std::string& out, std::string& error) {
+  out.clear();
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '$') {
+      out.push_back(in[i]);
+      continue;
+    }
+    if (i + 1 < in.size() && in[i + 1] == '$') {
+      out.push_back('$');
+      ++i;
+      continue;
+    }
+    if (i + 1 >= in.size() || in[i + 1] != '{') {
+      out.push_back('$');
+      continue;
+    }
+    const size_t close = in.find('}', i);
+    if (close == std::string::npos) {
+      error = "unterminated ${ in \"" + in + "\"";
+      return false;
+    }
+    std::string ref = in.substr(i + 2, close - i - 2);
+    if (ref.rfind("env:", 0) == 0) ref = ref.substr(4);
+    std::string fallback;
+    const size_t dash = ref.find(":-");
+    if (dash != std::string::npos) {
+      fallback = ref.substr(dash + 2);
+      ref = ref.substr(0, dash);
+    }
+    if (ref.empty() || ref.find_first_not_of(
+                           "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") !=
+                           std::string::npos) {
+      error = "bad environment reference \"${" + in.substr(i + 2, close - i - 2) + "}\"";
+      return false;
+    }
+    const char* value = std::getenv(ref.c_str());
+    out += value != nullptr ? value : fallback;
+    i = close;
+  }
+  return true;
+}
+
+void expand_all(YAML::Node node, const std::string& path, Diagnostics& diag) {
+  if (node.IsScalar()) {
+    std::string expanded, error;
+    if (node.Scalar().find('$') == std::string::npos) return;
+    if (!expand(node.Scalar(), expanded, error)) {
+      diag.error(path, error);
+      return;
+    }
+    node = expanded;
+    return;
+  }
+  if (node.IsMap()) {
+    for (auto item : node) expand_all(item.second, join(path, item.first.Scalar()), diag);
+  } else if (node.IsSequence()) {
+    for (size_t i = 0; i < node.size(); ++i) {
+      expand_all(node[i], path + "[" + std::to_string(i) + "]", diag);
+    }
+  }
+}
+
+std::string type_of(const std::string& id) { return id.substr(0, id.find('/')); }
+
+bool valid_id(const std::string& id) {
+  const size_t slash = id.find('/');
+  return !id.empty() && slash != 0 && (slash == std::string::npos || slash + 1 < id.size());
+}
+
+void load_section(const YAML::Node& root, ComponentKind kind, const Factories& factories,
+                  CollectorConfig& out, Diagnostics& diag) {
+  const std::string section(kind_section(kind));
+  const YAML::Node node = root[section];
+  if (!node.IsDefined() || node.IsNull()) return;
+  if (!node.IsMap()) {
+    diag.error(section, "expected a map of " + section);
+    return;
+  }
+  for (const auto& item : node) {
+    const std::string id = item.first.Scalar();
+    const std::string path = section + "." + id;
+    if (!valid_id(id)) {
+      diag.error(path, "bad component id \"" + id + "\"; expected type or type/name");
+      continue;
+    }
+    const Factory* factory = factories.find(kind, type_of(id));
+    if (factory == nullptr) {
+      std::string known;
+      for (const Factory* f : factories.of_kind(kind)) {
+        known += (known.empty() ? "" : ", ") + std::string(f->type());
+      }
+      diag.error(path, "unknown " + std::string(kind_name(kind)) + " type \"" + type_of(id) +
+                           "\" (built in: " + known + ")");
+      continue;
+    }
+    ComponentEntry entry{id, factory, factory->create_default_config()};
+    ConfigReader reader(item.second, path, &diag);
+    factory->load_config(reader, *entry.config);
+    reader.report_unknown_keys();
+    out.section(kind).emplace(id, std::move(entry));
+  }
+}
+
+void check_refs(ConfigReader& pipeline, const std::string& key, ComponentKind kind,
+                const std::vector<std::string>& ids, const CollectorConfig& config, Signal signal) {
+  std::set<std::string> seen;
+  for (const auto& id : ids) {
+    if (!seen.insert(id).second) {
+      pipeline.error(key, "lists " + std::string(kind_name(kind)) + " \"" + id + "\" twice");
+    }
+    const auto& section = config.section(kind);
+    auto it = section.find(id);
+    if (it == section.end()) {
+      pipeline.error(key, "references " + std::string(kind_name(kind)) + " \"" + id +
+                              "\" which is not defined in " + std::string(kind_section(kind)));
+      continue;
+    }
+    if (it->second.factory->signals().count(signal) == 0) {
+      pipeline.error(key, std::string(kind_name(kind)) + " \"" + id + "\" does not support " +
+                              std::string(signal_name(signal)));
+    }
+  }
+}
+
+void load_service(const YAML::Node& root, CollectorConfig& out, Diagnostics& diag) {
+  ConfigReader service(root["service"], "service", &diag);
+  if (!root["service"].IsDefined()) {
+    diag.error("service", "missing: a config needs service.pipelines");
+    return;
+  }
+  service.read("extensions", out.service_extensions);
+  for (const auto& id : out.service_extensions) {
+    if (out.extensions.count(id) == 0) {
+      service.error("extensions", "references extension \"" + id +
+                                      "\" which is not defined in extensions");
+    }
+  }
+  ConfigReader telemetry = service.child("telemetry");
+  ConfigReader metrics = telemetry.child("metrics");
+  metrics.read_endpoint("address", out.metrics_address);
+  std::string level = "normal";
+  metrics.read("level", level);
+  if (level == "none") out.metrics_address.clear();
+  ConfigReader logs = telemetry.child("logs");
+  logs.read("level", out.log_level);
+  static const std::set<std::string> kLevels = {"debug", "info", "warn", "error"};
+  if (kLevels.count(out.log_level) == 0) {
+    logs.error("level", "must be one of debug, info, warn, error");
+  }
+  service.read_duration("shutdown_timeout", out.shutdown_timeout);
+
+  const YAML::Node pipelines = root["service"]["pipelines"];
+  service.read_node("pipelines");
+  if (!pipelines.IsDefined() || !pipelines.IsMap() || pipelines.size() == 0) {
+    diag.error("service.pipelines", "must define at least one pipeline");
+    return;
+  }
+  for (const auto& item : pipelines) {
+    PipelineConfig p;
+    p.id = item.first.Scalar();
+    const std::string path = "service.pipelines." + p.id;
+    auto signal = signal_from_name(type_of(p.id));
+    if (!signal || !valid_id(p.id)) {
+      diag.error(path, "pipeline id must be traces, metrics or logs, optionally followed by /name");
+      continue;
+    }
+    p.signal = *signal;
+    ConfigReader reader(item.second, path, &diag);
+    reader.read("receivers", p.receivers);
+    reader.read("processors", p.processors);
+    reader.read("exporters", p.exporters);
+    if (p.receivers.empty()) reader.error("receivers", "must list at least one receiver");
+    if (p.exporters.empty()) reader.error("exporters", "must list at least one exporter");
+    check_refs(reader, "receivers", ComponentKind::kReceiver, p.receivers, out, p.signal);
+    check_refs(reader, "processors", ComponentKind::kProcessor, p.processors, out, p.signal);
+    check_refs(reader, "exporters", ComponentKind::kExporter, p.exporters, out, p.signal);
+    reader.report_unknown_keys();
+    out.pipelines.push_back(std::move(p));
+  }
+  service.report_unknown_keys();
+}
+
+std::string origin_of(const Origins& origins, const std::string& path,
+                      const std::vector<std::string>& files) {
+  // The file that set the longest prefix of the path.
+  std::string probe = path;
+  while (true) {
+    auto it = origins.find(probe);
+    if (it != origins.end()) return it->second;
+    const size_t dot = probe.rfind('.');
+    if (dot == std::string::npos) break;
+    probe = probe.substr(0, dot);
+  }
+  return files.size() == 1 ? files.front() : files.back();
+}
+
+}  // namespace
+
+LoadedConfig load_config(const std::vector<std::string>& files, const Factories& factories) {
+  LoadedConfig result;
+  if (files.empty()) {
+    result.errors.emplace_back("no configuration given: use --config FILE");
+    return result;
+  }
+  YAML::Node root(YAML::NodeType::Map);
+  Origins origins;
+  for (const auto& file : files) {
+    YAML::Node node;
+    try {
+      node = YAML::LoadFile(file);
+    } catch (const YAML::BadFile&) {
+      result.errors.push_back(file + ": cannot read the file");
+      continue;
+    } catch (const YAML::Exception& e) {
+      result.errors.push_back(file + ": line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
+      continue;
+    }
+    if (node.IsNull()) continue;
+    if (!node.IsMap()) {
+      result.errors.push_back(file + ": expected a map at the top level");
+      continue;
+    }
+    for (const auto& item : node) record_origins(item.second, item.first.Scalar(), file, origins);
+    root = merge(root, node);
+  }
+  if (!result.errors.empty()) return result;
+
+  Diagnostics diag;
+  expand_all(root, "", diag);
+  static const std::set<std::string> kTopLevel = {"receivers", "processors", "exporters",
+                                                  "extensions", "connectors", "service"};
+  for (const auto& item : root) {
+    const std::string key = item.first.Scalar();
+    if (kTopLevel.count(key) == 0) diag.error(key, "unknown top-level section \"" + key + "\"");
+  }
+  if (root["connectors"].IsDefined() && !root["connectors"].IsNull() &&
+      root["connectors"].size() > 0) {
+    diag.error("connectors", "connectors are not supported yet");
+  }
+  CollectorConfig config;
+  for (ComponentKind kind : {ComponentKind::kReceiver, ComponentKind::kProcessor,
+                             ComponentKind::kExporter, ComponentKind::kExtension}) {
+    load_section(root, kind, factories, config, diag);
+  }
+  load_service(root, config, diag);
+
+  for (const auto& [path, message] : diag.errors()) {
+    result.errors.push_back(origin_of(origins, path, files) + ": " + path + ": " + message);
+  }
+  if (result.errors.empty()) result.config = std::move(config);
+  return result;
+}
+
+}  // namespace weft

@@ -1,0 +1,58 @@
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "weft/factory.h"
+
+namespace weft {
+
+// The built-in factories, looked up by kind and type.
+class Factories {
+ public:
+  explicit Factories(std::vector<std::unique_ptr<Factory>> factories);
+  [[nodiscard]] const Factory* find(ComponentKind kind, std::string_view type) const;
+  [[nodiscard]] std::vector<const Factory*> of_kind(ComponentKind kind) const;
+
+ private:
+  std::vector<std::unique_ptr<Factory>> factories_;
+};
+
+struct ComponentEntry {
+  std::string id;  // type[/name]
+  const Factory* factory = nullptr;
+  std::unique_ptr<ComponentConfig> config;
+};
+
+struct PipelineConfig {
+  std::string id;  // signal[/name]
+  Signal signal = Signal::kTraces;
+  std::vector<std::string> receivers, processors, exporters;
+};
+
+struct CollectorConfig {
+  std::map<std::string, ComponentEntry> receivers, processors, exporters, extensions;
+  std::vector<std::string> service_extensions;
+  std::vector<PipelineConfig> pipelines;
+  std::string metrics_address = "localhost:8888";  // empty: no self-metrics endpoint
+  std::string log_level = "info";
+  std::chrono::nanoseconds shutdown_timeout = std::chrono::seconds(20);
+
+  [[nodiscard]] std::map<std::string, ComponentEntry>& section(ComponentKind kind);
+  [[nodiscard]] const std::map<std::string, ComponentEntry>& section(ComponentKind kind) const;
+};
+
+struct LoadedConfig {
+  std::optional<CollectorConfig> config;
+  // "FILE: PATH: MESSAGE", one per problem; empty when config is set.
+  std::vector<std::string> errors;
+};
+
+// Reads the files, merges them in order (maps deep-merged, later values win),
+// expands ${env:NAME} / ${NAME} / ${env:NAME:-default}, and checks everything.
+LoadedConfig load_config(const std::vector<std::string>& files, const Factories& factories);
+
+}  // namespace weft

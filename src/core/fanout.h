@@ -1,0 +1,38 @@
+#pragma once
+
+#include <vector>
+
+#include "weft/consumer.h"
+
+namespace weft {
+
+// Hands each batch to several consumers: each but the last gets a copy of the
+// wire bytes, the last one the original. Every consumer is tried and the first
+// failure is returned (the sender's retry then reaches the ones that took it too).
+class FanOut final : public Consumer {
+ public:
+  explicit FanOut(std::vector<Consumer*> consumers) : consumers_(std::move(consumers)) {}
+
+  Status consume(pdata::Telemetry&& data) override {
+    if (consumers_.size() == 1) return consumers_.front()->consume(std::move(data));
+    Status first_error;
+    for (size_t i = 0; i < consumers_.size(); ++i) {
+      Status status = i + 1 == consumers_.size() ? consumers_[i]->consume(std::move(data))
+                                                 : consumers_[i]->consume(data.clone());
+      if (!status.is_ok() && first_error.is_ok()) first_error = status;
+    }
+    return first_error;
+  }
+
+  [[nodiscard]] bool mutates_data() const override {
+    for (const Consumer* c : consumers_) {
+      if (c->mutates_data()) return true;
+    }
+    return false;
+  }
+
+ private:
+  std::vector<Consumer*> consumers_;
+};
+
+}  // namespace weft

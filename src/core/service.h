@@ -1,0 +1,56 @@
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "core/fanout.h"
+#include "telemetry/metrics.h"
+#include "telemetry/metrics_server.h"
+
+namespace spdlog::sinks {
+class sink;
+}
+
+namespace weft {
+
+// The running collector: builds the component graph from a checked config,
+// starts it back to front (exporters first, receivers last) and shuts it down
+// front to back, so that whatever was accepted drains through to the exporters.
+class Service {
+ public:
+  Service(CollectorConfig config, std::shared_ptr<spdlog::sinks::sink> sink);
+  ~Service();
+
+  [[nodiscard]] Status start();
+  // Stops receivers, drains processors and exporters, within shutdown_timeout.
+  void shutdown();
+  [[nodiscard]] telemetry::Registry& metrics() { return registry_; }
+
+ private:
+  struct Pipeline {
+    PipelineConfig config;
+    std::unique_ptr<FanOut> to_exporters;
+    std::vector<std::unique_ptr<Processor>> processors;  // in pipeline order
+    Consumer* head = nullptr;
+  };
+
+  ComponentContext context(ComponentKind kind, const std::string& id);
+  Status build();
+
+  CollectorConfig config_;
+  std::shared_ptr<spdlog::sinks::sink> sink_;
+  telemetry::Registry registry_;
+  std::vector<std::unique_ptr<Extension>> extensions_;
+  std::map<std::string, std::unique_ptr<Exporter>> exporters_;
+  std::vector<Pipeline> pipelines_;
+  std::vector<std::unique_ptr<FanOut>> receiver_fanouts_;
+  std::map<std::string, std::unique_ptr<Receiver>> receivers_;
+  std::unique_ptr<telemetry::MetricsServer> metrics_server_;
+  std::shared_ptr<spdlog::logger> logger_;
+  bool shut_down_ = false;
+};
+
+}  // namespace weft

@@ -1,0 +1,86 @@
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <iostream>
+
+#include "core/builtin.h"
+#include "core/config.h"
+#include "core/service.h"
+
+namespace {
+
+// Loads and checks the configuration; prints every problem. nullopt on failure.
+std::optional<weft::CollectorConfig> load(const std::vector<std::string>& files,
+                                          const weft::Factories& factories) {
+  auto loaded = weft::load_config(files, factories);
+  for (const auto& error : loaded.errors) std::cerr << "error: " << error << "\n";
+  return std::move(loaded.config);
+}
+
+int run(const std::vector<std::string>& files, const weft::Factories& factories) {
+  // Handle termination signals synchronously in main(); every thread made later inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  auto config = load(files, factories);
+  if (!config) return 1;
+  auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+  sink->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ [%n] %v");
+  weft::Service service(std::move(*config), sink);
+  auto log = std::make_shared<spdlog::logger>("weft", sink);
+  log->info("weft {} starting", WEFT_VERSION);
+  if (weft::Status s = service.start(); !s.is_ok()) {
+    log->error("cannot start: {}", s.message());
+    service.shutdown();
+    return 1;
+  }
+  int received = 0;
+  sigwait(&signals, &received);
+  log->info("received {}, shutting down", received == SIGTERM ? "SIGTERM" : "SIGINT");
+  service.shutdown();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  weft::Factories factories(weft::builtin_factories());
+  CLI::App app{"weft: an OpenTelemetry collector extended by WebAssembly plugins"};
+  app.set_version_flag("--version", std::string("weft ") + WEFT_VERSION);
+  std::vector<std::string> configs;
+  app.add_option("--config", configs, "configuration file; several are merged in order")
+      ->check(CLI::ExistingFile);
+
+  auto* validate = app.add_subcommand("validate", "check the configuration and exit");
+  validate->fallthrough();
+  auto* components = app.add_subcommand("components", "list the built-in component types");
+  app.require_subcommand(0, 1);
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (components->parsed()) {
+    for (auto kind : {weft::ComponentKind::kReceiver, weft::ComponentKind::kProcessor,
+                      weft::ComponentKind::kExporter, weft::ComponentKind::kExtension}) {
+      for (const auto* f : factories.of_kind(kind)) {
+        std::cout << weft::kind_name(kind) << " " << f->type() << "\n";
+      }
+    }
+    return 0;
+  }
+  if (configs.empty()) {
+    std::cerr << "error: no configuration given: use --config FILE\n";
+    return 2;
+  }
+  if (validate->parsed()) {
+    if (!load(configs, factories)) return 1;
+    std::cout << "configuration is valid\n";
+    return 0;
+  }
+  return run(configs, factories);
+}

@@ -1,0 +1,69 @@
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <google/protobuf/arena.h>
+#include <google/protobuf/message.h>
+
+#include "weft/result.h"
+#include "weft/signal.h"
+
+namespace weft::pdata {
+
+// A batch of telemetry of one signal: an OTLP Export*ServiceRequest.
+//
+// It is kept as wire bytes for as long as nobody looks inside, so data that
+// no stage reads goes from receiver to exporter without being decoded and
+// re-encoded. The decoded message is built on first access, in an arena, and
+// the wire form is rebuilt only after a stage asked for mutable access.
+// A Telemetry is owned by one thread at a time (it is moved, not shared).
+class Telemetry {
+ public:
+  Telemetry(Telemetry&&) noexcept = default;
+  Telemetry& operator=(Telemetry&&) noexcept = default;
+  Telemetry(const Telemetry&) = delete;
+  Telemetry& operator=(const Telemetry&) = delete;
+  ~Telemetry() = default;
+
+  // Checks the structure of the request and counts its items.
+  static Result<Telemetry> from_wire(Signal signal, std::string wire);
+  // An empty request of the signal.
+  static Telemetry empty(Signal signal);
+
+  [[nodiscard]] Signal signal() const { return signal_; }
+  [[nodiscard]] size_t item_count() const;
+  // The encoded request; rebuilt from the decoded message if it was mutated.
+  [[nodiscard]] const std::string& wire() const;
+
+  // The decoded request (ExportTraceServiceRequest, ...), decoded on first use.
+  [[nodiscard]] const google::protobuf::Message& message() const;
+  // Mutable access; the wire form is rebuilt on the next wire() call.
+  google::protobuf::Message& mutable_message();
+
+  // Appends the other request's resources (same signal): concatenation on the wire.
+  void append(Telemetry&& other);
+  // Splits into requests of at most max_items items (see wire::split).
+  [[nodiscard]] std::vector<Telemetry> split(size_t max_items) &&;
+  [[nodiscard]] Telemetry clone() const;
+
+ private:
+  Telemetry(Signal signal, std::string wire, size_t items)
+      : signal_(signal), wire_(std::move(wire)), items_(items) {}
+  void decode() const;
+  void sync_wire() const;
+
+  Signal signal_;
+  mutable std::string wire_;
+  mutable size_t items_ = 0;
+  mutable std::unique_ptr<google::protobuf::Arena> arena_;
+  mutable google::protobuf::Message* message_ = nullptr;  // owned by arena_
+  mutable bool wire_stale_ = false;
+};
+
+// A fresh, empty request message of the signal, owned by the arena.
+google::protobuf::Message* new_request(Signal signal, google::protobuf::Arena* arena);
+
+}  // namespace weft::pdata

@@ -1,0 +1,243 @@
+#include "pdata/wire.h"
+
+#include <string>
+
+namespace weft::pdata::wire {
+namespace {
+
+constexpr uint32_t kResourceEntries = 1;  // Export*ServiceRequest.resource_*
+constexpr uint32_t kScopeEntries = 2;     // Resource*.scope_*
+constexpr uint32_t kItems = 2;            // Scope*.spans / log_records / metrics
+constexpr uint32_t kDataPoints = 1;       // Gauge/Sum/Histogram/...data_points
+
+bool is_metric_data_field(uint32_t number) {
+  // Metric oneof data: gauge=5, sum=7, histogram=9, exponential_histogram=10, summary=11.
+  return number == 5 || number == 7 || number == 9 || number == 10 || number == 11;
+}
+
+// Checks one message's fields (not their contents) and returns false if malformed.
+bool well_formed(std::string_view message) {
+  Reader reader(message);
+  Field field;
+  while (reader.next(field)) {
+  }
+  return !reader.failed();
+}
+
+// Items an entry in a scope counts for: 1 for a span or log record, the data points for a metric.
+bool item_weight(Signal signal, std::string_view item, size_t& weight) {
+  if (signal != Signal::kMetrics) {
+    weight = 1;
+    return well_formed(item);
+  }
+  weight = 0;
+  Reader metric(item);
+  Field field;
+  while (metric.next(field)) {
+    if (field.type != WireType::kLen || !is_metric_data_field(field.number)) continue;
+    Reader data(field.bytes);
+    Field point;
+    while (data.next(point)) {
+      if (point.number == kDataPoints && point.type == WireType::kLen) ++weight;
+    }
+    if (data.failed()) return false;
+  }
+  return !metric.failed();
+}
+
+// Calls on_entry(bytes) for each length-delimited field `number`; false on malformed input
+// or a field `number` that is not length-delimited.
+template <class F>
+bool for_each_entry(std::string_view message, uint32_t number, F&& on_entry) {
+  Reader reader(message);
+  Field field;
+  while (reader.next(field)) {
+    if (field.number != number) continue;
+    if (field.type != WireType::kLen) return false;
+    if (!on_entry(field)) return false;
+  }
+  return !reader.failed();
+}
+
+// Everything of a message but the fields `number`, tags included.
+std::string without_field(std::string_view message, uint32_t number) {
+  std::string out;
+  Reader reader(message);
+  Field field;
+  while (reader.next(field)) {
+    if (field.number != number) out.append(field.raw);
+  }
+  return out;
+}
+
+}  // namespace
+
+bool Reader::read_varint(uint64_t& value) {
+  value = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (pos_ >= data_.size()) return false;
+    const auto byte = static_cast<uint8_t>(data_[pos_++]);
+    value |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) return true;
+  }
+  return false;
+}
+
+bool Reader::next(Field& field) {
+  if (failed_ || pos_ >= data_.size()) return false;
+  const size_t start = pos_;
+  uint64_t tag = 0;
+  if (!read_varint(tag) || (tag >> 3) == 0 || (tag >> 3) > 0x1fffffff) {
+    failed_ = true;
+    return false;
+  }
+  field.number = static_cast<uint32_t>(tag >> 3);
+  field.bytes = {};
+  field.varint = 0;
+  switch (tag & 7) {
+    case 0:
+      field.type = WireType::kVarint;
+      if (!read_varint(field.varint)) failed_ = true;
+      break;
+    case 1:
+      field.type = WireType::kFixed64;
+      if (data_.size() - pos_ < 8) failed_ = true;
+      pos_ += failed_ ? 0 : 8;
+      break;
+    case 5:
+      field.type = WireType::kFixed32;
+      if (data_.size() - pos_ < 4) failed_ = true;
+      pos_ += failed_ ? 0 : 4;
+      break;
+    case 2: {
+      field.type = WireType::kLen;
+      uint64_t length = 0;
+      if (!read_varint(length) || length > data_.size() - pos_) {
+        failed_ = true;
+        break;
+      }
+      field.bytes = data_.substr(pos_, length);
+      pos_ += length;
+      break;
+    }
+    default:  // groups (3, 4) are not used by OTLP; 6 and 7 do not exist
+      failed_ = true;
+  }
+  if (failed_) return false;
+  field.raw = data_.substr(start, pos_ - start);
+  return true;
+}
+
+void append_varint(std::string& out, uint64_t value) {
+  while (value >= 0x80) {
+    out.push_back(static_cast<char>((value & 0x7f) | 0x80));
+    value >>= 7;
+  }
+  out.push_back(static_cast<char>(value));
+}
+
+void append_len_field(std::string& out, uint32_t number, std::string_view payload) {
+  append_varint(out, (static_cast<uint64_t>(number) << 3) | 2);
+  append_varint(out, payload.size());
+  out.append(payload);
+}
+
+Result<size_t> count_items(Signal signal, std::string_view request) {
+  size_t total = 0;
+  const bool ok = for_each_entry(request, kResourceEntries, [&](const Field& resource) {
+    return for_each_entry(resource.bytes, kScopeEntries, [&](const Field& scope) {
+      return for_each_entry(scope.bytes, kItems, [&](const Field& item) {
+        size_t weight = 0;
+        if (!item_weight(signal, item.bytes, weight)) return false;
+        total += weight;
+        return true;
+      });
+    });
+  });
+  if (!ok) return Status::invalid_argument("malformed protobuf payload");
+  return total;
+}
+
+namespace {
+
+// Builds one output request while items are added to it.
+class ChunkBuilder {
+ public:
+  // Ids number the resource and scope entries of the input, so that consecutive items of
+  // one scope share one scope entry in the output.
+  void add_item(size_t resource_id, std::string_view resource_header, size_t scope_id,
+                std::string_view scope_header, std::string_view item_raw) {
+    if (resource_open_ && resource_id != resource_id_) close_resource();
+    if (!resource_open_) {
+      resource_open_ = true;
+      resource_id_ = resource_id;
+      resource_body_.assign(resource_header);
+    }
+    if (scope_open_ && scope_id != scope_id_) close_scope();
+    if (!scope_open_) {
+      scope_open_ = true;
+      scope_id_ = scope_id;
+      scope_body_.assign(scope_header);
+    }
+    scope_body_.append(item_raw);
+  }
+
+  std::string take() {
+    close_resource();
+    std::string out;
+    out.swap(request_);
+    return out;
+  }
+
+ private:
+  void close_scope() {
+    if (!scope_open_) return;
+    append_len_field(resource_body_, kScopeEntries, scope_body_);
+    scope_open_ = false;
+  }
+  void close_resource() {
+    close_scope();
+    if (!resource_open_) return;
+    append_len_field(request_, kResourceEntries, resource_body_);
+    resource_open_ = false;
+  }
+
+  std::string request_, resource_body_, scope_body_;
+  size_t resource_id_ = 0, scope_id_ = 0;
+  bool resource_open_ = false, scope_open_ = false;
+};
+
+}  // namespace
+
+std::vector<std::string> split(Signal signal, std::string_view request, size_t max_items) {
+  auto total = count_items(signal, request);
+  if (!total.ok() || max_items == 0 || total.value() <= max_items) {
+    return {std::string(request)};
+  }
+  std::vector<std::string> chunks;
+  ChunkBuilder builder;
+  size_t in_chunk = 0, resource_id = 0, scope_id = 0;
+  for_each_entry(request, kResourceEntries, [&](const Field& resource) {
+    std::string resource_header = without_field(resource.bytes, kScopeEntries);
+    ++resource_id;
+    return for_each_entry(resource.bytes, kScopeEntries, [&](const Field& scope) {
+      std::string scope_header = without_field(scope.bytes, kItems);
+      ++scope_id;
+      return for_each_entry(scope.bytes, kItems, [&](const Field& item) {
+        size_t weight = 0;
+        item_weight(signal, item.bytes, weight);
+        if (in_chunk > 0 && in_chunk + weight > max_items) {
+          chunks.push_back(builder.take());
+          in_chunk = 0;
+        }
+        builder.add_item(resource_id, resource_header, scope_id, scope_header, item.raw);
+        in_chunk += weight;
+        return true;
+      });
+    });
+  });
+  if (in_chunk > 0) chunks.push_back(builder.take());
+  return chunks;
+}
+
+}  // namespace weft::pdata::wire

@@ -1,0 +1,57 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "weft/result.h"
+#include "weft/signal.h"
+
+// Just enough of the protobuf wire format to walk OTLP requests without
+// decoding them: count items, check structure, split a request into smaller
+// ones. All three signals share one shape: request.1 = resource entries,
+// resource.2 = scope entries, scope.2 = items.
+namespace weft::pdata::wire {
+
+enum class WireType : uint32_t { kVarint = 0, kFixed64 = 1, kLen = 2, kFixed32 = 5 };
+
+struct Field {
+  uint32_t number = 0;
+  WireType type = WireType::kVarint;
+  uint64_t varint = 0;      // value of a varint field
+  std::string_view bytes;   // payload of a length-delimited field
+  std::string_view raw;     // the whole field, tag included
+};
+
+// Iterates over the fields of one message; stops with failed() on malformed input.
+class Reader {
+ public:
+  explicit Reader(std::string_view data) : data_(data) {}
+
+  // Returns false at the end of the message or on malformed input.
+  bool next(Field& field);
+  [[nodiscard]] bool failed() const { return failed_; }
+
+ private:
+  bool read_varint(uint64_t& value);
+
+  std::string_view data_;
+  size_t pos_ = 0;
+  bool failed_ = false;
+};
+
+void append_varint(std::string& out, uint64_t value);
+void append_len_field(std::string& out, uint32_t number, std::string_view payload);
+
+// Validates the structure of an Export*ServiceRequest down to its items and
+// returns the number of items (spans, metric data points, log records).
+Result<size_t> count_items(Signal signal, std::string_view request);
+
+// Splits a request into requests of at most max_items items each, keeping
+// resource and scope of every item. A metric is never split across requests,
+// so a single metric with more points than max_items makes a larger request.
+std::vector<std::string> split(Signal signal, std::string_view request, size_t max_items);
+
+}  // namespace weft::pdata::wire

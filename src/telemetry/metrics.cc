@@ -1,0 +1,73 @@
+#include "telemetry/metrics.h"
+
+#include <algorithm>
+
+namespace weft::telemetry {
+namespace {
+
+std::string escape(const std::string& value) {
+  std::string out;
+  for (char c : value) {
+    if (c == '\\' || c == '"') out.push_back('\\');
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+std::string series(const std::string& name, const Labels& labels) {
+  std::string out = name;
+  if (labels.empty()) return out;
+  out.push_back('{');
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    out += labels[i].first + "=\"" + escape(labels[i].second) + "\"";
+  }
+  out.push_back('}');
+  return out;
+}
+
+}  // namespace
+
+Counter& Registry::counter(const std::string& name, const std::string& help, Labels labels) {
+  std::sort(labels.begin(), labels.end());
+  std::lock_guard lock(mu_);
+  Family& family = families_[name];
+  family.help = help;
+  family.is_counter = true;
+  auto& slot = family.counters[labels];
+  if (!slot) slot = std::make_unique<Counter>();
+  return *slot;
+}
+
+Gauge& Registry::gauge(const std::string& name, const std::string& help, Labels labels) {
+  std::sort(labels.begin(), labels.end());
+  std::lock_guard lock(mu_);
+  Family& family = families_[name];
+  family.help = help;
+  family.is_counter = false;
+  auto& slot = family.gauges[labels];
+  if (!slot) slot = std::make_unique<Gauge>();
+  return *slot;
+}
+
+std::string Registry::render() const {
+  std::lock_guard lock(mu_);
+  std::string out;
+  for (const auto& [name, family] : families_) {
+    out += "# HELP " + name + " " + family.help + "\n";
+    out += "# TYPE " + name + (family.is_counter ? " counter\n" : " gauge\n");
+    for (const auto& [labels, counter] : family.counters) {
+      out += series(name, labels) + " " + std::to_string(counter->value()) + "\n";
+    }
+    for (const auto& [labels, gauge] : family.gauges) {
+      out += series(name, labels) + " " + std::to_string(gauge->value()) + "\n";
+    }
+  }
+  return out;
+}
+
+}  // namespace weft::telemetry

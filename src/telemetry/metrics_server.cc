@@ -1,0 +1,51 @@
+#include "telemetry/metrics_server.h"
+
+#include <httplib.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "weft/config_reader.h"
+
+namespace weft::telemetry {
+
+MetricsServer::MetricsServer(std::string address, const Registry& registry)
+    : address_(std::move(address)), registry_(registry),
+      server_(std::make_unique<httplib::Server>()) {}
+
+MetricsServer::~MetricsServer() { stop(); }
+
+namespace {
+int64_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  int64_t size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * sysconf(_SC_PAGESIZE);
+}
+}  // namespace
+
+Status MetricsServer::start() {
+  std::string host;
+  int port = 0;
+  if (!split_endpoint(address_, host, port)) return Status::permanent("bad address " + address_);
+  server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& response) {
+    std::string body = registry_.render();
+    body += "# HELP otelcol_process_memory_rss Resident memory of the collector in bytes.\n";
+    body += "# TYPE otelcol_process_memory_rss gauge\n";
+    body += "otelcol_process_memory_rss " + std::to_string(resident_bytes()) + "\n";
+    response.set_content(body, "text/plain; version=0.0.4");
+  });
+  if (!server_->bind_to_port(host.empty() ? "0.0.0.0" : host, port)) {
+    return Status::permanent("cannot serve self-metrics on " + address_);
+  }
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  return Status::ok();
+}
+
+void MetricsServer::stop() {
+  if (!thread_.joinable()) return;
+  server_->stop();
+  thread_.join();
+}
+
+}  // namespace weft::telemetry
