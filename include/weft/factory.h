@@ -13,8 +13,8 @@ class ConfigReader;
 
 enum class ComponentKind { kReceiver, kProcessor, kExporter, kExtension };
 
-std::string_view kind_name(ComponentKind kind);         // "receiver"
-std::string_view kind_section(ComponentKind kind);      // "receivers"
+std::string_view kind_name(ComponentKind kind);     // "receiver"
+std::string_view kind_section(ComponentKind kind);  // "receivers"
 
 // A component's settings. Each factory has its own subclass.
 struct ComponentConfig {
@@ -43,8 +43,7 @@ class Factory {
   }
   virtual std::unique_ptr<Processor> create_processor(const ComponentContext& /*ctx*/,
                                                       const ComponentConfig& /*config*/,
-                                                      Signal /*signal*/,
-                                                      Consumer* /*next*/) const {
+                                                      Signal /*signal*/, Consumer* /*next*/) const {
     return nullptr;
   }
   virtual std::unique_ptr<Exporter> create_exporter(const ComponentContext& /*ctx*/,

@@ -6,9 +6,9 @@
 #include "weft/factory.h"
 
 // Defines make_<name>_factory(); the one line a component adds to builtin.cc lists it.
-#define WEFT_DEFINE_FACTORY(name, FactoryClass)               \
+#define WEFT_DEFINE_FACTORY(name, FactoryClass)                    \
   std::unique_ptr<::weft::Factory> weft::make_##name##_factory() { \
-    return std::make_unique<FactoryClass>();                  \
+    return std::make_unique<FactoryClass>();                       \
   }
 
 namespace weft {

@@ -100,9 +100,9 @@ bool expand(const std::string& in, std::string& out, std::string& error) {
       fallback = ref.substr(dash + 2);
       ref = ref.substr(0, dash);
     }
-    if (ref.empty() || ref.find_first_not_of(
-                           "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") !=
-                           std::string::npos) {
+    if (ref.empty() ||
+        ref.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") !=
+            std::string::npos) {
       error = "bad environment reference \"${" + in.substr(i + 2, close - i - 2) + "}\"";
       return false;
     }
@@ -133,7 +133,9 @@ void expand_all(YAML::Node node, const std::string& path, Diagnostics& diag) {
   }
 }
 
-std::string type_of(const std::string& id) { return id.substr(0, id.find('/')); }
+std::string type_of(const std::string& id) {
+  return id.substr(0, id.find('/'));
+}
 
 bool valid_id(const std::string& id) {
   const size_t slash = id.find('/');
@@ -204,8 +206,8 @@ void load_service(const YAML::Node& root, CollectorConfig& out, Diagnostics& dia
   service.read("extensions", out.service_extensions);
   for (const auto& id : out.service_extensions) {
     if (out.extensions.count(id) == 0) {
-      service.error("extensions", "references extension \"" + id +
-                                      "\" which is not defined in extensions");
+      service.error("extensions",
+                    "references extension \"" + id + "\" which is not defined in extensions");
     }
   }
   ConfigReader telemetry = service.child("telemetry");
@@ -300,7 +302,7 @@ LoadedConfig load_config(const std::vector<std::string>& files, const Factories&
 
   Diagnostics diag;
   expand_all(root, "", diag);
-  static const std::set<std::string> kTopLevel = {"receivers", "processors", "exporters",
+  static const std::set<std::string> kTopLevel = {"receivers",  "processors", "exporters",
                                                   "extensions", "connectors", "service"};
   for (const auto& item : root) {
     const std::string key = item.first.Scalar();

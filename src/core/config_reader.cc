@@ -11,7 +11,9 @@ ConfigReader::ConfigReader(YAML::Node node, std::string path, Diagnostics* diagn
 
 ConfigReader::ConfigReader(YAML::Node node, std::string path, Diagnostics* diagnostics,
                            std::shared_ptr<std::set<std::string>> used)
-    : node_(std::move(node)), path_(std::move(path)), diagnostics_(diagnostics),
+    : node_(std::move(node)),
+      path_(std::move(path)),
+      diagnostics_(diagnostics),
       used_(std::move(used)) {
   if (node_.IsDefined() && !node_.IsNull() && !node_.IsMap()) {
     diagnostics_->error(path_, "expected a map of settings");
@@ -55,10 +57,18 @@ void ConfigReader::read_scalar(std::string_view key, T& out, const char* type_na
 void ConfigReader::read(std::string_view key, std::string& out) {
   read_scalar(key, out, "a string");
 }
-void ConfigReader::read(std::string_view key, bool& out) { read_scalar(key, out, "true or false"); }
-void ConfigReader::read(std::string_view key, int64_t& out) { read_scalar(key, out, "an integer"); }
-void ConfigReader::read(std::string_view key, int& out) { read_scalar(key, out, "an integer"); }
-void ConfigReader::read(std::string_view key, double& out) { read_scalar(key, out, "a number"); }
+void ConfigReader::read(std::string_view key, bool& out) {
+  read_scalar(key, out, "true or false");
+}
+void ConfigReader::read(std::string_view key, int64_t& out) {
+  read_scalar(key, out, "an integer");
+}
+void ConfigReader::read(std::string_view key, int& out) {
+  read_scalar(key, out, "an integer");
+}
+void ConfigReader::read(std::string_view key, double& out) {
+  read_scalar(key, out, "a number");
+}
 void ConfigReader::read(std::string_view key, uint64_t& out) {
   read_scalar(key, out, "a non-negative integer");
 }
@@ -112,14 +122,16 @@ void ConfigReader::read_endpoint(std::string_view key, std::string& out) {
   std::string host;
   int port = 0;
   if (has(key) && !split_endpoint(value, host, port)) {
-    error(key, "expected an endpoint \"host:port\" with a port from 0 to 65535, got \"" + value +
-                   "\"");
+    error(key,
+          "expected an endpoint \"host:port\" with a port from 0 to 65535, got \"" + value + "\"");
     return;
   }
   out = value;
 }
 
-YAML::Node ConfigReader::read_node(std::string_view key) { return lookup(key); }
+YAML::Node ConfigReader::read_node(std::string_view key) {
+  return lookup(key);
+}
 
 ConfigReader ConfigReader::child(std::string_view key) {
   YAML::Node value = lookup(key);
@@ -163,8 +175,8 @@ bool parse_duration(std::string_view text, std::chrono::nanoseconds& out) {
   size_t pos = 0;
   while (pos < text.size()) {
     size_t start = pos;
-    while (pos < text.size() && (std::isdigit(static_cast<unsigned char>(text[pos])) != 0 ||
-                                 text[pos] == '.')) {
+    while (pos < text.size() &&
+           (std::isdigit(static_cast<unsigned char>(text[pos])) != 0 || text[pos] == '.')) {
       ++pos;
     }
     if (start == pos) return false;
@@ -178,13 +190,20 @@ bool parse_duration(std::string_view text, std::chrono::nanoseconds& out) {
     while (pos < text.size() && std::isalpha(static_cast<unsigned char>(text[pos])) != 0) ++pos;
     const std::string_view unit = text.substr(unit_start, pos - unit_start);
     double scale = 0;
-    if (unit == "ns") scale = 1;
-    else if (unit == "us" || unit == "µs") scale = 1e3;
-    else if (unit == "ms") scale = 1e6;
-    else if (unit == "s") scale = 1e9;
-    else if (unit == "m") scale = 60e9;
-    else if (unit == "h") scale = 3600e9;
-    else return false;
+    if (unit == "ns")
+      scale = 1;
+    else if (unit == "us" || unit == "µs")
+      scale = 1e3;
+    else if (unit == "ms")
+      scale = 1e6;
+    else if (unit == "s")
+      scale = 1e9;
+    else if (unit == "m")
+      scale = 60e9;
+    else if (unit == "h")
+      scale = 3600e9;
+    else
+      return false;
     total_ns += number * scale;
   }
   out = std::chrono::nanoseconds(static_cast<int64_t>(std::llround(total_ns)));

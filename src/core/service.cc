@@ -10,11 +10,12 @@ Service::Service(CollectorConfig config, std::shared_ptr<spdlog::sinks::sink> si
   logger_->set_level(spdlog::level::from_str(config_.log_level));
 }
 
-Service::~Service() { shutdown(); }
+Service::~Service() {
+  shutdown();
+}
 
 ComponentContext Service::context(ComponentKind kind, const std::string& id) {
-  auto logger =
-      std::make_shared<spdlog::logger>(std::string(kind_name(kind)) + "/" + id, sink_);
+  auto logger = std::make_shared<spdlog::logger>(std::string(kind_name(kind)) + "/" + id, sink_);
   logger->set_level(logger_->level());
   return ComponentContext{id, &registry_, std::move(logger)};
 }
@@ -22,16 +23,16 @@ ComponentContext Service::context(ComponentKind kind, const std::string& id) {
 Status Service::build() {
   for (const auto& id : config_.service_extensions) {
     const auto& entry = config_.extensions.at(id);
-    extensions_.push_back(entry.factory->create_extension(
-        context(ComponentKind::kExtension, id), *entry.config));
+    extensions_.push_back(
+        entry.factory->create_extension(context(ComponentKind::kExtension, id), *entry.config));
   }
   // Exporters: one instance per id, shared by every pipeline that lists it.
   for (const auto& p : config_.pipelines) {
     for (const auto& id : p.exporters) {
       if (exporters_.count(id) != 0) continue;
       const auto& entry = config_.exporters.at(id);
-      exporters_[id] = entry.factory->create_exporter(context(ComponentKind::kExporter, id),
-                                                      *entry.config);
+      exporters_[id] =
+          entry.factory->create_exporter(context(ComponentKind::kExporter, id), *entry.config);
     }
   }
   // Pipelines, built back to front: processors are per pipeline.
@@ -44,8 +45,8 @@ Status Service::build() {
     Consumer* next = pipeline.to_exporters.get();
     for (auto it = p.processors.rbegin(); it != p.processors.rend(); ++it) {
       const auto& entry = config_.processors.at(*it);
-      auto processor = entry.factory->create_processor(
-          context(ComponentKind::kProcessor, *it), *entry.config, p.signal, next);
+      auto processor = entry.factory->create_processor(context(ComponentKind::kProcessor, *it),
+                                                       *entry.config, p.signal, next);
       next = processor.get();
       pipeline.processors.insert(pipeline.processors.begin(), std::move(processor));
     }
@@ -69,8 +70,8 @@ Status Service::build() {
       if (signal == Signal::kLogs) next.logs = c;
     }
     const auto& entry = config_.receivers.at(id);
-    receivers_[id] = entry.factory->create_receiver(context(ComponentKind::kReceiver, id),
-                                                    *entry.config, next);
+    receivers_[id] =
+        entry.factory->create_receiver(context(ComponentKind::kReceiver, id), *entry.config, next);
   }
   return Status::ok();
 }
@@ -85,7 +86,8 @@ Status Service::start() {
     if (Status s = ext->start(); !s.is_ok()) return fail("extension failed to start", s);
   }
   if (!config_.metrics_address.empty()) {
-    metrics_server_ = std::make_unique<telemetry::MetricsServer>(config_.metrics_address, registry_);
+    metrics_server_ =
+        std::make_unique<telemetry::MetricsServer>(config_.metrics_address, registry_);
     if (Status s = metrics_server_->start(); !s.is_ok()) return fail("self-telemetry", s);
   }
   for (auto& [id, exporter] : exporters_) {
@@ -109,9 +111,9 @@ Status Service::start() {
 void Service::shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
-  const auto deadline = std::chrono::steady_clock::now() +
-                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                            config_.shutdown_timeout);
+  const auto deadline =
+      std::chrono::steady_clock::now() +
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(config_.shutdown_timeout);
   for (auto& ext : extensions_) ext->set_ready(false);
   for (auto& [id, receiver] : receivers_) receiver->shutdown(deadline);
   for (auto& pipeline : pipelines_) {

@@ -60,7 +60,8 @@ std::string to_base64(std::string_view bytes) {
   std::string out;
   size_t i = 0;
   for (; i + 2 < bytes.size(); i += 3) {
-    const uint32_t v = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8) | uint8_t(bytes[i + 2]);
+    const uint32_t v =
+        (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8) | uint8_t(bytes[i + 2]);
     for (int shift = 18; shift >= 0; shift -= 6) out.push_back(kBase64[(v >> shift) & 63]);
   }
   if (i < bytes.size()) {
@@ -153,7 +154,8 @@ Result<std::string> message_to_json(const Message& message) {
   options.always_print_enums_as_ints = true;
   std::string out;
   auto status = google::protobuf::util::MessageToJsonString(*copy, &out, options);
-  if (!status.ok()) return Status::permanent("cannot encode OTLP/JSON: " + std::string(status.message()));
+  if (!status.ok())
+    return Status::permanent("cannot encode OTLP/JSON: " + std::string(status.message()));
   return out;
 }
 

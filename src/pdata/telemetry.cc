@@ -31,7 +31,9 @@ Result<Telemetry> Telemetry::from_wire(Signal signal, std::string wire) {
   return Telemetry(signal, std::move(wire), items.value());
 }
 
-Telemetry Telemetry::empty(Signal signal) { return Telemetry(signal, std::string(), 0); }
+Telemetry Telemetry::empty(Signal signal) {
+  return Telemetry(signal, std::string(), 0);
+}
 
 size_t Telemetry::item_count() const {
   sync_wire();

@@ -20,9 +20,9 @@ enum class WireType : uint32_t { kVarint = 0, kFixed64 = 1, kLen = 2, kFixed32 =
 struct Field {
   uint32_t number = 0;
   WireType type = WireType::kVarint;
-  uint64_t varint = 0;      // value of a varint field
-  std::string_view bytes;   // payload of a length-delimited field
-  std::string_view raw;     // the whole field, tag included
+  uint64_t varint = 0;     // value of a varint field
+  std::string_view bytes;  // payload of a length-delimited field
+  std::string_view raw;    // the whole field, tag included
 };
 
 // Iterates over the fields of one message; stops with failed() on malformed input.

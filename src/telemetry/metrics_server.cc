@@ -10,10 +10,13 @@
 namespace weft::telemetry {
 
 MetricsServer::MetricsServer(std::string address, const Registry& registry)
-    : address_(std::move(address)), registry_(registry),
+    : address_(std::move(address)),
+      registry_(registry),
       server_(std::make_unique<httplib::Server>()) {}
 
-MetricsServer::~MetricsServer() { stop(); }
+MetricsServer::~MetricsServer() {
+  stop();
+}
 
 namespace {
 int64_t resident_bytes() {

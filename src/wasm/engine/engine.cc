@@ -45,16 +45,19 @@ Result<std::shared_ptr<Engine>> Engine::create(EngineOptions options) {
 }
 
 Result<std::shared_ptr<Module>> Engine::compile(std::string_view wasm_or_wat) {
-  const bool binary = wasm_or_wat.size() >= 4 && wasm_or_wat.substr(0, 4) == std::string_view("\0asm", 4);
-  auto compiled =
-      binary ? wasmtime::Module::compile(
-                   impl_->engine,
-                   wasmtime::Span<uint8_t>(
-                       reinterpret_cast<uint8_t*>(const_cast<char*>(wasm_or_wat.data())),
-                       wasm_or_wat.size()))
-             : wasmtime::Module::compile(impl_->engine, wasm_or_wat);
-  if (!compiled) return Status::invalid_argument("cannot compile module: " + compiled.err().message());
-  return std::shared_ptr<Module>(new Module(impl_->self.lock(), std::make_unique<Module::Impl>(compiled.unwrap())));
+  const bool binary =
+      wasm_or_wat.size() >= 4 && wasm_or_wat.substr(0, 4) == std::string_view("\0asm", 4);
+  auto compiled = binary
+                      ? wasmtime::Module::compile(
+                            impl_->engine,
+                            wasmtime::Span<uint8_t>(
+                                reinterpret_cast<uint8_t*>(const_cast<char*>(wasm_or_wat.data())),
+                                wasm_or_wat.size()))
+                      : wasmtime::Module::compile(impl_->engine, wasm_or_wat);
+  if (!compiled)
+    return Status::invalid_argument("cannot compile module: " + compiled.err().message());
+  return std::shared_ptr<Module>(
+      new Module(impl_->self.lock(), std::make_unique<Module::Impl>(compiled.unwrap())));
 }
 
 Module::Module(std::shared_ptr<Engine> engine, std::unique_ptr<Impl> impl)

@@ -26,19 +26,21 @@ struct Config : ComponentConfig {
 void log_items(spdlog::logger& log, const pdata::Telemetry& data) {
   switch (data.signal()) {
     case Signal::kTraces: {
-      const auto& req = static_cast<const collector::trace::v1::ExportTraceServiceRequest&>(
-          data.message());
+      const auto& req =
+          static_cast<const collector::trace::v1::ExportTraceServiceRequest&>(data.message());
       for (const auto& rs : req.resource_spans())
         for (const auto& ss : rs.scope_spans())
-          for (const auto& span : ss.spans()) log.info("  span {} ({})", span.name(), ss.scope().name());
+          for (const auto& span : ss.spans())
+            log.info("  span {} ({})", span.name(), ss.scope().name());
       break;
     }
     case Signal::kMetrics: {
-      const auto& req = static_cast<const collector::metrics::v1::ExportMetricsServiceRequest&>(
-          data.message());
+      const auto& req =
+          static_cast<const collector::metrics::v1::ExportMetricsServiceRequest&>(data.message());
       for (const auto& rm : req.resource_metrics())
         for (const auto& sm : rm.scope_metrics())
-          for (const auto& metric : sm.metrics()) log.info("  metric {} ({})", metric.name(), sm.scope().name());
+          for (const auto& metric : sm.metrics())
+            log.info("  metric {} ({})", metric.name(), sm.scope().name());
       break;
     }
     case Signal::kLogs: {
@@ -59,7 +61,8 @@ class DebugSender final : public Sender {
       : log_(ctx.logger), verbosity_(config.verbosity) {}
 
   Status send(const pdata::Telemetry& data, std::chrono::nanoseconds /*timeout*/) override {
-    log_->info("{}: {} {}", signal_name(data.signal()), data.item_count(), item_noun(data.signal()));
+    log_->info("{}: {} {}", signal_name(data.signal()), data.item_count(),
+               item_noun(data.signal()));
     if (verbosity_ == "normal") log_items(*log_, data);
     if (verbosity_ == "detailed") {
       auto json = pdata::telemetry_to_json(data);
@@ -90,8 +93,8 @@ class Factory final : public FactoryFor<Config> {
     config.exporter.load(reader);
     if (config.verbosity != "basic" && config.verbosity != "normal" &&
         config.verbosity != "detailed") {
-      reader.error("verbosity", "must be basic, normal or detailed, got \"" + config.verbosity +
-                                    "\"");
+      reader.error("verbosity",
+                   "must be basic, normal or detailed, got \"" + config.verbosity + "\"");
     }
   }
 };

@@ -51,12 +51,13 @@ QueuedExporter::QueuedExporter(const ComponentContext& ctx, const ExporterSettin
   }
   queue_size_ = &ctx.metrics->gauge("otelcol_exporter_queue_size",
                                     "Requests waiting in the sending queue.", labels);
-  ctx.metrics
-      ->gauge("otelcol_exporter_queue_capacity", "Capacity of the sending queue.", labels)
+  ctx.metrics->gauge("otelcol_exporter_queue_capacity", "Capacity of the sending queue.", labels)
       .set(static_cast<int64_t>(settings.queue.queue_size));
 }
 
-QueuedExporter::~QueuedExporter() { shutdown(std::chrono::steady_clock::now()); }
+QueuedExporter::~QueuedExporter() {
+  shutdown(std::chrono::steady_clock::now());
+}
 
 Status QueuedExporter::start() {
   Status status = sender_->start();
@@ -65,7 +66,8 @@ Status QueuedExporter::start() {
   if (started_ || stopping_) return Status::ok();
   started_ = true;
   if (settings_.queue.enabled) {
-    for (int i = 0; i < settings_.queue.num_consumers; ++i) workers_.emplace_back([this] { work(); });
+    for (int i = 0; i < settings_.queue.num_consumers; ++i)
+      workers_.emplace_back([this] { work(); });
   }
   return Status::ok();
 }
@@ -149,9 +151,9 @@ Status QueuedExporter::send_with_retry(const pdata::Telemetry& data) {
     if (!backoff_wait(delay)) {
       return Status::permanent("shutdown deadline passed while retrying: " + status.message());
     }
-    interval = std::min(retry.max_interval,
-                        std::chrono::nanoseconds(static_cast<int64_t>(interval.count() *
-                                                                      retry.multiplier)));
+    interval = std::min(
+        retry.max_interval,
+        std::chrono::nanoseconds(static_cast<int64_t>(interval.count() * retry.multiplier)));
   }
 }
 

@@ -81,8 +81,8 @@ class QueuedExporter final : public Exporter {
   telemetry::Gauge* queue_size_;
 
   std::mutex mu_;
-  std::condition_variable wake_;    // workers: data queued, or stopping
-  std::condition_variable drained_; // shutdown: queue empty and nothing in flight
+  std::condition_variable wake_;     // workers: data queued, or stopping
+  std::condition_variable drained_;  // shutdown: queue empty and nothing in flight
   std::deque<pdata::Telemetry> queue_;
   size_t in_flight_ = 0;
   bool started_ = false;

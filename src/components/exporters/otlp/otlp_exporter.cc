@@ -59,8 +59,9 @@ class GrpcSender final : public Sender {
   Status send(const pdata::Telemetry& data, std::chrono::nanoseconds timeout) override {
     grpc::ClientContext context;
     if (timeout.count() > 0) {
-      context.set_deadline(std::chrono::system_clock::now() +
-                           std::chrono::duration_cast<std::chrono::system_clock::duration>(timeout));
+      context.set_deadline(
+          std::chrono::system_clock::now() +
+          std::chrono::duration_cast<std::chrono::system_clock::duration>(timeout));
     }
     for (const auto& [key, value] : config_.headers) context.AddMetadata(key, value);
     if (config_.compression == "gzip") context.set_compression_algorithm(GRPC_COMPRESS_GZIP);
@@ -72,8 +73,9 @@ class GrpcSender final : public Sender {
                      [&done](const grpc::Status& status) { done.set_value(status); });
     const grpc::Status status = done.get_future().get();
     if (!status.ok()) {
-      std::string message = "OTLP/gRPC export to " + config_.endpoint + " failed: " +
-                            std::to_string(status.error_code()) + " " + status.error_message();
+      std::string message = "OTLP/gRPC export to " + config_.endpoint +
+                            " failed: " + std::to_string(status.error_code()) + " " +
+                            status.error_message();
       return grpc_code_is_retryable(status.error_code()) ? Status::retryable(std::move(message))
                                                          : Status::permanent(std::move(message));
     }
@@ -84,8 +86,8 @@ class GrpcSender final : public Sender {
     }
     auto partial = parse_partial_success(body);
     if (partial.rejected > 0 || !partial.error_message.empty()) {
-      ctx_.logger->warn("destination rejected {} of {} {}: {}", partial.rejected,
-                        data.item_count(), item_noun(data.signal()), partial.error_message);
+      ctx_.logger->warn("destination rejected {} of {} {}: {}", partial.rejected, data.item_count(),
+                        item_noun(data.signal()), partial.error_message);
     }
     return Status::ok();
   }

@@ -14,7 +14,7 @@ namespace weft::exporters::otlphttp {
 namespace {
 
 struct Config : ComponentConfig {
-  std::string endpoint;  // base URL; /v1/<signal> is appended
+  std::string endpoint;                            // base URL; /v1/<signal> is appended
   std::map<Signal, std::string> signal_endpoints;  // full URLs overriding the base
   std::string encoding = "proto";
   std::string compression = "gzip";
@@ -83,8 +83,8 @@ class HttpSender final : public Sender {
     auto result = client.Post(url.path, headers, payload, content_type);
     const std::string target = url.origin + url.path;
     if (!result) {
-      return Status::retryable("OTLP/HTTP export to " + target + " failed: " +
-                               httplib::to_string(result.error()));
+      return Status::retryable("OTLP/HTTP export to " + target +
+                               " failed: " + httplib::to_string(result.error()));
     }
     const int code = result->status;
     if (code >= 200 && code < 300) {
@@ -97,8 +97,8 @@ class HttpSender final : public Sender {
       }
       return Status::ok();
     }
-    std::string message = "OTLP/HTTP export to " + target + " failed with HTTP " +
-                          std::to_string(code);
+    std::string message =
+        "OTLP/HTTP export to " + target + " failed with HTTP " + std::to_string(code);
     if (code == 429 || code == 502 || code == 503 || code == 504) {
       return Status::retryable(std::move(message), retry_after(*result));
     }
@@ -141,8 +141,8 @@ class Factory final : public FactoryFor<Config> {
     if (config.endpoint.empty() && config.signal_endpoints.size() < kAllSignals.size()) {
       reader.error("endpoint", "must be set, for example \"http://collector.example:4318\"");
     } else if (!config.endpoint.empty() && !split_url(config.endpoint, url)) {
-      reader.error("endpoint", "expected an http:// or https:// URL, got \"" + config.endpoint +
-                                   "\"");
+      reader.error("endpoint",
+                   "expected an http:// or https:// URL, got \"" + config.endpoint + "\"");
     }
     if (config.encoding != "proto" && config.encoding != "json") {
       reader.error("encoding", "must be proto or json, got \"" + config.encoding + "\"");

@@ -17,7 +17,9 @@ BatchProcessor::BatchProcessor(const ComponentContext& ctx, const Config& config
                                    "Items refused by the processor (retryable).", labels);
 }
 
-BatchProcessor::~BatchProcessor() { shutdown(std::chrono::steady_clock::now()); }
+BatchProcessor::~BatchProcessor() {
+  shutdown(std::chrono::steady_clock::now());
+}
 
 Status BatchProcessor::start() {
   std::lock_guard lock(mu_);

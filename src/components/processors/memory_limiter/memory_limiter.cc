@@ -35,8 +35,8 @@ class MemoryLimiter final : public Processor {
  public:
   MemoryLimiter(const ComponentContext& ctx, const Config& config, Signal signal, Consumer* next)
       : ctx_(ctx), config_(config), next_(next) {
-    const uint64_t spike = config.spike_limit_mib != 0 ? config.spike_limit_mib
-                                                        : config.limit_mib / 5;
+    const uint64_t spike =
+        config.spike_limit_mib != 0 ? config.spike_limit_mib : config.limit_mib / 5;
     hard_limit_ = config.limit_mib << 20;
     soft_limit_ = (config.limit_mib - spike) << 20;
     refused_ = &ctx.metrics->counter("otelcol_processor_refused_" + std::string(item_noun(signal)),
@@ -64,9 +64,9 @@ class MemoryLimiter final : public Processor {
   Status consume(pdata::Telemetry&& data) override {
     if (refusing_.load(std::memory_order_relaxed)) {
       refused_->add(data.item_count());
-      return Status::retryable("memory usage is above the memory_limiter's soft limit",
-                               std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   config_.check_interval));
+      return Status::retryable(
+          "memory usage is above the memory_limiter's soft limit",
+          std::chrono::duration_cast<std::chrono::milliseconds>(config_.check_interval));
     }
     return next_->consume(std::move(data));
   }
@@ -80,8 +80,8 @@ class MemoryLimiter final : public Processor {
     }
     const bool refuse = used > soft_limit_;
     if (refuse != refusing_.exchange(refuse)) {
-      ctx_.logger->warn("memory {} MiB, soft limit {} MiB: {} data", used >> 20,
-                        soft_limit_ >> 20, refuse ? "refusing" : "accepting again");
+      ctx_.logger->warn("memory {} MiB, soft limit {} MiB: {} data", used >> 20, soft_limit_ >> 20,
+                        refuse ? "refusing" : "accepting again");
     }
   }
 

@@ -45,13 +45,15 @@ grpc::ServerUnaryReactor* handle(grpc::CallbackServerContext* context, Ingest& i
   for (const auto& slice : slices) {
     wire.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
   }
-  reactor->Finish(to_grpc(ingest.accept(signal, pdata::Telemetry::from_wire(signal, std::move(wire)))));
+  reactor->Finish(
+      to_grpc(ingest.accept(signal, pdata::Telemetry::from_wire(signal, std::move(wire)))));
   return reactor;
 }
 
 // Export for one signal, with the request left as raw bytes.
 template <class Service, Signal kSignal>
-class RawExport final : public Service::template WithRawCallbackMethod_Export<typename Service::Service> {
+class RawExport final
+    : public Service::template WithRawCallbackMethod_Export<typename Service::Service> {
  public:
   explicit RawExport(Ingest& ingest) : ingest_(ingest) {}
   grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* context,

@@ -115,10 +115,10 @@ class HttpServer final : public Server {
 
  private:
   void route(const std::string& path, Signal signal) {
-    server_.Post(path, [this, signal](const httplib::Request& request,
-                                      httplib::Response& response) {
-      handle(signal, request, response);
-    });
+    server_.Post(path,
+                 [this, signal](const httplib::Request& request, httplib::Response& response) {
+                   handle(signal, request, response);
+                 });
     auto not_allowed = [this](const httplib::Request& request, httplib::Response& response) {
       ingest_.count_failed_request("method_not_allowed");
       response.set_header("Allow", "POST");
@@ -154,9 +154,8 @@ class HttpServer final : public Server {
                   encoding);
       return;
     }
-    auto parsed = encoding == Encoding::kJson
-                      ? pdata::telemetry_from_json(signal, request.body)
-                      : pdata::Telemetry::from_wire(signal, request.body);
+    auto parsed = encoding == Encoding::kJson ? pdata::telemetry_from_json(signal, request.body)
+                                              : pdata::Telemetry::from_wire(signal, request.body);
     const Status status = ingest_.accept(signal, std::move(parsed));
     if (status.is_ok()) {
       response.status = 200;
