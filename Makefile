@@ -49,13 +49,16 @@ unit-test: build
 e2e-test: build test-deps
 	WEFT_BIN=$(WEFT_BIN) $(WEFT_CACHE)/venv/bin/python -m pytest -q test/e2e
 
-test: unit-test e2e-test
+test: lint unit-test e2e-test
 
 format:
 	clang-format -i $$(git ls-files '*.h' '*.cc')
 
-lint: configure
+# The house style: clang-format and clang-tidy (.clang-format, .clang-tidy) over every source.
+lint: build
 	clang-format --dry-run --Werror $$(git ls-files '*.h' '*.cc')
+	git ls-files 'src/*.cc' | grep -v '_test\.cc$$' | \
+	  xargs -P $(JOBS) -n 4 clang-tidy -p $(BUILD_DIR) --quiet 2>/dev/null
 
 clean:
 	rm -rf $(BUILD_DIR) build

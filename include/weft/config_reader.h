@@ -34,7 +34,7 @@ class Diagnostics {
 // their path. A key that is absent leaves the default in place.
 class ConfigReader {
  public:
-  ConfigReader(YAML::Node node, std::string path, Diagnostics* diagnostics);
+  ConfigReader(const YAML::Node& node, std::string path, Diagnostics* diagnostics);
 
   [[nodiscard]] const std::string& path() const { return path_; }
   [[nodiscard]] std::string path_of(std::string_view key) const;
@@ -63,7 +63,7 @@ class ConfigReader {
   void report_unknown_keys() const;
 
  private:
-  ConfigReader(YAML::Node node, std::string path, Diagnostics* diagnostics,
+  ConfigReader(const YAML::Node& node, std::string path, Diagnostics* diagnostics,
                std::shared_ptr<std::set<std::string>> used);
   YAML::Node lookup(std::string_view key);
   template <class T>

@@ -5,16 +5,12 @@
 
 namespace weft {
 
-ConfigReader::ConfigReader(YAML::Node node, std::string path, Diagnostics* diagnostics)
-    : ConfigReader(std::move(node), std::move(path), diagnostics,
-                   std::make_shared<std::set<std::string>>()) {}
+ConfigReader::ConfigReader(const YAML::Node& node, std::string path, Diagnostics* diagnostics)
+    : ConfigReader(node, std::move(path), diagnostics, std::make_shared<std::set<std::string>>()) {}
 
-ConfigReader::ConfigReader(YAML::Node node, std::string path, Diagnostics* diagnostics,
+ConfigReader::ConfigReader(const YAML::Node& node, std::string path, Diagnostics* diagnostics,
                            std::shared_ptr<std::set<std::string>> used)
-    : node_(std::move(node)),
-      path_(std::move(path)),
-      diagnostics_(diagnostics),
-      used_(std::move(used)) {
+    : node_(node), path_(std::move(path)), diagnostics_(diagnostics), used_(std::move(used)) {
   if (node_.IsDefined() && !node_.IsNull() && !node_.IsMap()) {
     diagnostics_->error(path_, "expected a map of settings");
   }

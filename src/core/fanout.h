@@ -14,14 +14,13 @@ class FanOut final : public Consumer {
   explicit FanOut(std::vector<Consumer*> consumers) : consumers_(std::move(consumers)) {}
 
   Status consume(pdata::Telemetry&& data) override {
-    if (consumers_.size() == 1) return consumers_.front()->consume(std::move(data));
     Status first_error;
-    for (size_t i = 0; i < consumers_.size(); ++i) {
-      Status status = i + 1 == consumers_.size() ? consumers_[i]->consume(std::move(data))
-                                                 : consumers_[i]->consume(data.clone());
+    for (size_t i = 0; i + 1 < consumers_.size(); ++i) {
+      Status status = consumers_[i]->consume(data.clone());
       if (!status.is_ok() && first_error.is_ok()) first_error = status;
     }
-    return first_error;
+    Status last = consumers_.back()->consume(std::move(data));
+    return first_error.is_ok() ? last : first_error;
   }
 
   [[nodiscard]] bool mutates_data() const override {

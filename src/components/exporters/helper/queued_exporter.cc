@@ -75,7 +75,8 @@ Status QueuedExporter::start() {
 Status QueuedExporter::consume(pdata::Telemetry&& data) {
   if (!settings_.queue.enabled) {
     Status status = send_with_retry(data);
-    account(data, status);
+    // A retryable failure goes back to the caller, who still holds the data.
+    if (!status.is_retryable()) account(data, status);
     return status;
   }
   std::lock_guard lock(mu_);
@@ -138,7 +139,8 @@ Status QueuedExporter::send_with_retry(const pdata::Telemetry& data) {
     if (retry.randomization_factor > 0) {
       std::uniform_real_distribution<double> jitter(1 - retry.randomization_factor,
                                                     1 + retry.randomization_factor);
-      delay = std::chrono::nanoseconds(static_cast<int64_t>(delay.count() * jitter(rng)));
+      delay = std::chrono::nanoseconds(
+          static_cast<int64_t>(static_cast<double>(delay.count()) * jitter(rng)));
     }
     if (status.retry_after().count() > 0) delay = status.retry_after();  // the destination's word
     const auto elapsed = std::chrono::steady_clock::now() - first;
@@ -151,9 +153,9 @@ Status QueuedExporter::send_with_retry(const pdata::Telemetry& data) {
     if (!backoff_wait(delay)) {
       return Status::permanent("shutdown deadline passed while retrying: " + status.message());
     }
-    interval = std::min(
-        retry.max_interval,
-        std::chrono::nanoseconds(static_cast<int64_t>(interval.count() * retry.multiplier)));
+    interval = std::min(retry.max_interval,
+                        std::chrono::nanoseconds(static_cast<int64_t>(
+                            static_cast<double>(interval.count()) * retry.multiplier)));
   }
 }
 

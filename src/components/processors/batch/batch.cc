@@ -40,6 +40,7 @@ Status BatchProcessor::consume(pdata::Telemetry&& data) {
   if (!pending_) {
     pending_ = std::move(data);
     oldest_ = std::chrono::steady_clock::now();
+    wake_.notify_all();  // the timer now waits for this batch's timeout
   } else {
     pending_->append(std::move(data));
   }

@@ -87,7 +87,9 @@ class HttpServer final : public Server {
     route(settings_.traces_url_path, Signal::kTraces);
     route(settings_.metrics_url_path, Signal::kMetrics);
     route(settings_.logs_url_path, Signal::kLogs);
+    // Called for every status >= 400; only the library's own (bodyless) errors are filled in.
     server_.set_error_handler([this](const httplib::Request& request, httplib::Response& response) {
+      if (!response.body.empty()) return;
       if (response.status == 413) {
         ingest_.count_failed_request("too_large");
         write_error(response, 413, kGrpcInvalidArgument, "request body too large",
