@@ -27,7 +27,8 @@ grpc::Status to_grpc(const Status& status) {
 // Handles Export with the request still in wire form: the bytes are handed on
 // as they came, never decoded here. An empty response means full success.
 grpc::ServerUnaryReactor* handle(grpc::CallbackServerContext* context, Ingest& ingest,
-                                 Signal signal, const grpc::ByteBuffer* request) {
+                                 Signal signal, const grpc::ByteBuffer* request,
+                                 grpc::ByteBuffer* response) {
   auto* reactor = context->DefaultReactor();
   if (!ingest.wired(signal)) {
     reactor->Finish({grpc::StatusCode::UNIMPLEMENTED,
@@ -45,8 +46,14 @@ grpc::ServerUnaryReactor* handle(grpc::CallbackServerContext* context, Ingest& i
   for (const auto& slice : slices) {
     wire.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
   }
-  reactor->Finish(
-      to_grpc(ingest.accept(signal, pdata::Telemetry::from_wire(signal, std::move(wire)))));
+  const Status status = ingest.accept(signal, pdata::Telemetry::from_wire(signal, std::move(wire)));
+  if (status.is_ok()) {
+    // An empty Export*ServiceResponse: everything was accepted.
+    grpc::Slice empty;
+    grpc::ByteBuffer body(&empty, 1);
+    response->Swap(&body);
+  }
+  reactor->Finish(to_grpc(status));
   return reactor;
 }
 
@@ -57,8 +64,9 @@ class RawExport final
  public:
   explicit RawExport(Ingest& ingest) : ingest_(ingest) {}
   grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* context,
-                                   const grpc::ByteBuffer* request, grpc::ByteBuffer*) override {
-    return handle(context, ingest_, kSignal, request);
+                                   const grpc::ByteBuffer* request,
+                                   grpc::ByteBuffer* response) override {
+    return handle(context, ingest_, kSignal, request, response);
   }
 
  private:

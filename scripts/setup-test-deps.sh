@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Installs what the end-to-end tests (test/e2e) need, into a cache outside the clone:
+#   $WEFT_CACHE/venv           Python venv with test/e2e/requirements.txt
+#   $WEFT_CACHE/bin/telemetrygen
+# WEFT_CACHE defaults to $HOME/.cache/weft. Idempotent: steps already done are skipped.
+# Uses only package registries (PyPI, the Go module proxy, Debian).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+WEFT_CACHE="${WEFT_CACHE:-$HOME/.cache/weft}"
+VENV="$WEFT_CACHE/venv"
+REQS="$ROOT/test/e2e/requirements.txt"
+TELEMETRYGEN_VERSION="${TELEMETRYGEN_VERSION:-v0.161.0}"
+
+log() { echo "[setup-test-deps] $*" >&2; }
+
+mkdir -p "$WEFT_CACHE/bin"
+
+# --- Python venv -----------------------------------------------------------
+make_venv() {
+  python3 -m venv "$VENV"
+}
+
+if [[ ! -x "$VENV/bin/python" ]] || ! "$VENV/bin/python" -c 'import sys' 2>/dev/null; then
+  log "creating venv at $VENV"
+  rm -rf "$VENV"
+  if ! make_venv; then
+    rm -rf "$VENV"
+    if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+      log "python3 -m venv failed; installing python3-venv"
+      apt-get update
+      DEBIAN_FRONTEND=noninteractive apt-get install -y python3-venv
+      make_venv
+    else
+      log "python3 -m venv failed and cannot install python3-venv (not root / no apt-get)"
+      exit 1
+    fi
+  fi
+fi
+
+REQS_HASH="$( (cat "$REQS"; "$VENV/bin/python" --version 2>&1) | sha256sum | cut -d' ' -f1)"
+STAMP="$VENV/.weft-requirements.sha256"
+if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$REQS_HASH" ]]; then
+  log "python requirements up to date"
+else
+  log "installing python requirements"
+  "$VENV/bin/python" -m pip install --disable-pip-version-check -q --upgrade pip
+  "$VENV/bin/python" -m pip install --disable-pip-version-check -q -r "$REQS"
+  echo "$REQS_HASH" >"$STAMP"
+fi
+
+# --- telemetrygen ------------------------------------------------------------
+TG="$WEFT_CACHE/bin/telemetrygen"
+TG_STAMP="$WEFT_CACHE/bin/.telemetrygen.version"
+if [[ -x "$TG" && -f "$TG_STAMP" && "$(cat "$TG_STAMP")" == "$TELEMETRYGEN_VERSION" ]]; then
+  log "telemetrygen $TELEMETRYGEN_VERSION present"
+else
+  if ! command -v go >/dev/null; then
+    if [[ -x /usr/local/go/bin/go ]]; then
+      export PATH="/usr/local/go/bin:$PATH"
+    else
+      log "go not found; cannot build telemetrygen"
+      exit 1
+    fi
+  fi
+  log "building telemetrygen $TELEMETRYGEN_VERSION"
+  GOBIN="$WEFT_CACHE/bin" GOFLAGS="${GOFLAGS:--buildvcs=false}" \
+    go install "github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen@${TELEMETRYGEN_VERSION}"
+  echo "$TELEMETRYGEN_VERSION" >"$TG_STAMP"
+fi
+
+log "done: WEFT_BIN=... $VENV/bin/python -m pytest $ROOT/test/e2e"
