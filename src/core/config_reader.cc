@@ -167,41 +167,37 @@ bool parse_duration(std::string_view text, std::chrono::nanoseconds& out) {
     out = std::chrono::nanoseconds(integer);  // a bare number is nanoseconds, as in Go
     return true;
   }
+  static constexpr std::pair<std::string_view, double> kUnits[] = {
+      {"ns", 1},  {"us", 1e3}, {"\u00b5s", 1e3}, {"ms", 1e6},
+      {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
   double total_ns = 0;
   size_t pos = 0;
   while (pos < text.size()) {
-    size_t start = pos;
+    const size_t start = pos;
+    int dots = 0;
     while (pos < text.size() &&
            (std::isdigit(static_cast<unsigned char>(text[pos])) != 0 || text[pos] == '.')) {
+      dots += text[pos] == '.' ? 1 : 0;
       ++pos;
     }
-    if (start == pos) return false;
-    double number = 0;
-    try {
-      number = std::stod(std::string(text.substr(start, pos - start)));
-    } catch (...) {
-      return false;
+    if (start == pos || dots > 1 || pos - start == static_cast<size_t>(dots)) return false;
+    const double number =
+        std::strtod(std::string(text.substr(start, pos - start)).c_str(), nullptr);
+    // The unit runs to the next digit or dot ("µ" is two bytes, neither alphabetic).
+    const size_t unit_start = pos;
+    while (pos < text.size() && std::isdigit(static_cast<unsigned char>(text[pos])) == 0 &&
+           text[pos] != '.') {
+      ++pos;
     }
-    size_t unit_start = pos;
-    while (pos < text.size() && std::isalpha(static_cast<unsigned char>(text[pos])) != 0) ++pos;
     const std::string_view unit = text.substr(unit_start, pos - unit_start);
     double scale = 0;
-    if (unit == "ns")
-      scale = 1;
-    else if (unit == "us" || unit == "µs")
-      scale = 1e3;
-    else if (unit == "ms")
-      scale = 1e6;
-    else if (unit == "s")
-      scale = 1e9;
-    else if (unit == "m")
-      scale = 60e9;
-    else if (unit == "h")
-      scale = 3600e9;
-    else
-      return false;
+    for (const auto& [name, ns] : kUnits) {
+      if (unit == name) scale = ns;
+    }
+    if (scale == 0) return false;
     total_ns += number * scale;
   }
+  if (total_ns >= 9.2e18) return false;  // beyond what int64 nanoseconds hold (~292 years)
   out = std::chrono::nanoseconds(static_cast<int64_t>(std::llround(total_ns)));
   return true;
 }

@@ -127,7 +127,8 @@ Status message_from_json(std::string_view json, Message& message) {
     const auto* reflection = m.GetReflection();
     const std::string text = to_base64(reflection->GetString(m, field));
     std::string bytes;
-    if (!from_hex(text, bytes)) {
+    const size_t id_size = field->name() == "trace_id" ? 16 : 8;
+    if (!from_hex(text, bytes) || (!bytes.empty() && bytes.size() != id_size)) {
       bad_field = field->json_name();
       return false;
     }
@@ -136,7 +137,7 @@ Status message_from_json(std::string_view json, Message& message) {
   });
   if (!ids_ok) {
     return Status::invalid_argument("malformed OTLP/JSON: " + bad_field +
-                                    " must be a hex-encoded id");
+                                    " must be a hex-encoded id of 16 (trace) or 8 (span) bytes");
   }
   return Status::ok();
 }

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <google/protobuf/arena.h>
@@ -22,8 +23,16 @@ namespace weft::pdata {
 // A Telemetry is owned by one thread at a time (it is moved, not shared).
 class Telemetry {
  public:
-  Telemetry(Telemetry&&) noexcept = default;
-  Telemetry& operator=(Telemetry&&) noexcept = default;
+  Telemetry(Telemetry&& other) noexcept { *this = std::move(other); }
+  Telemetry& operator=(Telemetry&& other) noexcept {
+    signal_ = other.signal_;
+    wire_ = std::move(other.wire_);
+    items_ = std::exchange(other.items_, 0);
+    arena_ = std::move(other.arena_);
+    message_ = std::exchange(other.message_, nullptr);
+    wire_stale_ = std::exchange(other.wire_stale_, false);
+    return *this;
+  }
   Telemetry(const Telemetry&) = delete;
   Telemetry& operator=(const Telemetry&) = delete;
   ~Telemetry() = default;
@@ -55,7 +64,7 @@ class Telemetry {
   void decode() const;
   void sync_wire() const;
 
-  Signal signal_;
+  Signal signal_ = Signal::kTraces;
   mutable std::string wire_;
   mutable size_t items_ = 0;
   mutable std::unique_ptr<google::protobuf::Arena> arena_;

@@ -29,6 +29,7 @@ Status BatchProcessor::start() {
 
 Status BatchProcessor::consume(pdata::Telemetry&& data) {
   std::lock_guard lock(mu_);
+  if (stopping_) return Status::retryable("batch processor is shutting down");
   if (pending_ && pending_->item_count() >= cap_) {
     flush_locked();
     if (pending_ && pending_->item_count() >= cap_) {
