@@ -7,15 +7,21 @@
 #include <string_view>
 #include <vector>
 
+#include "wasm/engine/host_calls.h"
 #include "weft/result.h"
 
 // The only part of weft that sees wasmtime. One Engine per process, with
-// epoch interruption: a background thread advances the epoch every tick, and a
-// call given a deadline of N ticks traps once they have passed.
+// epoch interruption (a background thread advances the epoch every tick; a
+// call's deadline is a number of ticks), pooling instance allocation and an
+// on-disk cache of compiled modules keyed by module hash, wasmtime version and
+// engine settings.
 namespace weft::wasm {
 
 struct EngineOptions {
   std::chrono::milliseconds epoch_tick{1};
+  std::string cache_dir;  // empty: no on-disk cache
+  uint32_t pool_instances = 256;
+  uint64_t pool_max_memory_bytes = 256ull << 20;  // largest memory an instance may get
 };
 
 class Module;
@@ -27,9 +33,12 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // Compiles a module from its binary or text (WAT) form.
+  // Compiles a module from its binary or text (WAT) form, or loads it from the cache.
   Result<std::shared_ptr<Module>> compile(std::string_view wasm_or_wat);
-  [[nodiscard]] std::chrono::milliseconds epoch_tick() const { return options_.epoch_tick; }
+  [[nodiscard]] const EngineOptions& options() const { return options_; }
+  // Cache hits and misses since start (for tests and metrics).
+  [[nodiscard]] uint64_t cache_hits() const;
+  [[nodiscard]] uint64_t cache_misses() const;
 
   struct Impl;
 
@@ -38,28 +47,79 @@ class Engine {
   EngineOptions options_;
   std::unique_ptr<Impl> impl_;
   friend class Module;
+  friend class Instance;
 };
 
-// A compiled module, shared across threads; instantiate per call site.
+// A compiled module, shared across threads.
 class Module {
  public:
   ~Module();
   Module(const Module&) = delete;
   Module& operator=(const Module&) = delete;
 
-  // Instantiates the module (no imports) and calls an exported function that
-  // takes and returns i32 values, trapping after `timeout`.
-  Result<std::vector<int32_t>> call_i32(std::string_view export_name,
-                                        const std::vector<int32_t>& args,
-                                        std::chrono::milliseconds timeout);
+  [[nodiscard]] bool exports_function(std::string_view name) const;
+  [[nodiscard]] std::vector<std::string> exports() const;
+  [[nodiscard]] std::vector<std::string> imports() const;  // "module.name"
+  [[nodiscard]] const std::string& hash() const { return hash_; }
 
   struct Impl;
 
  private:
-  Module(std::shared_ptr<Engine> engine, std::unique_ptr<Impl> impl);
+  Module(std::shared_ptr<Engine> engine, std::unique_ptr<Impl> impl, std::string hash);
   std::shared_ptr<Engine> engine_;
   std::unique_ptr<Impl> impl_;
+  std::string hash_;
   friend class Engine;
+  friend class Instance;
+};
+
+struct InstanceLimits {
+  uint64_t memory_bytes = 64ull << 20;
+  std::chrono::milliseconds timeout{100};
+};
+
+// Why a call did not return normally.
+enum class Failure {
+  kNone,
+  kTrap,          // unreachable, out-of-bounds access, stack overflow, a host-detected abuse
+  kTimeout,       // the epoch deadline passed
+  kMemoryLimit,   // trapped while its memory was at the cap
+  kBadInterface,  // missing export or wrong signature
+};
+
+struct CallResult {
+  Failure failure = Failure::kNone;
+  int32_t value = 0;
+  std::string message;
+  [[nodiscard]] bool ok() const { return failure == Failure::kNone; }
+};
+
+// One instantiated module with its own store; used by one thread at a time.
+// WASI is linked with nothing granted: no files, no environment, no arguments,
+// and standard output and error discarded.
+class Instance {
+ public:
+  static Result<std::unique_ptr<Instance>> create(std::shared_ptr<Module> module,
+                                                  const InstanceLimits& limits);
+  ~Instance();
+  Instance(const Instance&) = delete;
+  Instance& operator=(const Instance&) = delete;
+
+  // Calls an export taking i32 arguments and returning one i32 (or nothing, as 0).
+  // Host calls the guest makes meanwhile go to `host`.
+  CallResult call(std::string_view name, const std::vector<int32_t>& args, HostCalls* host);
+  // Copies bytes into guest memory at ptr; false if out of bounds.
+  bool write(uint32_t ptr, std::string_view bytes);
+  [[nodiscard]] uint64_t memory_bytes() const;
+  [[nodiscard]] const std::shared_ptr<Module>& module() const { return module_; }
+
+  struct Impl;
+
+ private:
+  Instance(std::shared_ptr<Module> module, std::unique_ptr<Impl> impl, InstanceLimits limits);
+  std::shared_ptr<Module> module_;
+  std::unique_ptr<Impl> impl_;
+  InstanceLimits limits_;
 };
 
 }  // namespace weft::wasm

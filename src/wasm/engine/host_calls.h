@@ -1,0 +1,39 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+// What a plugin may ask of the host (the imports of module "weft" in docs/abi.md).
+// The engine checks guest pointers and copies bytes; an implementation sees
+// only host memory. Return codes are the ABI's (0 ok, negative errors).
+namespace weft::wasm {
+
+class HostCalls {
+ public:
+  virtual ~HostCalls() = default;
+  virtual void log(int32_t level, std::string_view message) = 0;
+  virtual void set_error(std::string_view message) = 0;
+  [[nodiscard]] virtual std::string_view config() const = 0;
+  virtual int64_t now_unix_nano() = 0;
+  virtual int32_t metric(int32_t kind, std::string_view name, double value,
+                         std::string_view attributes) = 0;
+  // Returns -1 if absent, else the value's size (value filled in).
+  virtual int32_t kv_get(std::string_view key, std::string& value) = 0;
+  virtual int32_t kv_set(std::string_view key, std::string_view value) = 0;
+  virtual int32_t kv_delete(std::string_view key) = 0;
+  virtual int32_t env_get(std::string_view name, std::string& value) = 0;
+  virtual int32_t result_drop_all() = 0;
+  virtual int32_t result_keep(std::string_view mask) = 0;
+  virtual int32_t result_edits(std::string_view edits) = 0;
+  virtual int32_t result_replace(std::string_view request) = 0;
+};
+
+// ABI return codes shared by host calls.
+inline constexpr int32_t kAbiOk = 0;
+inline constexpr int32_t kAbiNotFound = -1;
+inline constexpr int32_t kAbiInvalid = -2;
+inline constexpr int32_t kAbiDenied = -3;
+inline constexpr int32_t kAbiLimit = -4;
+
+}  // namespace weft::wasm
