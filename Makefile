@@ -52,11 +52,11 @@ e2e-test: build test-deps
 test: lint unit-test e2e-test
 
 format:
-	clang-format -i $$(git ls-files '*.h' '*.cc')
+	clang-format -i $$(git ls-files '*.h' '*.c' '*.cc')
 
 # The house style: clang-format and clang-tidy (.clang-format, .clang-tidy) over every source.
 lint: build
-	clang-format --dry-run --Werror $$(git ls-files '*.h' '*.cc')
+	clang-format --dry-run --Werror $$(git ls-files '*.h' '*.c' '*.cc')
 	git ls-files 'src/*.cc' | grep -v '_test\.cc$$' | \
 	  xargs -P $(JOBS) -n 4 clang-tidy -p $(BUILD_DIR) --quiet 2>/dev/null
 

@@ -50,6 +50,8 @@ class ConfigReader {
   void read(std::string_view key, std::map<std::string, std::string>& out);
   // Go duration syntax: "200ms", "5s", "1m30s", "1.5h"; a bare integer is nanoseconds.
   void read_duration(std::string_view key, std::chrono::nanoseconds& out);
+  // A size in bytes: 1048576, "64KiB", "32MiB", "1GiB", "10MB", "512B".
+  void read_size(std::string_view key, uint64_t& out);
   // "host:port" (host may be a name, IPv4, [IPv6] or empty), port 0..65535.
   void read_endpoint(std::string_view key, std::string& out);
   // The raw node, marked as read (for values handed on as they are).
@@ -78,6 +80,8 @@ class ConfigReader {
 
 // Parses a Go duration string; false if it is not one.
 bool parse_duration(std::string_view text, std::chrono::nanoseconds& out);
+// Parses a size such as "32MiB"; false if it is not one.
+bool parse_size(std::string_view text, uint64_t& out);
 // Splits "host:port"; false if it is not one.
 bool split_endpoint(std::string_view endpoint, std::string& host, int& port);
 

@@ -35,6 +35,7 @@ std::vector<std::unique_ptr<Factory>> builtin_factories() {
   all.push_back(make_otlp_receiver_factory());
   all.push_back(make_batch_processor_factory());
   all.push_back(make_memory_limiter_processor_factory());
+  all.push_back(make_wasm_processor_factory());
   all.push_back(make_otlp_exporter_factory());
   all.push_back(make_otlphttp_exporter_factory());
   all.push_back(make_debug_exporter_factory());

@@ -16,6 +16,7 @@ namespace weft {
 std::unique_ptr<Factory> make_otlp_receiver_factory();
 std::unique_ptr<Factory> make_batch_processor_factory();
 std::unique_ptr<Factory> make_memory_limiter_processor_factory();
+std::unique_ptr<Factory> make_wasm_processor_factory();
 std::unique_ptr<Factory> make_otlp_exporter_factory();
 std::unique_ptr<Factory> make_otlphttp_exporter_factory();
 std::unique_ptr<Factory> make_debug_exporter_factory();

@@ -112,6 +112,15 @@ void ConfigReader::read_duration(std::string_view key, std::chrono::nanoseconds&
   }
 }
 
+void ConfigReader::read_size(std::string_view key, uint64_t& out) {
+  YAML::Node value = lookup(key);
+  if (!value.IsDefined() || value.IsNull()) return;
+  if (!value.IsScalar() || !parse_size(value.Scalar(), out)) {
+    error(key, "expected a size such as \"32MiB\" or a number of bytes, got \"" +
+                   (value.IsScalar() ? value.Scalar() : std::string("a non-scalar")) + "\"");
+  }
+}
+
 void ConfigReader::read_endpoint(std::string_view key, std::string& out) {
   std::string value = out;
   read(key, value);
@@ -200,6 +209,25 @@ bool parse_duration(std::string_view text, std::chrono::nanoseconds& out) {
   if (total_ns >= 9.2e18) return false;  // beyond what int64 nanoseconds hold (~292 years)
   out = std::chrono::nanoseconds(static_cast<int64_t>(std::llround(total_ns)));
   return true;
+}
+
+bool parse_size(std::string_view text, uint64_t& out) {
+  static constexpr std::pair<std::string_view, uint64_t> kUnits[] = {
+      {"", 1},      {"B", 1},        {"KiB", 1ull << 10}, {"MiB", 1ull << 20}, {"GiB", 1ull << 30},
+      {"KB", 1000}, {"MB", 1000000}, {"GB", 1000000000}};
+  uint64_t number = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
+  if (ec != std::errc() || end == text.data()) return false;
+  std::string_view unit = text.substr(static_cast<size_t>(end - text.data()));
+  while (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
+  for (const auto& [name, scale] : kUnits) {
+    if (unit == name) {
+      if (number > UINT64_MAX / scale) return false;
+      out = number * scale;
+      return true;
+    }
+  }
+  return false;
 }
 
 bool split_endpoint(std::string_view endpoint, std::string& host, int& port) {

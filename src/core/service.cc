@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/yaml_json.h"
+#include "wasm/plugin/directory.h"
+
 namespace weft {
 
 Service::Service(CollectorConfig config, std::shared_ptr<spdlog::sinks::sink> sink)
@@ -88,6 +91,7 @@ Status Service::start() {
   if (!config_.metrics_address.empty()) {
     metrics_server_ =
         std::make_unique<telemetry::MetricsServer>(config_.metrics_address, registry_);
+    metrics_server_->add_action("/plugins/reload", [this] { return reload_plugins(); });
     if (Status s = metrics_server_->start(); !s.is_ok()) return fail("self-telemetry", s);
   }
   for (auto& [id, exporter] : exporters_) {
@@ -106,6 +110,21 @@ Status Service::start() {
   for (auto& ext : extensions_) ext->set_ready(true);
   logger_->info("everything is ready: {} pipelines", pipelines_.size());
   return Status::ok();
+}
+
+std::pair<int, std::string> Service::reload_plugins() {
+  auto reports = wasm::reload_all_plugins();
+  bool all_ok = true;
+  std::string body = "{\"plugins\":[";
+  for (size_t i = 0; i < reports.size(); ++i) {
+    const auto& r = reports[i];
+    all_ok = all_ok && r.ok;
+    logger_->log(r.ok ? spdlog::level::info : spdlog::level::err, "reload {}: {}", r.id, r.message);
+    body += (i > 0 ? "," : "") + std::string("{\"id\":") + json_quote(r.id) +
+            ",\"ok\":" + (r.ok ? "true" : "false") + ",\"message\":" + json_quote(r.message) + "}";
+  }
+  body += "]}";
+  return {all_ok ? 200 : 500, body};
 }
 
 void Service::shutdown() {

@@ -28,6 +28,9 @@ class Service {
   // Stops receivers, drains processors and exporters, within shutdown_timeout.
   void shutdown();
   [[nodiscard]] telemetry::Registry& metrics() { return registry_; }
+  // Reloads every wasm plugin from its file (SIGHUP, POST /plugins/reload):
+  // HTTP status and a JSON report.
+  std::pair<int, std::string> reload_plugins();
 
  private:
   struct Pipeline {

@@ -25,6 +25,7 @@ int run(const std::vector<std::string>& files, const weft::Factories& factories)
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
@@ -41,7 +42,10 @@ int run(const std::vector<std::string>& files, const weft::Factories& factories)
     return 1;
   }
   int received = 0;
-  sigwait(&signals, &received);
+  while (sigwait(&signals, &received) == 0 && received == SIGHUP) {
+    log->info("received SIGHUP, reloading plugins");
+    (void)service.reload_plugins();
+  }
   log->info("received {}, shutting down", received == SIGTERM ? "SIGTERM" : "SIGINT");
   service.shutdown();
   return 0;

@@ -1,6 +1,7 @@
 #include "telemetry/metrics.h"
 
 #include <algorithm>
+#include <cstdio>
 
 namespace weft::telemetry {
 namespace {
@@ -30,28 +31,38 @@ std::string series(const std::string& name, const Labels& labels) {
   return out;
 }
 
+std::string fmt_double(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
 }  // namespace
 
-Counter& Registry::counter(const std::string& name, const std::string& help, Labels labels) {
+template <class T>
+T& Registry::series_in(std::map<Labels, std::unique_ptr<T>> Family::*slots, const std::string& name,
+                       const std::string& help, Labels labels, bool is_counter) {
   std::sort(labels.begin(), labels.end());
   std::lock_guard lock(mu_);
   Family& family = families_[name];
   family.help = help;
-  family.is_counter = true;
-  auto& slot = family.counters[labels];
-  if (!slot) slot = std::make_unique<Counter>();
+  family.is_counter = is_counter;
+  auto& slot = (family.*slots)[labels];
+  if (!slot) slot = std::make_unique<T>();
   return *slot;
 }
 
+Counter& Registry::counter(const std::string& name, const std::string& help, Labels labels) {
+  return series_in(&Family::counters, name, help, std::move(labels), true);
+}
+
 Gauge& Registry::gauge(const std::string& name, const std::string& help, Labels labels) {
-  std::sort(labels.begin(), labels.end());
-  std::lock_guard lock(mu_);
-  Family& family = families_[name];
-  family.help = help;
-  family.is_counter = false;
-  auto& slot = family.gauges[labels];
-  if (!slot) slot = std::make_unique<Gauge>();
-  return *slot;
+  return series_in(&Family::gauges, name, help, std::move(labels), false);
+}
+
+Value& Registry::value(const std::string& name, const std::string& help, Labels labels,
+                       bool is_counter) {
+  return series_in(&Family::values, name, help, std::move(labels), is_counter);
 }
 
 std::string Registry::render() const {
@@ -65,6 +76,9 @@ std::string Registry::render() const {
     }
     for (const auto& [labels, gauge] : family.gauges) {
       out += series(name, labels) + " " + std::to_string(gauge->value()) + "\n";
+    }
+    for (const auto& [labels, value] : family.values) {
+      out += series(name, labels) + " " + fmt_double(value->value()) + "\n";
     }
   }
   return out;

@@ -27,6 +27,16 @@ int64_t resident_bytes() {
 }
 }  // namespace
 
+void MetricsServer::add_action(const std::string& path,
+                               std::function<std::pair<int, std::string>()> handler) {
+  server_->Post(
+      path, [handler = std::move(handler)](const httplib::Request&, httplib::Response& response) {
+        auto [status, body] = handler();
+        response.status = status;
+        response.set_content(body, "application/json");
+      });
+}
+
 Status MetricsServer::start() {
   std::string host;
   int port = 0;

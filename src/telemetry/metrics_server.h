@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -18,6 +19,8 @@ class MetricsServer {
  public:
   MetricsServer(std::string address, const Registry& registry);
   ~MetricsServer();
+  // An admin action at POST path; the handler returns the HTTP status and a JSON body.
+  void add_action(const std::string& path, std::function<std::pair<int, std::string>()> handler);
   [[nodiscard]] Status start();
   void stop();
 

@@ -17,7 +17,7 @@
 namespace weft::wasm {
 namespace {
 
-constexpr uint64_t kWasmPage = 64 * 1024;
+constexpr uint64_t kWasmPage = 64ull * 1024;
 
 std::string sha256_hex(std::string_view bytes) {
   unsigned char digest[crypto_hash_sha256_BYTES];

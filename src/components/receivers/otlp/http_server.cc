@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "components/receivers/otlp/servers.h"
+#include "core/yaml_json.h"
 #include "pdata/otlp_json.h"
 #include "pdata/wire.h"
 #include "weft/config_reader.h"
@@ -27,30 +28,6 @@ Encoding encoding_of(const httplib::Request& request) {
   if (type == kProtobuf) return Encoding::kProtobuf;
   if (type == kJson) return Encoding::kJson;
   return Encoding::kUnsupported;
-}
-
-std::string json_quote(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += fmt::format("\\u{:04x}", c);
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  return out + "\"";
 }
 
 // Writes an error as a google.rpc.Status in the request's encoding, as OTLP/HTTP asks.

@@ -1,0 +1,223 @@
+/* Weft plugin SDK for C: the ABI of docs/abi.md without the raw details.
+ *
+ *   #include <weft.h>
+ *   static int process(const weft_batch* batch) { ... return WEFT_OK; }
+ *   WEFT_PLUGIN(my_configure)          // int my_configure(const char* json, size_t len)
+ *   WEFT_PROCESS_TRACES(process)       // one line per signal the plugin handles
+ *
+ * Everything reads the batch in place: no decoding, no allocation. */
+#ifndef WEFT_H
+#define WEFT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum { WEFT_OK = 0, WEFT_ERROR = 1 };
+enum { WEFT_DEBUG = 0, WEFT_INFO = 1, WEFT_WARN = 2, WEFT_ERR = 3 };
+typedef enum { WEFT_TRACES = 0, WEFT_METRICS = 1, WEFT_LOGS = 2 } weft_signal;
+
+/* ---- bytes and a protobuf field reader ------------------------------------------------ */
+
+typedef struct {
+  const uint8_t* data;
+  size_t len;
+} weft_bytes;
+
+typedef struct {
+  uint32_t number;
+  uint32_t wire_type; /* 0 varint, 1 fixed64, 2 bytes, 5 fixed32 */
+  uint64_t u64;       /* varint / fixed value */
+  weft_bytes bytes;   /* length-delimited payload */
+} weft_field;
+
+typedef struct {
+  const uint8_t* p;
+  const uint8_t* end;
+  int error;
+} weft_reader;
+
+void weft_reader_init(weft_reader* r, weft_bytes message);
+/* Next field; 0 at the end or on malformed input (then r->error is set). */
+int weft_reader_next(weft_reader* r, weft_field* f);
+/* The first length-delimited field `number` of a message; empty if absent. */
+weft_bytes weft_pb_bytes(weft_bytes message, uint32_t number);
+uint64_t weft_pb_u64(weft_bytes message, uint32_t number); /* varint or fixed */
+int weft_bytes_eq(weft_bytes b, const char* s);
+
+/* ---- values and attributes -------------------------------------------------------------- */
+
+typedef enum {
+  WEFT_VALUE_NONE = 0,
+  WEFT_VALUE_STRING,
+  WEFT_VALUE_BOOL,
+  WEFT_VALUE_INT,
+  WEFT_VALUE_DOUBLE,
+  WEFT_VALUE_OTHER /* array, kvlist, bytes */
+} weft_value_type;
+
+typedef struct {
+  weft_value_type type;
+  weft_bytes str;
+  int64_t i;
+  double d;
+  int b;
+} weft_value;
+
+weft_value weft_value_read(weft_bytes any_value);
+/* Finds attribute `key` among the KeyValue entries (field `field`) of a message.
+ * Returns 1 and fills *out if found. */
+int weft_attr_find(weft_bytes message, uint32_t field, const char* key, weft_value* out);
+/* Iterates the KeyValue entries of a message: *it starts at 0. */
+int weft_attr_next(weft_bytes message, uint32_t field, size_t* it, weft_bytes* key,
+                   weft_value* value);
+
+/* ---- the batch and its items ------------------------------------------------------------- */
+
+typedef struct {
+  weft_signal signal;
+  weft_bytes request;
+  size_t item_count;
+} weft_batch;
+
+/* One item (span, log record or data point) with where it lives. */
+typedef struct {
+  size_t index;          /* item number in the batch, as in keep-masks and edits */
+  size_t resource_index; /* resource number in the batch */
+  weft_bytes resource;   /* Resource message (attributes: field 1) */
+  weft_bytes scope;      /* InstrumentationScope (name 1, version 2, attributes 3) */
+  weft_bytes item;       /* Span / LogRecord / *DataPoint */
+  weft_bytes metric;     /* metrics only: the Metric (name 1) */
+} weft_item;
+
+typedef struct {
+  weft_signal signal;
+  weft_reader requests, resources, scopes, items, points;
+  weft_bytes resource_entry, scope_entry, metric_entry;
+  weft_item current;
+  size_t next_index;
+  size_t next_resource;
+  int in_points;
+} weft_items;
+
+void weft_items_init(weft_items* it, const weft_batch* batch);
+/* Advances to the next item; 0 when done. The item is it->current. */
+int weft_items_next(weft_items* it);
+
+/* Field numbers a plugin most often needs. */
+enum {
+  WEFT_RESOURCE_ATTRIBUTES = 1,
+  WEFT_SPAN_TRACE_ID = 1,
+  WEFT_SPAN_SPAN_ID = 2,
+  WEFT_SPAN_NAME = 5,
+  WEFT_SPAN_KIND = 6,
+  WEFT_SPAN_START = 7,
+  WEFT_SPAN_END = 8,
+  WEFT_SPAN_ATTRIBUTES = 9,
+  WEFT_SPAN_STATUS = 15, /* Status: code is field 3 */
+  WEFT_LOG_SEVERITY_NUMBER = 2,
+  WEFT_LOG_SEVERITY_TEXT = 3,
+  WEFT_LOG_BODY = 5,
+  WEFT_LOG_ATTRIBUTES = 6,
+  WEFT_POINT_ATTRIBUTES = 7, /* every data point type but summary (also 7) */
+  WEFT_METRIC_NAME = 1
+};
+/* The attributes field of the batch's items. */
+uint32_t weft_item_attributes_field(weft_signal signal);
+
+/* ---- results (at most one per call) ------------------------------------------------------- */
+
+int weft_drop_all(void);
+int weft_keep(const uint8_t* mask, size_t len);
+int weft_replace(const uint8_t* request, size_t len);
+
+typedef struct {
+  uint8_t* data;
+  size_t len, cap;
+  int failed; /* out of memory */
+} weft_edits;
+
+enum { WEFT_TARGET_ITEM = 0, WEFT_TARGET_RESOURCE = 1 };
+void weft_edits_init(weft_edits* e);
+void weft_edit_set_string(weft_edits* e, int target, size_t index, const char* key,
+                          const char* value, size_t value_len);
+void weft_edit_set_int(weft_edits* e, int target, size_t index, const char* key, int64_t value);
+void weft_edit_set_double(weft_edits* e, int target, size_t index, const char* key, double value);
+void weft_edit_set_bool(weft_edits* e, int target, size_t index, const char* key, int value);
+void weft_edit_delete(weft_edits* e, int target, size_t index, const char* key);
+void weft_edit_rename(weft_edits* e, int target, size_t index, const char* key,
+                      const char* new_key);
+void weft_edit_set_name(weft_edits* e, size_t index, const char* name, size_t len);
+void weft_edit_set_body(weft_edits* e, size_t index, const char* body, size_t len);
+/* Hands the list to weft (if not empty) and frees it; returns the ABI code. */
+int weft_edits_submit(weft_edits* e);
+void weft_edits_free(weft_edits* e);
+
+/* ---- host services ------------------------------------------------------------------------ */
+
+void weft_log(int level, const char* message);
+void weft_logn(int level, const char* message, size_t len);
+void weft_set_error(const char* message);
+int64_t weft_now_unix_nano(void);
+int weft_counter_add(const char* name, double value, const char* attributes);
+int weft_gauge_set(const char* name, double value, const char* attributes);
+int weft_histogram_record(const char* name, double value, const char* attributes);
+/* -1 absent, else the value's size (copied if it fits). */
+int weft_kv_get(const char* key, void* out, size_t cap);
+int weft_kv_set(const char* key, const void* value, size_t len);
+int weft_kv_delete(const char* key);
+int weft_env_get(const char* name, char* out, size_t cap);
+
+/* ---- a small JSON reader for the plugin config ------------------------------------------- */
+
+typedef struct {
+  const char* p;
+  size_t len;
+} weft_json;
+
+/* The value of `key` in a JSON object; len 0 if absent. */
+weft_json weft_json_get(weft_json object, const char* key);
+/* Iterates an array: *it starts at 0; returns 0 at the end. */
+int weft_json_next(weft_json array, size_t* it, weft_json* element);
+/* A string value, unescaped into out (NUL-terminated); returns its length or -1. */
+int weft_json_string(weft_json value, char* out, size_t cap);
+int weft_json_number(weft_json value, double* out);
+int weft_json_bool(weft_json value, int* out);
+int weft_json_is(weft_json value, char first_char);
+
+/* ---- declaring the plugin ----------------------------------------------------------------- */
+
+/* What the SDK's exports call; defined by WEFT_PLUGIN / WEFT_PROCESS_*. */
+int weft__configure(const char* json, size_t len);
+int weft__process(weft_signal signal, const uint8_t* data, size_t len,
+                  int (*fn)(const weft_batch*));
+
+#if defined(__wasm__)
+#define WEFT_EXPORT(name) __attribute__((export_name(name)))
+#else
+#define WEFT_EXPORT(name)
+#endif
+
+#define WEFT_PLUGIN(configure_fn)                     \
+  int weft__configure(const char* json, size_t len) { \
+    return configure_fn(json, len);                   \
+  }
+
+#define WEFT__PROCESS(export_name, fn_name, signal, fn)                            \
+  WEFT_EXPORT(export_name) int32_t fn_name(int32_t ptr, int32_t len) {             \
+    return weft__process(signal, (const uint8_t*)(uintptr_t)ptr, (size_t)len, fn); \
+  }
+#define WEFT_PROCESS_TRACES(fn) \
+  WEFT__PROCESS("weft_process_traces", weft_process_traces, WEFT_TRACES, fn)
+#define WEFT_PROCESS_METRICS(fn) \
+  WEFT__PROCESS("weft_process_metrics", weft_process_metrics, WEFT_METRICS, fn)
+#define WEFT_PROCESS_LOGS(fn) WEFT__PROCESS("weft_process_logs", weft_process_logs, WEFT_LOGS, fn)
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WEFT_H */

@@ -1,0 +1,572 @@
+/* Weft plugin SDK for C: see include/weft.h and docs/abi.md. */
+#include "weft.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- host imports (module "weft") ---------------------------------------------------------- */
+
+#if defined(__wasm__)
+#define WEFT_IMPORT(name) __attribute__((import_module("weft"), import_name(name)))
+#else
+#define WEFT_IMPORT(name)
+#endif
+
+WEFT_IMPORT("log") void weft_host_log(int32_t level, const void* ptr, int32_t len);
+WEFT_IMPORT("set_error") void weft_host_set_error(const void* ptr, int32_t len);
+WEFT_IMPORT("now_unix_nano") int64_t weft_host_now_unix_nano(void);
+WEFT_IMPORT("metric")
+int32_t weft_host_metric(int32_t kind, const void* name, int32_t name_len, double value,
+                         const void* attrs, int32_t attrs_len);
+WEFT_IMPORT("kv_get")
+int32_t weft_host_kv_get(const void* key, int32_t key_len, void* out, int32_t cap);
+WEFT_IMPORT("kv_set")
+int32_t weft_host_kv_set(const void* key, int32_t key_len, const void* value, int32_t len);
+WEFT_IMPORT("kv_delete") int32_t weft_host_kv_delete(const void* key, int32_t key_len);
+WEFT_IMPORT("env_get")
+int32_t weft_host_env_get(const void* name, int32_t name_len, void* out, int32_t cap);
+WEFT_IMPORT("result_drop_all") int32_t weft_host_result_drop_all(void);
+WEFT_IMPORT("result_keep") int32_t weft_host_result_keep(const void* ptr, int32_t len);
+WEFT_IMPORT("result_edits") int32_t weft_host_result_edits(const void* ptr, int32_t len);
+WEFT_IMPORT("result_replace") int32_t weft_host_result_replace(const void* ptr, int32_t len);
+
+/* ---- exports every plugin has ---------------------------------------------------------------- */
+
+WEFT_EXPORT("weft_abi_version") int32_t weft_abi_version(void) {
+  return 1;
+}
+
+WEFT_EXPORT("weft_alloc") int32_t weft_alloc(int32_t size) {
+  return (int32_t)(uintptr_t)malloc(size > 0 ? (size_t)size : 1);
+}
+
+WEFT_EXPORT("weft_configure") int32_t weft_configure(int32_t ptr, int32_t len) {
+  char* json = (char*)(uintptr_t)ptr;
+  int rc = weft__configure(json, (size_t)len);
+  free(json);
+  return rc;
+}
+
+int weft__process(weft_signal signal, const uint8_t* data, size_t len,
+                  int (*fn)(const weft_batch*)) {
+  weft_batch batch = {signal, {data, len}, 0};
+  weft_items it;
+  weft_items_init(&it, &batch);
+  while (weft_items_next(&it)) batch.item_count++;
+  int rc = fn(&batch);
+  free((void*)data);
+  return rc;
+}
+
+/* ---- protobuf reader ---------------------------------------------------------------------------
+ */
+
+void weft_reader_init(weft_reader* r, weft_bytes m) {
+  r->p = m.data;
+  r->end = m.data + m.len;
+  r->error = 0;
+}
+
+static int read_varint(weft_reader* r, uint64_t* v) {
+  *v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (r->p >= r->end) return 0;
+    uint8_t b = *r->p++;
+    *v |= (uint64_t)(b & 0x7f) << shift;
+    if (!(b & 0x80)) return 1;
+  }
+  return 0;
+}
+
+int weft_reader_next(weft_reader* r, weft_field* f) {
+  if (r->error || r->p >= r->end) return 0;
+  uint64_t tag;
+  if (!read_varint(r, &tag) || (tag >> 3) == 0) goto bad;
+  f->number = (uint32_t)(tag >> 3);
+  f->wire_type = (uint32_t)(tag & 7);
+  f->u64 = 0;
+  f->bytes.data = NULL;
+  f->bytes.len = 0;
+  switch (f->wire_type) {
+    case 0:
+      if (!read_varint(r, &f->u64)) goto bad;
+      return 1;
+    case 1:
+      if (r->end - r->p < 8) goto bad;
+      memcpy(&f->u64, r->p, 8);
+      r->p += 8;
+      return 1;
+    case 5: {
+      uint32_t v;
+      if (r->end - r->p < 4) goto bad;
+      memcpy(&v, r->p, 4);
+      f->u64 = v;
+      r->p += 4;
+      return 1;
+    }
+    case 2: {
+      uint64_t n;
+      if (!read_varint(r, &n) || n > (uint64_t)(r->end - r->p)) goto bad;
+      f->bytes.data = r->p;
+      f->bytes.len = (size_t)n;
+      r->p += n;
+      return 1;
+    }
+    default:
+      break;
+  }
+bad:
+  r->error = 1;
+  return 0;
+}
+
+weft_bytes weft_pb_bytes(weft_bytes m, uint32_t number) {
+  weft_reader r;
+  weft_field f;
+  weft_bytes none = {NULL, 0};
+  weft_reader_init(&r, m);
+  while (weft_reader_next(&r, &f)) {
+    if (f.number == number && f.wire_type == 2) return f.bytes;
+  }
+  return none;
+}
+
+uint64_t weft_pb_u64(weft_bytes m, uint32_t number) {
+  weft_reader r;
+  weft_field f;
+  weft_reader_init(&r, m);
+  while (weft_reader_next(&r, &f)) {
+    if (f.number == number && f.wire_type != 2) return f.u64;
+  }
+  return 0;
+}
+
+int weft_bytes_eq(weft_bytes b, const char* s) {
+  size_t n = strlen(s);
+  return b.len == n && (n == 0 || memcmp(b.data, s, n) == 0);
+}
+
+/* ---- values and attributes
+ * ----------------------------------------------------------------------- */
+
+weft_value weft_value_read(weft_bytes any) {
+  weft_value v;
+  weft_reader r;
+  weft_field f;
+  memset(&v, 0, sizeof v);
+  weft_reader_init(&r, any);
+  while (weft_reader_next(&r, &f)) {
+    switch (f.number) {
+      case 1:
+        v.type = WEFT_VALUE_STRING;
+        v.str = f.bytes;
+        break;
+      case 2:
+        v.type = WEFT_VALUE_BOOL;
+        v.b = f.u64 != 0;
+        break;
+      case 3:
+        v.type = WEFT_VALUE_INT;
+        v.i = (int64_t)f.u64;
+        break;
+      case 4:
+        v.type = WEFT_VALUE_DOUBLE;
+        memcpy(&v.d, &f.u64, 8);
+        break;
+      default:
+        v.type = WEFT_VALUE_OTHER;
+        break;
+    }
+  }
+  return v;
+}
+
+int weft_attr_next(weft_bytes m, uint32_t field, size_t* it, weft_bytes* key, weft_value* value) {
+  weft_reader r;
+  weft_field f;
+  weft_reader_init(&r, m);
+  r.p += *it;
+  while (weft_reader_next(&r, &f)) {
+    if (f.number != field || f.wire_type != 2) continue;
+    *it = (size_t)(r.p - m.data);
+    *key = weft_pb_bytes(f.bytes, 1);
+    *value = weft_value_read(weft_pb_bytes(f.bytes, 2));
+    return 1;
+  }
+  return 0;
+}
+
+int weft_attr_find(weft_bytes m, uint32_t field, const char* key, weft_value* out) {
+  size_t it = 0;
+  weft_bytes k;
+  weft_value v;
+  while (weft_attr_next(m, field, &it, &k, &v)) {
+    if (weft_bytes_eq(k, key)) {
+      *out = v;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+uint32_t weft_item_attributes_field(weft_signal s) {
+  return s == WEFT_TRACES ? WEFT_SPAN_ATTRIBUTES
+         : s == WEFT_LOGS ? WEFT_LOG_ATTRIBUTES
+                          : WEFT_POINT_ATTRIBUTES;
+}
+
+/* ---- item iteration -----------------------------------------------------------------------------
+ */
+
+void weft_items_init(weft_items* it, const weft_batch* batch) {
+  memset(it, 0, sizeof *it);
+  it->signal = batch->signal;
+  weft_reader_init(&it->requests, batch->request);
+  it->resources.p = it->resources.end = NULL;
+  it->scopes.p = it->scopes.end = NULL;
+  it->items.p = it->items.end = NULL;
+}
+
+static int next_len_field(weft_reader* r, uint32_t number, weft_bytes* out) {
+  weft_field f;
+  while (weft_reader_next(r, &f)) {
+    if (f.number == number && f.wire_type == 2) {
+      *out = f.bytes;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+static int is_metric_data(uint32_t n) {
+  return n == 5 || n == 7 || n == 9 || n == 10 || n == 11;
+}
+
+int weft_items_next(weft_items* it) {
+  for (;;) {
+    weft_bytes b;
+    if (it->in_points) { /* metrics: data points of the current metric's data */
+      if (next_len_field(&it->points, 1, &b)) {
+        it->current.item = b;
+        it->current.index = it->next_index++;
+        return 1;
+      }
+      it->in_points = 0;
+    }
+    if (it->items.p != NULL && next_len_field(&it->items, 2, &b)) {
+      if (it->signal != WEFT_METRICS) {
+        it->current.item = b;
+        it->current.index = it->next_index++;
+        return 1;
+      }
+      it->current.metric = b;
+      weft_reader mr;
+      weft_field f;
+      weft_reader_init(&mr, b);
+      while (weft_reader_next(&mr, &f)) {
+        if (f.wire_type == 2 && is_metric_data(f.number)) {
+          weft_reader_init(&it->points, f.bytes);
+          it->in_points = 1;
+        }
+      }
+      continue;
+    }
+    if (it->scopes.p != NULL && next_len_field(&it->scopes, 2, &b)) {
+      it->current.scope = weft_pb_bytes(b, 1);
+      weft_reader_init(&it->items, b);
+      continue;
+    }
+    if (next_len_field(&it->requests, 1, &b)) {
+      it->current.resource = weft_pb_bytes(b, 1);
+      it->current.resource_index = it->next_resource++;
+      weft_reader_init(&it->scopes, b);
+      it->items.p = it->items.end = NULL;
+      continue;
+    }
+    return 0;
+  }
+}
+
+/* ---- results
+ * -------------------------------------------------------------------------------------- */
+
+int weft_drop_all(void) {
+  return weft_host_result_drop_all();
+}
+int weft_keep(const uint8_t* mask, size_t len) {
+  return weft_host_result_keep(mask, (int32_t)len);
+}
+int weft_replace(const uint8_t* req, size_t len) {
+  return weft_host_result_replace(req, (int32_t)len);
+}
+
+void weft_edits_init(weft_edits* e) {
+  memset(e, 0, sizeof *e);
+}
+
+static void put(weft_edits* e, const void* p, size_t n) {
+  if (e->failed) return;
+  if (e->len + n > e->cap) {
+    size_t cap = e->cap ? e->cap * 2 : 256;
+    while (cap < e->len + n) cap *= 2;
+    uint8_t* data = (uint8_t*)realloc(e->data, cap);
+    if (!data) {
+      e->failed = 1;
+      return;
+    }
+    e->data = data;
+    e->cap = cap;
+  }
+  memcpy(e->data + e->len, p, n);
+  e->len += n;
+}
+
+static void put_u32(weft_edits* e, uint32_t v) {
+  uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+  put(e, b, 4);
+}
+
+static void put_u64(weft_edits* e, uint64_t v) {
+  put_u32(e, (uint32_t)v);
+  put_u32(e, (uint32_t)(v >> 32));
+}
+
+static void head(weft_edits* e, uint8_t op, int target, size_t index, const char* key) {
+  uint8_t h[2] = {op, (uint8_t)target};
+  size_t n = key ? strlen(key) : 0;
+  put(e, h, 2);
+  put_u32(e, (uint32_t)index);
+  put_u32(e, (uint32_t)n);
+  put(e, key, n);
+}
+
+static void put_str(weft_edits* e, const char* s, size_t n) {
+  put_u32(e, (uint32_t)n);
+  put(e, s, n);
+}
+
+void weft_edit_set_string(weft_edits* e, int target, size_t index, const char* key,
+                          const char* value, size_t len) {
+  head(e, 1, target, index, key);
+  put_str(e, value, len);
+}
+void weft_edit_set_int(weft_edits* e, int target, size_t index, const char* key, int64_t v) {
+  head(e, 2, target, index, key);
+  put_u64(e, (uint64_t)v);
+}
+void weft_edit_set_double(weft_edits* e, int target, size_t index, const char* key, double v) {
+  uint64_t bits;
+  memcpy(&bits, &v, 8);
+  head(e, 3, target, index, key);
+  put_u64(e, bits);
+}
+void weft_edit_set_bool(weft_edits* e, int target, size_t index, const char* key, int v) {
+  uint8_t b = v ? 1 : 0;
+  head(e, 4, target, index, key);
+  put(e, &b, 1);
+}
+void weft_edit_delete(weft_edits* e, int target, size_t index, const char* key) {
+  head(e, 5, target, index, key);
+}
+void weft_edit_rename(weft_edits* e, int target, size_t index, const char* key,
+                      const char* new_key) {
+  head(e, 6, target, index, key);
+  put_str(e, new_key, strlen(new_key));
+}
+void weft_edit_set_name(weft_edits* e, size_t index, const char* name, size_t len) {
+  head(e, 7, WEFT_TARGET_ITEM, index, NULL);
+  put_str(e, name, len);
+}
+void weft_edit_set_body(weft_edits* e, size_t index, const char* body, size_t len) {
+  head(e, 8, WEFT_TARGET_ITEM, index, NULL);
+  put_str(e, body, len);
+}
+
+int weft_edits_submit(weft_edits* e) {
+  int rc = 0;
+  if (e->failed) {
+    rc = -4;
+  } else if (e->len > 0) {
+    rc = weft_host_result_edits(e->data, (int32_t)e->len);
+  }
+  weft_edits_free(e);
+  return rc;
+}
+
+void weft_edits_free(weft_edits* e) {
+  free(e->data);
+  weft_edits_init(e);
+}
+
+/* ---- host services
+ * --------------------------------------------------------------------------------- */
+
+void weft_logn(int level, const char* m, size_t n) {
+  weft_host_log(level, m, (int32_t)n);
+}
+void weft_log(int level, const char* m) {
+  weft_logn(level, m, strlen(m));
+}
+void weft_set_error(const char* m) {
+  weft_host_set_error(m, (int32_t)strlen(m));
+}
+int64_t weft_now_unix_nano(void) {
+  return weft_host_now_unix_nano();
+}
+
+static int metric(int kind, const char* name, double value, const char* attrs) {
+  if (!attrs) attrs = "";
+  return weft_host_metric(kind, name, (int32_t)strlen(name), value, attrs, (int32_t)strlen(attrs));
+}
+int weft_counter_add(const char* n, double v, const char* a) {
+  return metric(0, n, v, a);
+}
+int weft_gauge_set(const char* n, double v, const char* a) {
+  return metric(1, n, v, a);
+}
+int weft_histogram_record(const char* n, double v, const char* a) {
+  return metric(2, n, v, a);
+}
+
+int weft_kv_get(const char* key, void* out, size_t cap) {
+  return weft_host_kv_get(key, (int32_t)strlen(key), out, (int32_t)cap);
+}
+int weft_kv_set(const char* key, const void* value, size_t len) {
+  return weft_host_kv_set(key, (int32_t)strlen(key), value, (int32_t)len);
+}
+int weft_kv_delete(const char* key) {
+  return weft_host_kv_delete(key, (int32_t)strlen(key));
+}
+int weft_env_get(const char* name, char* out, size_t cap) {
+  int rc = weft_host_env_get(name, (int32_t)strlen(name), out, cap > 0 ? (int32_t)cap - 1 : 0);
+  if (rc >= 0 && cap > 0) out[(size_t)rc < cap - 1 ? (size_t)rc : cap - 1] = 0;
+  return rc;
+}
+
+/* ---- JSON
+ * -------------------------------------------------------------------------------------------- */
+
+static const char* skip_ws(const char* p, const char* end) {
+  while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
+  return p;
+}
+
+/* End of the JSON value starting at p (p at its first character), or NULL. */
+static const char* value_end(const char* p, const char* end) {
+  if (p >= end) return NULL;
+  if (*p == '"') {
+    for (p++; p < end; p++) {
+      if (*p == '\\')
+        p++;
+      else if (*p == '"')
+        return p + 1;
+    }
+    return NULL;
+  }
+  if (*p == '{' || *p == '[') {
+    int depth = 0;
+    for (; p < end; p++) {
+      if (*p == '"') {
+        p = value_end(p, end);
+        if (!p) return NULL;
+        p--;
+      } else if (*p == '{' || *p == '[') {
+        depth++;
+      } else if (*p == '}' || *p == ']') {
+        if (--depth == 0) return p + 1;
+      }
+    }
+    return NULL;
+  }
+  while (p < end && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\n') p++;
+  return p;
+}
+
+weft_json weft_json_get(weft_json obj, const char* key) {
+  weft_json none = {NULL, 0};
+  const char* end = obj.p + obj.len;
+  const char* p = skip_ws(obj.p, end);
+  if (p >= end || *p != '{') return none;
+  p++;
+  size_t klen = strlen(key);
+  for (;;) {
+    p = skip_ws(p, end);
+    if (p >= end || *p != '"') return none;
+    const char* kend = value_end(p, end);
+    if (!kend) return none;
+    int match = (size_t)(kend - p - 2) == klen && memcmp(p + 1, key, klen) == 0;
+    p = skip_ws(kend, end);
+    if (p >= end || *p != ':') return none;
+    p = skip_ws(p + 1, end);
+    const char* vend = value_end(p, end);
+    if (!vend) return none;
+    if (match) {
+      weft_json v = {p, (size_t)(vend - p)};
+      return v;
+    }
+    p = skip_ws(vend, end);
+    if (p >= end || *p != ',') return none;
+    p++;
+  }
+}
+
+int weft_json_next(weft_json arr, size_t* it, weft_json* el) {
+  const char* end = arr.p + arr.len;
+  const char* p = skip_ws(arr.p + *it, end);
+  if (*it == 0) {
+    if (p >= end || *p != '[') return 0;
+    p = skip_ws(p + 1, end);
+  } else if (p < end && *p == ',') {
+    p = skip_ws(p + 1, end);
+  }
+  if (p >= end || *p == ']') return 0;
+  const char* vend = value_end(p, end);
+  if (!vend) return 0;
+  el->p = p;
+  el->len = (size_t)(vend - p);
+  *it = (size_t)(vend - arr.p);
+  return 1;
+}
+
+int weft_json_is(weft_json v, char c) {
+  return v.len > 0 && v.p[0] == c;
+}
+
+int weft_json_string(weft_json v, char* out, size_t cap) {
+  if (v.len < 2 || v.p[0] != '"' || cap == 0) return -1;
+  size_t n = 0;
+  for (size_t i = 1; i + 1 < v.len; i++) {
+    char c = v.p[i];
+    if (c == '\\' && i + 2 < v.len) {
+      c = v.p[++i];
+      if (c == 'n')
+        c = '\n';
+      else if (c == 't')
+        c = '\t';
+      else if (c == 'u') { /* keep \u escapes as they are: plugins match ASCII config */
+        if (n + 1 < cap) out[n++] = '\\';
+        c = 'u';
+      }
+    }
+    if (n + 1 >= cap) return -1;
+    out[n++] = c;
+  }
+  out[n] = 0;
+  return (int)n;
+}
+
+int weft_json_number(weft_json v, double* out) {
+  char buf[64];
+  if (v.len == 0 || v.len >= sizeof buf) return 0;
+  memcpy(buf, v.p, v.len);
+  buf[v.len] = 0;
+  char* end;
+  *out = strtod(buf, &end);
+  return end != buf;
+}
+
+int weft_json_bool(weft_json v, int* out) {
+  if (v.len == 4 && memcmp(v.p, "true", 4) == 0) return (*out = 1), 1;
+  if (v.len == 5 && memcmp(v.p, "false", 5) == 0) return (*out = 0), 1;
+  return 0;
+}

@@ -1,0 +1,215 @@
+// The C SDK built natively, with the host imports replaced by recorders, so its
+// readers and writers can be checked against real protobuf and the host's own
+// edit applier.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+#include "wasm/host/results.h"
+#include "weft.h"
+
+namespace {
+std::string g_edits, g_mask, g_error;
+std::vector<std::string> g_logs;
+}  // namespace
+
+extern "C" {
+void weft_host_log(int32_t, const void* p, int32_t n) {
+  g_logs.emplace_back(static_cast<const char*>(p), static_cast<size_t>(n));
+}
+void weft_host_set_error(const void* p, int32_t n) {
+  g_error.assign(static_cast<const char*>(p), static_cast<size_t>(n));
+}
+int64_t weft_host_now_unix_nano(void) {
+  return 0;
+}
+int32_t weft_host_metric(int32_t, const void*, int32_t, double, const void*, int32_t) {
+  return 0;
+}
+int32_t weft_host_kv_get(const void*, int32_t, void*, int32_t) {
+  return -1;
+}
+int32_t weft_host_kv_set(const void*, int32_t, const void*, int32_t) {
+  return 0;
+}
+int32_t weft_host_kv_delete(const void*, int32_t) {
+  return 0;
+}
+int32_t weft_host_env_get(const void*, int32_t, void*, int32_t) {
+  return -3;
+}
+int32_t weft_host_result_drop_all(void) {
+  return 0;
+}
+int32_t weft_host_result_keep(const void* p, int32_t n) {
+  g_mask.assign(static_cast<const char*>(p), static_cast<size_t>(n));
+  return 0;
+}
+int32_t weft_host_result_edits(const void* p, int32_t n) {
+  g_edits.assign(static_cast<const char*>(p), static_cast<size_t>(n));
+  return 0;
+}
+int32_t weft_host_result_replace(const void*, int32_t) {
+  return 0;
+}
+int weft__configure(const char*, size_t) {
+  return 0;
+}
+}
+
+namespace {
+
+namespace v1 = opentelemetry::proto;
+
+weft_bytes bytes_of(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+std::string as_string(weft_bytes b) {
+  return {reinterpret_cast<const char*>(b.data), b.len};
+}
+
+TEST(CSdkTest, WalksSpansWithTheirResourceAndAttributes) {
+  v1::collector::trace::v1::ExportTraceServiceRequest req;
+  for (int r = 0; r < 2; ++r) {
+    auto* rs = req.add_resource_spans();
+    auto* attr = rs->mutable_resource()->add_attributes();
+    attr->set_key("service.name");
+    attr->mutable_value()->set_string_value("svc" + std::to_string(r));
+    auto* ss = rs->add_scope_spans();
+    ss->mutable_scope()->set_name("scope");
+    for (int i = 0; i < 3; ++i) {
+      auto* span = ss->add_spans();
+      span->set_name("span" + std::to_string(r) + std::to_string(i));
+      auto* a = span->add_attributes();
+      a->set_key("n");
+      a->mutable_value()->set_int_value(i);
+    }
+  }
+  const std::string wire = req.SerializeAsString();
+  weft_batch batch{WEFT_TRACES, bytes_of(wire), 0};
+  weft_items it;
+  weft_items_init(&it, &batch);
+  std::vector<std::string> seen;
+  while (weft_items_next(&it)) {
+    weft_value svc, n;
+    ASSERT_TRUE(
+        weft_attr_find(it.current.resource, WEFT_RESOURCE_ATTRIBUTES, "service.name", &svc));
+    ASSERT_TRUE(weft_attr_find(it.current.item, WEFT_SPAN_ATTRIBUTES, "n", &n));
+    EXPECT_EQ(n.type, WEFT_VALUE_INT);
+    EXPECT_EQ(it.current.resource_index, it.current.index / 3);
+    seen.push_back(as_string(svc.str) + "/" +
+                   as_string(weft_pb_bytes(it.current.item, WEFT_SPAN_NAME)) + "/" +
+                   std::to_string(n.i) + "/" + std::to_string(it.current.index));
+  }
+  EXPECT_EQ(seen,
+            (std::vector<std::string>{"svc0/span00/0/0", "svc0/span01/1/1", "svc0/span02/2/2",
+                                      "svc1/span10/0/3", "svc1/span11/1/4", "svc1/span12/2/5"}));
+}
+
+TEST(CSdkTest, CountsMetricDataPointsAsItems) {
+  v1::collector::metrics::v1::ExportMetricsServiceRequest req;
+  auto* sm = req.add_resource_metrics()->add_scope_metrics();
+  auto* gauge = sm->add_metrics();
+  gauge->set_name("g");
+  gauge->mutable_gauge()->add_data_points()->set_as_int(1);
+  gauge->mutable_gauge()->add_data_points()->set_as_int(2);
+  auto* hist = sm->add_metrics();
+  hist->set_name("h");
+  hist->mutable_histogram()->add_data_points()->set_count(3);
+  const std::string wire = req.SerializeAsString();
+  weft_batch batch{WEFT_METRICS, bytes_of(wire), 0};
+  weft_items it;
+  weft_items_init(&it, &batch);
+  std::string names;
+  while (weft_items_next(&it))
+    names += as_string(weft_pb_bytes(it.current.metric, WEFT_METRIC_NAME));
+  EXPECT_EQ(names, "ggh");
+}
+
+TEST(CSdkTest, EditsBuiltByTheSdkAreAppliedByTheHost) {
+  v1::collector::logs::v1::ExportLogsServiceRequest req;
+  auto* sl = req.add_resource_logs()->add_scope_logs();
+  for (int i = 0; i < 2; ++i) {
+    auto* rec = sl->add_log_records();
+    rec->mutable_body()->set_string_value("mail bob@example.com");
+    auto* a = rec->add_attributes();
+    a->set_key("old");
+    a->mutable_value()->set_string_value("v");
+  }
+  weft_edits e;
+  weft_edits_init(&e);
+  weft_edit_rename(&e, WEFT_TARGET_ITEM, 0, "old", "new");
+  weft_edit_set_int(&e, WEFT_TARGET_ITEM, 1, "count", -5);
+  weft_edit_set_body(&e, 1, "mail ****", 9);
+  weft_edit_set_string(&e, WEFT_TARGET_RESOURCE, 0, "env", "prod", 4);
+  weft_edit_delete(&e, WEFT_TARGET_ITEM, 1, "old");
+  ASSERT_EQ(weft_edits_submit(&e), 0);
+
+  auto data = weft::pdata::Telemetry::from_wire(weft::Signal::kLogs, req.SerializeAsString());
+  ASSERT_TRUE(data.ok());
+  ASSERT_TRUE(weft::wasm::apply_edits(data.value(), g_edits).is_ok());
+  v1::collector::logs::v1::ExportLogsServiceRequest out;
+  ASSERT_TRUE(out.ParseFromString(data.value().wire()));
+  const auto& recs = out.resource_logs(0).scope_logs(0).log_records();
+  EXPECT_EQ(recs[0].attributes(0).key(), "new");
+  EXPECT_EQ(recs[1].body().string_value(), "mail ****");
+  ASSERT_EQ(recs[1].attributes_size(), 1);
+  EXPECT_EQ(recs[1].attributes(0).key(), "count");
+  EXPECT_EQ(recs[1].attributes(0).value().int_value(), -5);
+  EXPECT_EQ(out.resource_logs(0).resource().attributes(0).value().string_value(), "prod");
+}
+
+TEST(CSdkTest, HostRejectsEditsOutOfRangeAndAppliesNothing) {
+  v1::collector::trace::v1::ExportTraceServiceRequest req;
+  req.add_resource_spans()->add_scope_spans()->add_spans()->set_name("a");
+  weft_edits e;
+  weft_edits_init(&e);
+  weft_edit_set_name(&e, 0, "b", 1);
+  weft_edit_set_name(&e, 9, "c", 1);
+  ASSERT_EQ(weft_edits_submit(&e), 0);
+  auto data = weft::pdata::Telemetry::from_wire(weft::Signal::kTraces, req.SerializeAsString());
+  ASSERT_TRUE(data.ok());
+  const std::string before = data.value().wire();
+  EXPECT_FALSE(weft::wasm::apply_edits(data.value(), g_edits).is_ok());
+  EXPECT_EQ(data.value().wire(), before);
+}
+
+TEST(CSdkTest, ReadsJsonConfig) {
+  const std::string json = R"({"drop": [{"name": "a\"b"}, {"gt": 2.5, "on": true}], "n": 3})";
+  weft_json root{json.data(), json.size()};
+  weft_json drop = weft_json_get(root, "drop");
+  ASSERT_TRUE(weft_json_is(drop, '['));
+  size_t it = 0;
+  weft_json el;
+  std::vector<std::string> parts;
+  while (weft_json_next(drop, &it, &el)) parts.emplace_back(el.p, el.len);
+  ASSERT_EQ(parts.size(), 2u);
+  char name[16];
+  weft_json first{parts[0].data(), parts[0].size()};
+  EXPECT_EQ(weft_json_string(weft_json_get(first, "name"), name, sizeof name), 3);
+  EXPECT_STREQ(name, "a\"b");
+  double gt = 0;
+  int on = 0;
+  weft_json second{parts[1].data(), parts[1].size()};
+  EXPECT_TRUE(weft_json_number(weft_json_get(second, "gt"), &gt));
+  EXPECT_DOUBLE_EQ(gt, 2.5);
+  EXPECT_TRUE(weft_json_bool(weft_json_get(second, "on"), &on));
+  EXPECT_EQ(on, 1);
+  EXPECT_EQ(weft_json_get(root, "missing").len, 0u);
+}
+
+TEST(CSdkTest, ReaderStopsOnMalformedInput) {
+  const std::string bad = "\x0a\x7f\x01";  // length 127, 1 byte present
+  weft_reader r;
+  weft_field f;
+  weft_reader_init(&r, bytes_of(bad));
+  EXPECT_EQ(weft_reader_next(&r, &f), 0);
+  EXPECT_EQ(r.error, 1);
+}
+
+}  // namespace

@@ -1,0 +1,313 @@
+#include "wasm/host/results.h"
+
+#include <cstring>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+
+namespace weft::wasm {
+namespace {
+
+namespace v1 = opentelemetry::proto;
+using Attributes = google::protobuf::RepeatedPtrField<v1::common::v1::KeyValue>;
+
+// What an edit can reach of one item.
+struct ItemRef {
+  Attributes* attributes = nullptr;
+  v1::trace::v1::Span* span = nullptr;
+  v1::logs::v1::LogRecord* log = nullptr;
+};
+
+// Removes the elements of a repeated field for which keep(element) is false, in order.
+template <class T, class F>
+void retain(google::protobuf::RepeatedPtrField<T>& field, F&& keep) {
+  int out = 0;
+  for (int i = 0; i < field.size(); ++i) {
+    if (keep(*field.Mutable(i))) field.SwapElements(out++, i);
+  }
+  while (field.size() > out) field.RemoveLast();
+}
+
+template <class Metric, class F>
+void for_each_point_field(Metric& metric, F&& f) {
+  if (metric.has_gauge()) f(*metric.mutable_gauge()->mutable_data_points());
+  if (metric.has_sum()) f(*metric.mutable_sum()->mutable_data_points());
+  if (metric.has_histogram()) f(*metric.mutable_histogram()->mutable_data_points());
+  if (metric.has_exponential_histogram()) {
+    f(*metric.mutable_exponential_histogram()->mutable_data_points());
+  }
+  if (metric.has_summary()) f(*metric.mutable_summary()->mutable_data_points());
+}
+
+// Visits every item in wire order with its resource attributes; optionally filters.
+// keep(index, ref) returning false removes the item.
+using Visitor = std::function<bool(size_t index, ItemRef item)>;
+
+// With prune, scopes, metrics and resources left empty are removed; without it nothing is
+// removed, so the collected resource pointers stay valid.
+void visit(pdata::Telemetry& data, const Visitor& visit_item, std::vector<Attributes*>* resources,
+           bool prune) {
+  size_t index = 0;
+  auto& message = data.mutable_message();
+  switch (data.signal()) {
+    case Signal::kTraces: {
+      auto& req = static_cast<v1::collector::trace::v1::ExportTraceServiceRequest&>(message);
+      for (auto& rs : *req.mutable_resource_spans()) {
+        if (resources) resources->push_back(rs.mutable_resource()->mutable_attributes());
+        for (auto& ss : *rs.mutable_scope_spans()) {
+          retain(*ss.mutable_spans(), [&](v1::trace::v1::Span& s) {
+            return visit_item(index++, {s.mutable_attributes(), &s, nullptr});
+          });
+        }
+        if (prune) retain(*rs.mutable_scope_spans(), [](auto& ss) { return ss.spans_size() > 0; });
+      }
+      if (prune)
+        retain(*req.mutable_resource_spans(), [](auto& rs) { return rs.scope_spans_size() > 0; });
+      break;
+    }
+    case Signal::kLogs: {
+      auto& req = static_cast<v1::collector::logs::v1::ExportLogsServiceRequest&>(message);
+      for (auto& rl : *req.mutable_resource_logs()) {
+        if (resources) resources->push_back(rl.mutable_resource()->mutable_attributes());
+        for (auto& sl : *rl.mutable_scope_logs()) {
+          retain(*sl.mutable_log_records(), [&](v1::logs::v1::LogRecord& l) {
+            return visit_item(index++, {l.mutable_attributes(), nullptr, &l});
+          });
+        }
+        if (prune)
+          retain(*rl.mutable_scope_logs(), [](auto& sl) { return sl.log_records_size() > 0; });
+      }
+      if (prune)
+        retain(*req.mutable_resource_logs(), [](auto& rl) { return rl.scope_logs_size() > 0; });
+      break;
+    }
+    case Signal::kMetrics: {
+      auto& req = static_cast<v1::collector::metrics::v1::ExportMetricsServiceRequest&>(message);
+      for (auto& rm : *req.mutable_resource_metrics()) {
+        if (resources) resources->push_back(rm.mutable_resource()->mutable_attributes());
+        for (auto& sm : *rm.mutable_scope_metrics()) {
+          retain(*sm.mutable_metrics(), [&](v1::metrics::v1::Metric& m) {
+            size_t left = 0;
+            for_each_point_field(m, [&](auto& points) {
+              retain(points, [&](auto& p) {
+                return visit_item(index++, {p.mutable_attributes(), nullptr, nullptr});
+              });
+              left += static_cast<size_t>(points.size());
+            });
+            return left > 0 || !prune;
+          });
+        }
+        if (prune)
+          retain(*rm.mutable_scope_metrics(), [](auto& sm) { return sm.metrics_size() > 0; });
+      }
+      if (prune) {
+        retain(*req.mutable_resource_metrics(),
+               [](auto& rm) { return rm.scope_metrics_size() > 0; });
+      }
+      break;
+    }
+  }
+}
+
+// ---- edits ----
+
+struct Edit {
+  uint8_t op = 0;
+  uint8_t target = 0;
+  uint32_t index = 0;
+  std::string_view key;
+  std::string_view text;  // string value, new key, name, body
+  int64_t i = 0;
+  double d = 0;
+  bool b = false;
+};
+
+class EditReader {
+ public:
+  explicit EditReader(std::string_view bytes) : bytes_(bytes) {}
+  bool done() const { return pos_ >= bytes_.size(); }
+  bool read(Edit& e) {
+    if (!u8(e.op) || !u8(e.target) || !u32(e.index) || !str(e.key)) return false;
+    switch (e.op) {
+      case 1:
+      case 6:
+      case 7:
+      case 8:
+        return str(e.text);
+      case 2: {
+        uint64_t v = 0;
+        if (!u64(v)) return false;
+        e.i = static_cast<int64_t>(v);
+        return true;
+      }
+      case 3: {
+        uint64_t v = 0;
+        if (!u64(v)) return false;
+        std::memcpy(&e.d, &v, 8);
+        return true;
+      }
+      case 4: {
+        uint8_t v = 0;
+        if (!u8(v)) return false;
+        e.b = v != 0;
+        return true;
+      }
+      case 5:
+        return true;
+      default:
+        return false;
+    }
+  }
+
+ private:
+  bool take(size_t n, const char*& p) {
+    if (bytes_.size() - pos_ < n) return false;
+    p = bytes_.data() + pos_;
+    pos_ += n;
+    return true;
+  }
+  bool u8(uint8_t& v) {
+    const char* p = nullptr;
+    if (!take(1, p)) return false;
+    v = static_cast<uint8_t>(*p);
+    return true;
+  }
+  bool u32(uint32_t& v) {
+    const char* p = nullptr;
+    if (!take(4, p)) return false;
+    v = 0;
+    for (int k = 3; k >= 0; --k) v = (v << 8) | static_cast<uint8_t>(p[k]);
+    return true;
+  }
+  bool u64(uint64_t& v) {
+    uint32_t lo = 0, hi = 0;
+    if (!u32(lo) || !u32(hi)) return false;
+    v = (static_cast<uint64_t>(hi) << 32) | lo;
+    return true;
+  }
+  bool str(std::string_view& s) {
+    uint32_t n = 0;
+    const char* p = nullptr;
+    if (!u32(n) || !take(n, p)) return false;
+    s = std::string_view(p, n);
+    return true;
+  }
+
+  std::string_view bytes_;
+  size_t pos_ = 0;
+};
+
+v1::common::v1::KeyValue* find(Attributes& attrs, std::string_view key) {
+  for (auto& kv : attrs) {
+    if (kv.key() == key) return &kv;
+  }
+  return nullptr;
+}
+
+void apply(const Edit& e, Attributes& attrs, const ItemRef* item) {
+  auto set = [&]() -> v1::common::v1::AnyValue* {
+    auto* kv = find(attrs, e.key);
+    if (kv == nullptr) {
+      kv = attrs.Add();
+      kv->set_key(std::string(e.key));
+    }
+    return kv->mutable_value();
+  };
+  switch (e.op) {
+    case 1:
+      set()->set_string_value(std::string(e.text));
+      break;
+    case 2:
+      set()->set_int_value(e.i);
+      break;
+    case 3:
+      set()->set_double_value(e.d);
+      break;
+    case 4:
+      set()->set_bool_value(e.b);
+      break;
+    case 5:
+      retain(attrs, [&](auto& kv) { return kv.key() != e.key; });
+      break;
+    case 6:
+      if (auto* kv = find(attrs, e.key); kv != nullptr && find(attrs, e.text) == nullptr) {
+        kv->set_key(std::string(e.text));
+      }
+      break;
+    case 7:
+      if (item && item->span) item->span->set_name(std::string(e.text));
+      break;
+    case 8:
+      if (item && item->log) item->log->mutable_body()->set_string_value(std::string(e.text));
+      break;
+    default:
+      break;
+  }
+}
+
+}  // namespace
+
+Status apply_keep_mask(pdata::Telemetry& data, std::string_view mask) {
+  if (mask.size() != data.item_count()) {
+    return Status::invalid_argument("keep-mask has " + std::to_string(mask.size()) +
+                                    " entries for " + std::to_string(data.item_count()) + " items");
+  }
+  visit(
+      data, [&](size_t index, ItemRef) { return mask[index] != 0; }, nullptr, true);
+  return Status::ok();
+}
+
+Status apply_edits(pdata::Telemetry& data, std::string_view bytes) {
+  std::vector<Edit> edits;
+  EditReader reader(bytes);
+  const size_t items = data.item_count();
+  while (!reader.done()) {
+    Edit e;
+    if (!reader.read(e)) return Status::invalid_argument("malformed edit list");
+    if (e.target > 1 || (e.target == 0 && e.index >= items)) {
+      return Status::invalid_argument("edit targets item " + std::to_string(e.index) + " of " +
+                                      std::to_string(items));
+    }
+    if ((e.op == 7 && data.signal() != Signal::kTraces) ||
+        (e.op == 8 && data.signal() != Signal::kLogs) || (e.op >= 7 && e.target != 0)) {
+      return Status::invalid_argument("edit op " + std::to_string(e.op) + " does not apply to " +
+                                      std::string(signal_name(data.signal())));
+    }
+    edits.push_back(e);
+  }
+  if (edits.empty()) return Status::ok();
+  // Group by item so that one pass over the batch applies everything.
+  std::vector<std::vector<const Edit*>> by_item(items);
+  std::vector<const Edit*> on_resources;
+  for (const auto& e : edits) {
+    if (e.target == 0) {
+      by_item[e.index].push_back(&e);
+    } else {
+      on_resources.push_back(&e);
+    }
+  }
+  std::vector<Attributes*> resources;
+  visit(
+      data, [](size_t, ItemRef) { return true; }, &resources, false);
+  for (const Edit* e : on_resources) {
+    if (e->index >= resources.size()) {
+      return Status::invalid_argument("edit targets resource " + std::to_string(e->index) + " of " +
+                                      std::to_string(resources.size()));
+    }
+  }
+  visit(
+      data,
+      [&](size_t index, ItemRef item) {
+        for (const Edit* e : by_item[index]) apply(*e, *item.attributes, &item);
+        return true;
+      },
+      nullptr, false);
+  for (const Edit* e : on_resources) apply(*e, *resources[e->index], nullptr);
+  return Status::ok();
+}
+
+}  // namespace weft::wasm

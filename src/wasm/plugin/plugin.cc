@@ -1,0 +1,529 @@
+#include "wasm/plugin/plugin.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "wasm/host/results.h"
+
+namespace weft::wasm {
+namespace {
+
+constexpr int kFailuresBeforeBackoff = 5;
+constexpr std::chrono::milliseconds kFirstBackoff{1000};
+constexpr std::chrono::milliseconds kMaxBackoff{60000};
+constexpr double kLatencyBuckets[] = {0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1};
+
+std::string process_export(Signal signal) {
+  return "weft_process_" + std::string(signal_name(signal));
+}
+
+Result<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::permanent("cannot read plugin file " + path);
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
+}
+
+bool valid_metric_name(std::string_view name) {
+  if (name.empty() || name.size() > 100) return false;
+  for (char c : name) {
+    if (std::isalnum(static_cast<unsigned char>(c)) == 0 && c != '_') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+struct Plugin::Shared {
+  std::string id;
+  std::string config;
+  uint64_t state_cap = 0;
+  std::set<std::string> env_allowed;
+  telemetry::Registry* registry = nullptr;
+  std::shared_ptr<spdlog::logger> log;
+  telemetry::Counter* denied = nullptr;
+  std::mutex kv_mu;
+  std::map<std::string, std::string, std::less<>> kv;
+  uint64_t kv_bytes = 0;
+};
+
+struct Plugin::Metrics {
+  telemetry::Counter* calls;
+  telemetry::Counter* items_in;
+  telemetry::Counter* items_out;
+  telemetry::Counter* errors;
+  telemetry::Counter* traps;
+  telemetry::Counter* timeouts;
+  telemetry::Counter* memory_limits;
+  telemetry::Counter* backed_off;
+  telemetry::Counter* reloads_ok;
+  telemetry::Counter* reloads_failed;
+  telemetry::Gauge* memory;
+  telemetry::Gauge* generation;
+  telemetry::Counter* latency_us;
+  std::vector<telemetry::Counter*> latency_buckets;  // cumulative, le = kLatencyBuckets, +Inf
+};
+
+struct Plugin::Version {
+  std::shared_ptr<Module> module;
+  uint64_t generation = 0;
+  std::mutex mu;
+  std::vector<std::unique_ptr<Instance>> idle;
+
+  ~Version() {
+    for (auto& instance : idle) {
+      if (instance->module()->exports_function("weft_shutdown")) {
+        (void)instance->call("weft_shutdown", {}, nullptr);
+      }
+    }
+  }
+};
+
+namespace {
+
+// The host side of one call: the plugin's shared state plus this call's result.
+class CallHost final : public HostCalls {
+ public:
+  enum class Kind { kNone, kDrop, kKeep, kEdits, kReplace };
+
+  explicit CallHost(Plugin::Shared& shared) : shared_(shared) {}
+
+  void log(int32_t level, std::string_view message) override {
+    const auto lvl = level <= 0   ? spdlog::level::debug
+                     : level == 1 ? spdlog::level::info
+                     : level == 2 ? spdlog::level::warn
+                                  : spdlog::level::err;
+    shared_.log->log(lvl, "plugin: {}", message.substr(0, 4096));
+  }
+  void set_error(std::string_view message) override {
+    error = std::string(message.substr(0, 4096));
+  }
+  [[nodiscard]] std::string_view config() const override { return shared_.config; }
+  int64_t now_unix_nano() override {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+
+  int32_t metric(int32_t kind, std::string_view name, double value,
+                 std::string_view attributes) override {
+    if (!valid_metric_name(name) || kind < 0 || kind > 2) return kAbiInvalid;
+    telemetry::Labels labels = {{"plugin", shared_.id}};
+    size_t pos = 0;
+    while (pos < attributes.size() && labels.size() < 16) {
+      size_t end = attributes.find('\n', pos);
+      if (end == std::string_view::npos) end = attributes.size();
+      const std::string_view line = attributes.substr(pos, end - pos);
+      const size_t eq = line.find('=');
+      if (eq == std::string_view::npos || !valid_metric_name(line.substr(0, eq)) ||
+          line.substr(0, eq) == "plugin") {
+        return kAbiInvalid;
+      }
+      labels.emplace_back(std::string(line.substr(0, eq)), std::string(line.substr(eq + 1)));
+      pos = end + 1;
+    }
+    const std::string full = "weft_plugin_" + std::string(name);
+    const std::string help = "Reported by a plugin.";
+    if (kind == 0) {
+      if (value < 0) return kAbiInvalid;
+      shared_.registry->value(full, help, labels, true).add(value);
+    } else if (kind == 1) {
+      shared_.registry->value(full, help, labels, false).set(value);
+    } else {
+      shared_.registry->value(full + "_count", help, labels, true).add(1);
+      shared_.registry->value(full + "_sum", help, labels, true).add(value);
+    }
+    return kAbiOk;
+  }
+
+  int32_t kv_get(std::string_view key, std::string& value) override {
+    std::lock_guard lock(shared_.kv_mu);
+    auto it = shared_.kv.find(key);
+    if (it == shared_.kv.end()) return kAbiNotFound;
+    value = it->second;
+    return static_cast<int32_t>(value.size());
+  }
+  int32_t kv_set(std::string_view key, std::string_view value) override {
+    std::lock_guard lock(shared_.kv_mu);
+    auto it = shared_.kv.find(key);
+    const uint64_t old = it == shared_.kv.end() ? 0 : key.size() + it->second.size();
+    if (shared_.kv_bytes - old + key.size() + value.size() > shared_.state_cap) return kAbiLimit;
+    shared_.kv_bytes = shared_.kv_bytes - old + key.size() + value.size();
+    shared_.kv[std::string(key)] = std::string(value);
+    return kAbiOk;
+  }
+  int32_t kv_delete(std::string_view key) override {
+    std::lock_guard lock(shared_.kv_mu);
+    auto it = shared_.kv.find(key);
+    if (it == shared_.kv.end()) return kAbiNotFound;
+    shared_.kv_bytes -= key.size() + it->second.size();
+    shared_.kv.erase(it);
+    return kAbiOk;
+  }
+  int32_t env_get(std::string_view name, std::string& value) override {
+    const std::string n(name);
+    if (shared_.env_allowed.count(n) == 0) {
+      shared_.denied->add();
+      shared_.log->warn(
+          "audit: event=permission_denied call=env_get name={} (grant it with "
+          "permissions.env)",
+          n);
+      return kAbiDenied;
+    }
+    const char* v = std::getenv(n.c_str());
+    if (v == nullptr) return kAbiNotFound;
+    value = v;
+    return static_cast<int32_t>(value.size());
+  }
+
+  int32_t result_drop_all() override { return set(Kind::kDrop, {}); }
+  int32_t result_keep(std::string_view mask) override { return set(Kind::kKeep, mask); }
+  int32_t result_edits(std::string_view edits) override { return set(Kind::kEdits, edits); }
+  int32_t result_replace(std::string_view request) override { return set(Kind::kReplace, request); }
+
+  Kind kind = Kind::kNone;
+  std::string bytes;
+  std::string error;
+
+ private:
+  int32_t set(Kind k, std::string_view b) {
+    if (kind != Kind::kNone) return kAbiInvalid;
+    kind = k;
+    bytes = std::string(b);
+    return kAbiOk;
+  }
+  Plugin::Shared& shared_;
+};
+
+}  // namespace
+
+Plugin::Plugin(std::shared_ptr<Engine> engine, PluginSettings settings, ComponentContext ctx)
+    : engine_(std::move(engine)), settings_(std::move(settings)), ctx_(std::move(ctx)) {
+  shared_ = std::make_unique<Shared>();
+  shared_->id = ctx_.id;
+  shared_->config = settings_.config_json;
+  shared_->state_cap = settings_.state_bytes;
+  shared_->env_allowed = settings_.env_allowed;
+  shared_->registry = ctx_.metrics;
+  shared_->log = ctx_.logger;
+  auto& r = *ctx_.metrics;
+  const telemetry::Labels l = {{"plugin", ctx_.id}};
+  shared_->denied =
+      &r.counter("weft_plugin_denied_calls", "Host calls refused for lack of a permission.", l);
+  metrics_ = std::make_unique<Metrics>();
+  auto& m = *metrics_;
+  m.calls = &r.counter("weft_plugin_calls", "Batches handed to the plugin.", l);
+  m.items_in = &r.counter("weft_plugin_items_in", "Items handed to the plugin.", l);
+  m.items_out = &r.counter("weft_plugin_items_out", "Items the plugin passed on.", l);
+  m.errors = &r.counter("weft_plugin_errors", "Calls that returned a failure status.", l);
+  m.traps = &r.counter("weft_plugin_traps", "Calls that trapped.", l);
+  m.timeouts = &r.counter("weft_plugin_timeouts", "Calls stopped at their deadline.", l);
+  m.memory_limits = &r.counter("weft_plugin_memory_limit_hits", "Traps at the memory cap.", l);
+  m.backed_off =
+      &r.counter("weft_plugin_backed_off_batches", "Batches not offered to a failing plugin.", l);
+  m.reloads_ok = &r.counter("weft_plugin_reloads", "Versions loaded by a reload.",
+                            {{"plugin", ctx_.id}, {"result", "ok"}});
+  m.reloads_failed = &r.counter("weft_plugin_reloads", "Versions loaded by a reload.",
+                                {{"plugin", ctx_.id}, {"result", "failed"}});
+  m.memory = &r.gauge("weft_plugin_memory_bytes", "Linear memory of the last instance used.", l);
+  m.generation = &r.gauge("weft_plugin_generation", "Version number of the running module.", l);
+  m.latency_us =
+      &r.counter("weft_plugin_call_duration_microseconds_sum", "Time spent in the plugin.", l);
+  for (double le : kLatencyBuckets) {
+    m.latency_buckets.push_back(&r.counter("weft_plugin_call_duration_seconds_bucket",
+                                           "Call duration histogram.",
+                                           {{"plugin", ctx_.id}, {"le", fmt::format("{}", le)}}));
+  }
+  m.latency_buckets.push_back(&r.counter("weft_plugin_call_duration_seconds_bucket",
+                                         "Call duration histogram.",
+                                         {{"plugin", ctx_.id}, {"le", "+Inf"}}));
+}
+
+Plugin::~Plugin() {
+  stop_watching();
+}
+
+void Plugin::audit(const std::string& event, const std::string& detail) {
+  ctx_.metrics
+      ->counter("weft_plugin_lifecycle_events", "Plugin lifecycle events (see the audit log).",
+                {{"plugin", ctx_.id}, {"event", event}})
+      .add();
+  ctx_.logger->info("audit: event={} plugin={} path={} {}", event, ctx_.id, settings_.path, detail);
+}
+
+Result<std::unique_ptr<Instance>> Plugin::new_instance(Version& version) {
+  auto created = Instance::create(version.module, settings_.limits);
+  if (!created.ok()) return created.status();
+  auto instance = std::move(created).value();
+  CallHost host(*shared_);
+  auto abi = instance->call("weft_abi_version", {}, &host);
+  if (!abi.ok()) return Status::invalid_argument("weft_abi_version failed: " + abi.message);
+  if (abi.value != 1) {
+    return Status::invalid_argument("plugin speaks ABI version " + std::to_string(abi.value) +
+                                    "; this weft loads version 1");
+  }
+  const std::string& config = settings_.config_json;
+  auto ptr = instance->call("weft_alloc", {static_cast<int32_t>(config.size())}, &host);
+  if (!ptr.ok() || ptr.value == 0 || !instance->write(static_cast<uint32_t>(ptr.value), config)) {
+    return Status::invalid_argument("weft_alloc failed for the config: " + ptr.message);
+  }
+  auto configured =
+      instance->call("weft_configure", {ptr.value, static_cast<int32_t>(config.size())}, &host);
+  if (!configured.ok())
+    return Status::invalid_argument("weft_configure failed: " + configured.message);
+  if (configured.value != 0) {
+    return Status::invalid_argument("weft_configure returned " + std::to_string(configured.value) +
+                                    (host.error.empty() ? "" : ": " + host.error));
+  }
+  return instance;
+}
+
+Result<std::shared_ptr<Plugin::Version>> Plugin::load_version(const std::string& bytes) {
+  auto module = engine_->compile(bytes);
+  if (!module.ok()) return module.status();
+  std::vector<std::string> missing;
+  const auto exports = module.value()->exports();
+  if (std::find(exports.begin(), exports.end(), "memory") == exports.end())
+    missing.push_back("memory");
+  std::vector<std::string> needed = {"weft_abi_version", "weft_alloc", "weft_configure"};
+  for (Signal s : settings_.signals) needed.push_back(process_export(s));
+  for (const auto& name : needed) {
+    if (!module.value()->exports_function(name)) missing.push_back(name);
+  }
+  if (!missing.empty()) {
+    std::string list;
+    for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
+    return Status::invalid_argument("not a weft plugin: missing export(s) " + list +
+                                    " (see docs/abi.md)");
+  }
+  auto version = std::make_shared<Version>();
+  version->module = module.value();
+  auto first = new_instance(*version);  // proves it instantiates and configures
+  if (!first.ok()) return first.status();
+  version->idle.push_back(std::move(first).value());
+  return version;
+}
+
+Result<std::shared_ptr<Plugin>> Plugin::load(std::shared_ptr<Engine> engine,
+                                             PluginSettings settings, ComponentContext ctx) {
+  std::shared_ptr<Plugin> plugin(
+      new Plugin(std::move(engine), std::move(settings), std::move(ctx)));
+  auto bytes = read_file(plugin->settings_.path);
+  if (!bytes.ok()) return bytes.status();
+  auto version = plugin->load_version(bytes.value());
+  if (!version.ok()) {
+    plugin->audit("load_failed", version.status().message());
+    return Status::invalid_argument(plugin->settings_.path + ": " + version.status().message());
+  }
+  version.value()->generation = 1;
+  plugin->current_ = version.value();
+  plugin->generation_ = 1;
+  plugin->metrics_->generation->set(1);
+  plugin->audit("loaded", "generation=1 sha256=" + version.value()->module->hash());
+  return plugin;
+}
+
+Status Plugin::reload() {
+  std::lock_guard reload_lock(reload_mu_);
+  auto bytes = read_file(settings_.path);
+  Result<std::shared_ptr<Version>> version =
+      bytes.ok() ? load_version(bytes.value()) : Result<std::shared_ptr<Version>>(bytes.status());
+  if (!version.ok()) {
+    metrics_->reloads_failed->add();
+    audit("reload_failed", version.status().message());
+    ctx_.logger->error("reload of {} failed, generation {} keeps running: {}", settings_.path,
+                       generation_.load(), version.status().message());
+    return version.status();
+  }
+  const uint64_t gen = generation_.load() + 1;
+  version.value()->generation = gen;
+  {
+    std::lock_guard lock(version_mu_);
+    current_ = version.value();
+  }
+  generation_ = gen;
+  metrics_->generation->set(static_cast<int64_t>(gen));
+  metrics_->reloads_ok->add();
+  {
+    std::lock_guard lock(failure_mu_);
+    failures_in_row_ = 0;
+    backoff_ = std::chrono::milliseconds(0);
+  }
+  audit("reloaded",
+        "generation=" + std::to_string(gen) + " sha256=" + version.value()->module->hash());
+  return Status::ok();
+}
+
+Outcome Plugin::process(pdata::Telemetry& data) {
+  const auto start = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(failure_mu_);
+    if (failures_in_row_ >= kFailuresBeforeBackoff && start < backoff_until_) {
+      metrics_->backed_off->add();
+      return {Outcome::kFailed, "plugin is backed off after repeated failures"};
+    }
+  }
+  std::shared_ptr<Version> version;
+  {
+    std::lock_guard lock(version_mu_);
+    version = current_;
+  }
+  std::unique_ptr<Instance> instance;
+  {
+    std::lock_guard lock(version->mu);
+    if (!version->idle.empty()) {
+      instance = std::move(version->idle.back());
+      version->idle.pop_back();
+    }
+  }
+  auto fail = [&](std::string error, bool keep_instance) {
+    if (keep_instance && instance) {
+      std::lock_guard lock(version->mu);
+      version->idle.push_back(std::move(instance));
+    }
+    std::lock_guard lock(failure_mu_);
+    if (++failures_in_row_ >= kFailuresBeforeBackoff) {
+      backoff_ = backoff_.count() == 0 ? kFirstBackoff : std::min(kMaxBackoff, backoff_ * 2);
+      backoff_until_ = std::chrono::steady_clock::now() + backoff_;
+      ctx_.logger->warn("plugin failed {} times in a row; backing off for {} ms", failures_in_row_,
+                        backoff_.count());
+    }
+    return Outcome{Outcome::kFailed, std::move(error)};
+  };
+  if (!instance) {
+    auto created = new_instance(*version);
+    if (!created.ok()) {
+      metrics_->errors->add();
+      return fail("cannot start an instance: " + created.status().message(), false);
+    }
+    instance = std::move(created).value();
+  }
+  metrics_->calls->add();
+  const size_t items = data.item_count();
+  metrics_->items_in->add(items);
+  const std::string& wire = data.wire();
+  CallHost host(*shared_);
+  auto ptr = instance->call("weft_alloc", {static_cast<int32_t>(wire.size())}, &host);
+  CallResult call;
+  if (!ptr.ok()) {
+    call = ptr;
+  } else if (ptr.value == 0 || !instance->write(static_cast<uint32_t>(ptr.value), wire)) {
+    call.failure = Failure::kMemoryLimit;
+    call.message = "weft_alloc could not provide " + std::to_string(wire.size()) + " bytes";
+  } else {
+    call = instance->call(process_export(data.signal()),
+                          {ptr.value, static_cast<int32_t>(wire.size())}, &host);
+  }
+  metrics_->memory->set(static_cast<int64_t>(instance->memory_bytes()));
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  metrics_->latency_us->add(static_cast<uint64_t>(seconds * 1e6));
+  for (size_t i = 0; i < std::size(kLatencyBuckets); ++i) {
+    if (seconds <= kLatencyBuckets[i]) metrics_->latency_buckets[i]->add();
+  }
+  metrics_->latency_buckets.back()->add();
+
+  if (!call.ok()) {
+    switch (call.failure) {
+      case Failure::kTimeout:
+        metrics_->timeouts->add();
+        break;
+      case Failure::kMemoryLimit:
+        metrics_->memory_limits->add();
+        break;
+      default:
+        metrics_->traps->add();
+    }
+    ctx_.logger->error("plugin call failed, instance replaced: {}", call.message);
+    return fail(call.message, false);  // a trapped instance is never reused
+  }
+  if (call.value != 0) {
+    metrics_->errors->add();
+    return fail("plugin returned status " + std::to_string(call.value) +
+                    (host.error.empty() ? "" : ": " + host.error),
+                true);
+  }
+  Status applied;
+  Outcome outcome;
+  switch (host.kind) {
+    case CallHost::Kind::kNone:
+      break;
+    case CallHost::Kind::kDrop:
+      outcome.kind = Outcome::kDropped;
+      break;
+    case CallHost::Kind::kKeep:
+      applied = apply_keep_mask(data, host.bytes);
+      break;
+    case CallHost::Kind::kEdits:
+      applied = apply_edits(data, host.bytes);
+      break;
+    case CallHost::Kind::kReplace: {
+      auto replaced = pdata::Telemetry::from_wire(data.signal(), std::move(host.bytes));
+      if (replaced.ok()) {
+        data = std::move(replaced).value();
+      } else {
+        applied = Status::invalid_argument("replacement is not a valid request: " +
+                                           replaced.status().message());
+      }
+      break;
+    }
+  }
+  if (!applied.is_ok()) {
+    metrics_->errors->add();
+    return fail("plugin result rejected: " + applied.message(), true);
+  }
+  {
+    std::lock_guard lock(version->mu);
+    version->idle.push_back(std::move(instance));
+  }
+  {
+    std::lock_guard lock(failure_mu_);
+    failures_in_row_ = 0;
+    backoff_ = std::chrono::milliseconds(0);
+  }
+  if (outcome.kind == Outcome::kKept) metrics_->items_out->add(data.item_count());
+  return outcome;
+}
+
+void Plugin::start_watching() {
+  if (settings_.watch_interval.count() <= 0 || watcher_.joinable()) return;
+  watcher_ = std::thread([this] { watch(); });
+}
+
+void Plugin::stop_watching() {
+  {
+    std::lock_guard lock(watch_mu_);
+    stop_watch_ = true;
+  }
+  watch_cv_.notify_all();
+  if (watcher_.joinable()) watcher_.join();
+}
+
+void Plugin::watch() {
+  auto stamp = [this] {
+    struct stat st {};
+    if (::stat(settings_.path.c_str(), &st) != 0) return std::string();
+    return std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + "/" +
+           std::to_string(st.st_size) + "/" + std::to_string(st.st_ino);
+  };
+  std::string last = stamp();
+  std::unique_lock lock(watch_mu_);
+  while (!stop_watch_) {
+    watch_cv_.wait_for(lock, settings_.watch_interval);
+    if (stop_watch_) break;
+    const std::string now = stamp();
+    if (now.empty() || now == last) continue;
+    last = now;
+    lock.unlock();
+    ctx_.logger->info("{} changed; reloading", settings_.path);
+    (void)reload();
+    lock.lock();
+  }
+}
+
+}  // namespace weft::wasm

@@ -1,0 +1,243 @@
+#include "wasm/plugin/plugin.h"
+
+#include <gtest/gtest.h>
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+
+namespace weft::wasm {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A plugin in WAT around one body for weft_process_traces. weft_alloc always
+// hands out offset 1024 (tests send small batches).
+std::string plugin_wat(const std::string& body, const std::string& extra = "", int abi_version = 1,
+                       bool with_marker = true) {
+  return R"((module
+    (import "weft" "log" (func $log (param i32 i32 i32)))
+    (import "weft" "set_error" (func $set_error (param i32 i32)))
+    (import "weft" "env_get" (func $env_get (param i32 i32 i32 i32) (result i32)))
+    (import "weft" "result_drop_all" (func $drop (result i32)))
+    (import "weft" "result_keep" (func $keep (param i32 i32) (result i32)))
+    (import "weft" "result_replace" (func $replace (param i32 i32) (result i32)))
+    (memory (export "memory") 4)
+    (data (i32.const 16) "HOME\01\00\01")
+    )" +
+         std::string(with_marker ? "(func (export \"weft_abi_version\") (result i32) i32.const " +
+                                       std::to_string(abi_version) + ")"
+                                 : "") +
+         R"(
+    (func (export "weft_alloc") (param i32) (result i32) i32.const 1024)
+    (func (export "weft_configure") (param i32 i32) (result i32) i32.const 0)
+    (func $recurse (param i32) (result i32) local.get 0 i32.const 1 i32.add call $recurse)
+    )" + extra +
+         "(func (export \"weft_process_traces\") (param i32 i32) (result i32) " + body + "))";
+}
+
+pdata::Telemetry three_spans() {
+  opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest req;
+  auto* spans = req.add_resource_spans()->add_scope_spans();
+  for (const char* name : {"a", "b", "c"}) spans->add_spans()->set_name(name);
+  auto t = pdata::Telemetry::from_wire(Signal::kTraces, req.SerializeAsString());
+  EXPECT_TRUE(t.ok());
+  return std::move(t).value();
+}
+
+class PluginTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("weft-plugin-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+    auto engine = Engine::create({});
+    ASSERT_TRUE(engine.ok());
+    engine_ = engine.value();
+    ctx_.id = "wasm/test";
+    ctx_.metrics = &registry_;
+    ctx_.logger =
+        std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>());
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string write(const std::string& name, const std::string& text) {
+    const auto path = dir_ / name;
+    std::ofstream(path) << text;
+    return path.string();
+  }
+
+  Result<std::shared_ptr<Plugin>> load(const std::string& wat, PluginSettings settings = {}) {
+    settings.path = write("plugin.wat", wat);
+    settings.signals = {Signal::kTraces};
+    settings.limits.timeout = std::chrono::milliseconds(50);
+    settings.limits.memory_bytes = 1 << 20;
+    settings.watch_interval = std::chrono::milliseconds(0);
+    return Plugin::load(engine_, settings, ctx_);
+  }
+
+  uint64_t metric(const std::string& series) {
+    const std::string text = registry_.render();
+    const auto pos = text.find(series + " ");
+    if (pos == std::string::npos) return 0;
+    return std::stoull(text.substr(pos + series.size() + 1));
+  }
+
+  fs::path dir_;
+  std::shared_ptr<Engine> engine_;
+  telemetry::Registry registry_;
+  ComponentContext ctx_;
+};
+
+TEST_F(PluginTest, UnchangedBatchPassesThrough) {
+  auto plugin = load(plugin_wat("i32.const 0"));
+  ASSERT_TRUE(plugin.ok()) << plugin.status().message();
+  auto data = three_spans();
+  const std::string before = data.wire();
+  EXPECT_EQ(plugin.value()->process(data).kind, Outcome::kKept);
+  EXPECT_EQ(data.wire(), before);
+  EXPECT_EQ(metric(R"(weft_plugin_calls{plugin="wasm/test"})"), 1u);
+}
+
+TEST_F(PluginTest, KeepMaskAndDropAll) {
+  auto keep = load(plugin_wat(
+      "(i32.store8 (i32.const 100) (i32.const 1)) (i32.store8 (i32.const 101) (i32.const 0)) "
+      "(i32.store8 (i32.const 102) (i32.const 1)) (call $keep (i32.const 100) (i32.const 3))"));
+  ASSERT_TRUE(keep.ok()) << keep.status().message();
+  auto data = three_spans();
+  ASSERT_EQ(keep.value()->process(data).kind, Outcome::kKept);
+  const auto& req =
+      static_cast<const opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest&>(
+          data.message());
+  ASSERT_EQ(data.item_count(), 2u);
+  EXPECT_EQ(req.resource_spans(0).scope_spans(0).spans(1).name(), "c");
+
+  auto drop = load(plugin_wat("call $drop"));
+  ASSERT_TRUE(drop.ok());
+  auto more = three_spans();
+  EXPECT_EQ(drop.value()->process(more).kind, Outcome::kDropped);
+}
+
+TEST_F(PluginTest, InfiniteLoopTimesOutAndTheInstanceIsReplaced) {
+  auto plugin = load(plugin_wat("(loop br 0) i32.const 0"));
+  ASSERT_TRUE(plugin.ok());
+  auto data = three_spans();
+  const std::string before = data.wire();
+  auto outcome = plugin.value()->process(data);
+  EXPECT_EQ(outcome.kind, Outcome::kFailed);
+  EXPECT_EQ(data.wire(), before) << "a failed call leaves the batch untouched";
+  EXPECT_EQ(metric(R"(weft_plugin_timeouts{plugin="wasm/test"})"), 1u);
+  EXPECT_EQ(plugin.value()->process(data).kind, Outcome::kFailed);  // a fresh instance, same fate
+  EXPECT_EQ(metric(R"(weft_plugin_timeouts{plugin="wasm/test"})"), 2u);
+}
+
+TEST_F(PluginTest, MemoryGrowthPastTheCapIsCaught) {
+  auto plugin =
+      load(plugin_wat("(block (loop (br_if 1 (i32.eq (memory.grow (i32.const 4)) (i32.const -1))) "
+                      "(br 0))) unreachable"));
+  ASSERT_TRUE(plugin.ok());
+  auto data = three_spans();
+  EXPECT_EQ(plugin.value()->process(data).kind, Outcome::kFailed);
+  EXPECT_EQ(metric(R"(weft_plugin_memory_limit_hits{plugin="wasm/test"})"), 1u);
+  EXPECT_LE(metric(R"(weft_plugin_memory_bytes{plugin="wasm/test"})"), 1u << 20);
+}
+
+TEST_F(PluginTest, DeepRecursionTraps) {
+  auto plugin = load(plugin_wat("i32.const 0 call $recurse"));
+  ASSERT_TRUE(plugin.ok());
+  auto data = three_spans();
+  auto outcome = plugin.value()->process(data);
+  EXPECT_EQ(outcome.kind, Outcome::kFailed);
+  EXPECT_EQ(metric(R"(weft_plugin_traps{plugin="wasm/test"})"), 1u);
+}
+
+TEST_F(PluginTest, OutOfBoundsPointerToTheHostTraps) {
+  auto plugin = load(
+      plugin_wat("(call $log (i32.const 1) (i32.const 0x7ffffff0) (i32.const 64)) i32.const 0"));
+  ASSERT_TRUE(plugin.ok());
+  auto data = three_spans();
+  auto outcome = plugin.value()->process(data);
+  EXPECT_EQ(outcome.kind, Outcome::kFailed);
+  EXPECT_NE(outcome.error.find("out of bounds"), std::string::npos) << outcome.error;
+}
+
+TEST_F(PluginTest, EnormousOrWrongResultsAreRejected) {
+  auto huge = load(plugin_wat("(call $replace (i32.const 0) (i32.const 0x7fffffff))"));
+  ASSERT_TRUE(huge.ok());
+  auto data = three_spans();
+  EXPECT_EQ(huge.value()->process(data).kind, Outcome::kFailed);
+  auto bad_mask = load(plugin_wat("(call $keep (i32.const 100) (i32.const 5000))"));
+  ASSERT_TRUE(bad_mask.ok());
+  auto outcome = bad_mask.value()->process(data);
+  EXPECT_EQ(outcome.kind, Outcome::kFailed);
+  EXPECT_NE(outcome.error.find("keep-mask"), std::string::npos) << outcome.error;
+  EXPECT_EQ(data.item_count(), 3u);
+}
+
+TEST_F(PluginTest, HostCallWithoutPermissionIsDenied) {
+  // Returns 0 only if env_get answered -3 (denied).
+  auto plugin =
+      load(plugin_wat("(i32.ne (call $env_get (i32.const 16) (i32.const 4) (i32.const 200) "
+                      "(i32.const 64)) (i32.const -3))"));
+  ASSERT_TRUE(plugin.ok());
+  auto data = three_spans();
+  EXPECT_EQ(plugin.value()->process(data).kind, Outcome::kKept);
+  EXPECT_EQ(metric(R"(weft_plugin_denied_calls{plugin="wasm/test"})"), 1u);
+
+  PluginSettings granted;
+  granted.env_allowed = {"HOME"};
+  auto allowed = load(plugin_wat("(i32.lt_s (call $env_get (i32.const 16) (i32.const 4) (i32.const "
+                                 "200) (i32.const 64)) (i32.const 0))"),
+                      granted);
+  ASSERT_TRUE(allowed.ok());
+  EXPECT_EQ(allowed.value()->process(data).kind, Outcome::kKept);
+}
+
+TEST_F(PluginTest, ModulesWithoutTheAbiAreRefusedAtLoad) {
+  auto no_marker = load(plugin_wat("i32.const 0", "", 1, false));
+  ASSERT_FALSE(no_marker.ok());
+  EXPECT_NE(no_marker.status().message().find("weft_abi_version"), std::string::npos)
+      << no_marker.status().message();
+  auto wrong = load(plugin_wat("i32.const 0", "", 2));
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.status().message().find("ABI version 2"), std::string::npos);
+  auto garbage = load("this is not wasm");
+  EXPECT_FALSE(garbage.ok());
+}
+
+TEST_F(PluginTest, GuestErrorsAreReportedAndRepeatedFailuresBackOff) {
+  auto plugin = load(plugin_wat("(call $set_error (i32.const 16) (i32.const 4)) i32.const 7"));
+  ASSERT_TRUE(plugin.ok());
+  auto data = three_spans();
+  auto first = plugin.value()->process(data);
+  EXPECT_EQ(first.kind, Outcome::kFailed);
+  EXPECT_NE(first.error.find("status 7: HOME"), std::string::npos) << first.error;
+  for (int i = 0; i < 6; ++i) (void)plugin.value()->process(data);
+  EXPECT_GE(metric(R"(weft_plugin_backed_off_batches{plugin="wasm/test"})"), 1u);
+}
+
+TEST_F(PluginTest, ReloadSwapsVersionsAndKeepsTheOldOneOnABadFile) {
+  auto plugin = load(plugin_wat("i32.const 0"));
+  ASSERT_TRUE(plugin.ok());
+  const std::string path = (dir_ / "plugin.wat").string();
+  write("plugin.wat", plugin_wat("call $drop"));
+  ASSERT_TRUE(plugin.value()->reload().is_ok());
+  EXPECT_EQ(plugin.value()->generation(), 2u);
+  auto data = three_spans();
+  EXPECT_EQ(plugin.value()->process(data).kind, Outcome::kDropped);
+  write("plugin.wat", "(module broken");
+  EXPECT_FALSE(plugin.value()->reload().is_ok());
+  EXPECT_EQ(plugin.value()->generation(), 2u);
+  auto again = three_spans();
+  EXPECT_EQ(plugin.value()->process(again).kind, Outcome::kDropped)
+      << "the old version keeps running";
+  EXPECT_EQ(metric(R"(weft_plugin_reloads{plugin="wasm/test",result="failed"})"), 1u);
+}
+
+}  // namespace
+}  // namespace weft::wasm
