@@ -171,6 +171,11 @@ int weft_kv_set(const char* key, const void* value, size_t len);
 int weft_kv_delete(const char* key);
 int weft_env_get(const char* name, char* out, size_t cap);
 
+/* ---- hashing ------------------------------------------------------------------------------- */
+
+/* SHA-256 of data as 64 lowercase hex characters plus a NUL in out[65]. */
+void weft_sha256_hex(const void* data, size_t len, char out[65]);
+
 /* ---- a small JSON reader for the plugin config ------------------------------------------- */
 
 typedef struct {

@@ -203,6 +203,17 @@ TEST(CSdkTest, ReadsJsonConfig) {
   EXPECT_EQ(weft_json_get(root, "missing").len, 0u);
 }
 
+TEST(CSdkTest, Sha256MatchesKnownDigests) {
+  char out[65];
+  weft_sha256_hex("", 0, out);
+  EXPECT_STREQ(out, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  weft_sha256_hex("abc", 3, out);
+  EXPECT_STREQ(out, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  const std::string long_input(1000, 'a');  // crosses several blocks and a two-block tail
+  weft_sha256_hex(long_input.data(), long_input.size(), out);
+  EXPECT_STREQ(out, "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3");
+}
+
 TEST(CSdkTest, ReaderStopsOnMalformedInput) {
   const std::string bad = "\x0a\x7f\x01";  // length 127, 1 byte present
   weft_reader r;
