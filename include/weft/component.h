@@ -55,6 +55,9 @@ struct SignalConsumers {
 class Receiver : public Component {};
 class Processor : public Component, public Consumer {};
 class Exporter : public Component, public Consumer {};
+// Joins pipelines: the exporter end of one, the receiver end of another.
+class Connector : public Component, public Consumer {};
+
 class Extension : public Component {
  public:
   // Told once every pipeline has started, and again before shutdown begins.

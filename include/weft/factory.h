@@ -11,7 +11,7 @@ namespace weft {
 
 class ConfigReader;
 
-enum class ComponentKind { kReceiver, kProcessor, kExporter, kExtension };
+enum class ComponentKind { kReceiver, kProcessor, kExporter, kExtension, kConnector };
 
 std::string_view kind_name(ComponentKind kind);     // "receiver"
 std::string_view kind_section(ComponentKind kind);  // "receivers"
@@ -48,6 +48,15 @@ class Factory {
   }
   virtual std::unique_ptr<Exporter> create_exporter(const ComponentContext& /*ctx*/,
                                                     const ComponentConfig& /*config*/) const {
+    return nullptr;
+  }
+  // A connector consumes `in` (as an exporter of one pipeline) and emits `out`
+  // into `next` (as a receiver of another).
+  [[nodiscard]] virtual bool connects(Signal /*in*/, Signal /*out*/) const { return false; }
+  virtual std::unique_ptr<Connector> create_connector(const ComponentContext& /*ctx*/,
+                                                      const ComponentConfig& /*config*/,
+                                                      Signal /*in*/, Signal /*out*/,
+                                                      Consumer* /*next*/) const {
     return nullptr;
   }
   virtual std::unique_ptr<Extension> create_extension(const ComponentContext& /*ctx*/,

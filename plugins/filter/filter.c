@@ -138,7 +138,7 @@ static int rule_matches(const rule* x, weft_signal signal, const weft_item* item
     weft_value v;
     int found = x->on_resource
                     ? weft_attr_find(item->resource, WEFT_RESOURCE_ATTRIBUTES, x->key, &v)
-                    : weft_attr_find(item->item, weft_item_attributes_field(signal), x->key, &v);
+                    : weft_attr_find(item->item, item->attributes_field, x->key, &v);
     if (!value_matches(x, found, &v)) return 0;
   }
   return 1;

@@ -150,7 +150,6 @@ static int process(const weft_batch* batch) {
   if (action_count == 0 || batch->item_count == 0) return WEFT_OK;
   weft_edits e;
   weft_edits_init(&e);
-  const uint32_t field = weft_item_attributes_field(batch->signal);
   size_t next_resource = 0; /* resources are edited once, at their first item */
   weft_items it;
   weft_items_init(&it, batch);
@@ -160,7 +159,7 @@ static int process(const weft_batch* batch) {
     for (int k = 0; k < action_count; k++) {
       const action* a = &actions[k];
       if (a->target == WEFT_TARGET_ITEM) {
-        edit(&e, a, item->index, item->item, field);
+        edit(&e, a, item->index, item->item, item->attributes_field);
       } else if (first_of_resource) {
         edit(&e, a, item->resource_index, item->resource, WEFT_RESOURCE_ATTRIBUTES);
       }

@@ -12,6 +12,8 @@ std::string_view kind_name(ComponentKind kind) {
       return "exporter";
     case ComponentKind::kExtension:
       return "extension";
+    case ComponentKind::kConnector:
+      return "connector";
   }
   return "component";
 }
@@ -26,6 +28,8 @@ std::string_view kind_section(ComponentKind kind) {
       return "exporters";
     case ComponentKind::kExtension:
       return "extensions";
+    case ComponentKind::kConnector:
+      return "connectors";
   }
   return "components";
 }
@@ -41,6 +45,7 @@ std::vector<std::unique_ptr<Factory>> builtin_factories() {
   all.push_back(make_debug_exporter_factory());
   all.push_back(make_file_exporter_factory());
   all.push_back(make_health_check_extension_factory());
+  all.push_back(make_wasm_connector_factory());
   return all;
 }
 

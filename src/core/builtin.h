@@ -22,6 +22,7 @@ std::unique_ptr<Factory> make_otlphttp_exporter_factory();
 std::unique_ptr<Factory> make_debug_exporter_factory();
 std::unique_ptr<Factory> make_file_exporter_factory();
 std::unique_ptr<Factory> make_health_check_extension_factory();
+std::unique_ptr<Factory> make_wasm_connector_factory();
 
 // Every component compiled into this build.
 std::vector<std::unique_ptr<Factory>> builtin_factories();

@@ -35,6 +35,8 @@ std::map<std::string, ComponentEntry>& CollectorConfig::section(ComponentKind ki
       return exporters;
     case ComponentKind::kExtension:
       return extensions;
+    case ComponentKind::kConnector:
+      return connectors;
   }
   return receivers;
 }
@@ -185,6 +187,10 @@ void check_refs(ConfigReader& pipeline, const std::string& key, ComponentKind ki
     }
     const auto& section = config.section(kind);
     auto it = section.find(id);
+    const bool via_connector =
+        (kind == ComponentKind::kReceiver || kind == ComponentKind::kExporter) &&
+        config.connectors.count(id) != 0;
+    if (via_connector) continue;  // checked once every pipeline is known
     if (it == section.end()) {
       pipeline.error(key, "references " + std::string(kind_name(kind)) + " \"" + id +
                               "\" which is not defined in " + std::string(kind_section(kind)));
@@ -193,6 +199,38 @@ void check_refs(ConfigReader& pipeline, const std::string& key, ComponentKind ki
     if (it->second.factory->signals().count(signal) == 0) {
       pipeline.error(key, std::string(kind_name(kind)) + " \"" + id + "\" does not support " +
                               std::string(signal_name(signal)));
+    }
+  }
+}
+
+// A connector must end at least one pipeline and start at least one, and support
+// every pair of signals it joins.
+void check_connectors(const CollectorConfig& config, Diagnostics& diag) {
+  for (const auto& [id, entry] : config.connectors) {
+    std::set<Signal> in, out;
+    for (const auto& p : config.pipelines) {
+      for (const auto& e : p.exporters) {
+        if (e == id) in.insert(p.signal);
+      }
+      for (const auto& r : p.receivers) {
+        if (r == id) out.insert(p.signal);
+      }
+    }
+    if (in.empty() && out.empty()) continue;  // defined but unused
+    if (in.empty() || out.empty()) {
+      diag.error("connectors." + id,
+                 std::string("is used as ") + (in.empty() ? "a receiver" : "an exporter") +
+                     " but not as " + (in.empty() ? "an exporter" : "a receiver") +
+                     "; a connector joins the end of one pipeline to the start of another");
+      continue;
+    }
+    for (Signal i : in) {
+      for (Signal o : out) {
+        if (!entry.factory->connects(i, o)) {
+          diag.error("connectors." + id, "cannot connect " + std::string(signal_name(i)) + " to " +
+                                             std::string(signal_name(o)));
+        }
+      }
     }
   }
 }
@@ -253,6 +291,7 @@ void load_service(const YAML::Node& root, CollectorConfig& out, Diagnostics& dia
     out.pipelines.push_back(std::move(p));
   }
   service.report_unknown_keys();
+  check_connectors(out, diag);
 }
 
 std::string origin_of(const Origins& origins, const std::string& path,
@@ -308,13 +347,10 @@ LoadedConfig load_config(const std::vector<std::string>& files, const Factories&
     const std::string key = item.first.Scalar();
     if (kTopLevel.count(key) == 0) diag.error(key, "unknown top-level section \"" + key + "\"");
   }
-  if (root["connectors"].IsDefined() && !root["connectors"].IsNull() &&
-      root["connectors"].size() > 0) {
-    diag.error("connectors", "connectors are not supported yet");
-  }
   CollectorConfig config;
-  for (ComponentKind kind : {ComponentKind::kReceiver, ComponentKind::kProcessor,
-                             ComponentKind::kExporter, ComponentKind::kExtension}) {
+  for (ComponentKind kind :
+       {ComponentKind::kReceiver, ComponentKind::kProcessor, ComponentKind::kExporter,
+        ComponentKind::kExtension, ComponentKind::kConnector}) {
     load_section(root, kind, factories, config, diag);
   }
   load_service(root, config, diag);

@@ -34,7 +34,7 @@ struct PipelineConfig {
 };
 
 struct CollectorConfig {
-  std::map<std::string, ComponentEntry> receivers, processors, exporters, extensions;
+  std::map<std::string, ComponentEntry> receivers, processors, exporters, extensions, connectors;
   std::vector<std::string> service_extensions;
   std::vector<PipelineConfig> pipelines;
   std::string metrics_address = "localhost:8888";  // empty: no self-metrics endpoint

@@ -11,9 +11,13 @@ namespace weft {
 // failure is returned (the sender's retry then reaches the ones that took it too).
 class FanOut final : public Consumer {
  public:
+  FanOut() = default;
   explicit FanOut(std::vector<Consumer*> consumers) : consumers_(std::move(consumers)) {}
+  // Only while the graph is built, before any data flows.
+  void add(Consumer* consumer) { consumers_.push_back(consumer); }
 
   Status consume(pdata::Telemetry&& data) override {
+    if (consumers_.empty()) return Status::ok();
     Status first_error;
     for (size_t i = 0; i + 1 < consumers_.size(); ++i) {
       Status status = consumers_[i]->consume(data.clone());

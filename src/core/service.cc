@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <set>
+
 #include "core/yaml_json.h"
 #include "wasm/plugin/directory.h"
 
@@ -32,19 +35,18 @@ Status Service::build() {
   // Exporters: one instance per id, shared by every pipeline that lists it.
   for (const auto& p : config_.pipelines) {
     for (const auto& id : p.exporters) {
-      if (exporters_.count(id) != 0) continue;
+      if (exporters_.count(id) != 0 || config_.exporters.count(id) == 0) continue;
       const auto& entry = config_.exporters.at(id);
       exporters_[id] =
           entry.factory->create_exporter(context(ComponentKind::kExporter, id), *entry.config);
     }
   }
-  // Pipelines, built back to front: processors are per pipeline.
+  // Pipelines, built back to front: processors are per pipeline. Their exporter fan-out is
+  // filled in once the connectors exist.
   for (const auto& p : config_.pipelines) {
     Pipeline pipeline;
     pipeline.config = p;
-    std::vector<Consumer*> exporters;
-    for (const auto& id : p.exporters) exporters.push_back(exporters_.at(id).get());
-    pipeline.to_exporters = std::make_unique<FanOut>(std::move(exporters));
+    pipeline.to_exporters = std::make_unique<FanOut>();
     Consumer* next = pipeline.to_exporters.get();
     for (auto it = p.processors.rbegin(); it != p.processors.rend(); ++it) {
       const auto& entry = config_.processors.at(*it);
@@ -56,14 +58,45 @@ Status Service::build() {
     pipeline.head = next;
     pipelines_.push_back(std::move(pipeline));
   }
-  // Receivers: one instance per id, fanning out to every pipeline that lists it.
+  // Where each receiver (or connector) id feeds, per signal.
   std::map<std::string, std::map<Signal, std::vector<Consumer*>>> heads;
   for (const auto& pipeline : pipelines_) {
     for (const auto& id : pipeline.config.receivers) {
       heads[id][pipeline.config.signal].push_back(pipeline.head);
     }
   }
+  // Connectors: one instance per (id, input signal, output signal).
+  for (const auto& [id, entry] : config_.connectors) {
+    std::set<Signal> in;
+    for (const auto& p : config_.pipelines) {
+      for (const auto& e : p.exporters) {
+        if (e == id) in.insert(p.signal);
+      }
+    }
+    for (Signal i : in) {
+      for (auto& [out, consumers] : heads[id]) {
+        ConnectorInstance c{id, i, out, std::make_unique<FanOut>(consumers), nullptr};
+        c.connector = entry.factory->create_connector(context(ComponentKind::kConnector, id),
+                                                      *entry.config, i, out, c.next.get());
+        connectors_.push_back(std::move(c));
+      }
+    }
+  }
+  for (auto& pipeline : pipelines_) {
+    for (const auto& id : pipeline.config.exporters) {
+      if (auto it = exporters_.find(id); it != exporters_.end()) {
+        pipeline.to_exporters->add(it->second.get());
+        continue;
+      }
+      for (auto& c : connectors_) {
+        if (c.id == id && c.in == pipeline.config.signal)
+          pipeline.to_exporters->add(c.connector.get());
+      }
+    }
+  }
+  // Receivers: one instance per id, fanning out to every pipeline that lists it.
   for (auto& [id, by_signal] : heads) {
+    if (config_.receivers.count(id) == 0) continue;  // a connector
     SignalConsumers next;
     for (auto& [signal, consumers] : by_signal) {
       receiver_fanouts_.push_back(std::make_unique<FanOut>(consumers));
@@ -104,6 +137,9 @@ Status Service::start() {
       }
     }
   }
+  for (auto& c : connectors_) {
+    if (Status s = c.connector->start(); !s.is_ok()) return fail("connector " + c.id, s);
+  }
   for (auto& [id, receiver] : receivers_) {
     if (Status s = receiver->start(); !s.is_ok()) return fail("receiver " + id, s);
   }
@@ -135,8 +171,47 @@ void Service::shutdown() {
       std::chrono::duration_cast<std::chrono::steady_clock::duration>(config_.shutdown_timeout);
   for (auto& ext : extensions_) ext->set_ready(false);
   for (auto& [id, receiver] : receivers_) receiver->shutdown(deadline);
-  for (auto& pipeline : pipelines_) {
-    for (auto& processor : pipeline.processors) processor->shutdown(deadline);
+  // Pipelines drain in data-flow order: a pipeline fed by a connector goes after
+  // the pipelines that feed that connector.
+  std::vector<bool> pipeline_done(pipelines_.size(), false);
+  std::vector<bool> connector_done(connectors_.size(), false);
+  for (bool progress = true; progress;) {
+    progress = false;
+    for (size_t i = 0; i < pipelines_.size(); ++i) {
+      if (pipeline_done[i]) continue;
+      bool ready = true;
+      for (size_t k = 0; k < connectors_.size(); ++k) {
+        const auto& receivers = pipelines_[i].config.receivers;
+        const bool feeds =
+            std::find(receivers.begin(), receivers.end(), connectors_[k].id) != receivers.end();
+        if (feeds && !connector_done[k]) ready = false;
+      }
+      if (!ready) continue;
+      for (auto& processor : pipelines_[i].processors) processor->shutdown(deadline);
+      pipeline_done[i] = progress = true;
+    }
+    for (size_t k = 0; k < connectors_.size(); ++k) {
+      if (connector_done[k]) continue;
+      bool inputs_done = true;
+      for (size_t i = 0; i < pipelines_.size(); ++i) {
+        const auto& exporters = pipelines_[i].config.exporters;
+        if (!pipeline_done[i] &&
+            std::find(exporters.begin(), exporters.end(), connectors_[k].id) != exporters.end()) {
+          inputs_done = false;
+        }
+      }
+      if (!inputs_done) continue;
+      connectors_[k].connector->shutdown(deadline);
+      connector_done[k] = progress = true;
+    }
+  }
+  for (size_t i = 0; i < pipelines_.size(); ++i) {  // a cycle, which validation should forbid
+    if (!pipeline_done[i]) {
+      for (auto& processor : pipelines_[i].processors) processor->shutdown(deadline);
+    }
+  }
+  for (size_t k = 0; k < connectors_.size(); ++k) {
+    if (!connector_done[k]) connectors_[k].connector->shutdown(deadline);
   }
   for (auto& [id, exporter] : exporters_) exporter->shutdown(deadline);
   if (metrics_server_) metrics_server_->stop();

@@ -49,7 +49,15 @@ class Service {
   std::vector<std::unique_ptr<Extension>> extensions_;
   std::map<std::string, std::unique_ptr<Exporter>> exporters_;
   std::vector<Pipeline> pipelines_;
+  struct ConnectorInstance {
+    std::string id;
+    Signal in, out;
+    std::unique_ptr<FanOut> next;
+    std::unique_ptr<Connector> connector;
+  };
+
   std::vector<std::unique_ptr<FanOut>> receiver_fanouts_;
+  std::vector<ConnectorInstance> connectors_;
   std::map<std::string, std::unique_ptr<Receiver>> receivers_;
   std::unique_ptr<telemetry::MetricsServer> metrics_server_;
   std::shared_ptr<spdlog::logger> logger_;

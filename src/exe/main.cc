@@ -70,7 +70,8 @@ int main(int argc, char** argv) {
 
   if (components->parsed()) {
     for (auto kind : {weft::ComponentKind::kReceiver, weft::ComponentKind::kProcessor,
-                      weft::ComponentKind::kExporter, weft::ComponentKind::kExtension}) {
+                      weft::ComponentKind::kExporter, weft::ComponentKind::kConnector,
+                      weft::ComponentKind::kExtension}) {
       for (const auto* f : factories.of_kind(kind)) {
         std::cout << weft::kind_name(kind) << " " << f->type() << "\n";
       }

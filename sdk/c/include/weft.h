@@ -85,12 +85,13 @@ typedef struct {
 
 /* One item (span, log record or data point) with where it lives. */
 typedef struct {
-  size_t index;          /* item number in the batch, as in keep-masks and edits */
-  size_t resource_index; /* resource number in the batch */
-  weft_bytes resource;   /* Resource message (attributes: field 1) */
-  weft_bytes scope;      /* InstrumentationScope (name 1, version 2, attributes 3) */
-  weft_bytes item;       /* Span / LogRecord / *DataPoint */
-  weft_bytes metric;     /* metrics only: the Metric (name 1) */
+  size_t index;              /* item number in the batch, as in keep-masks and edits */
+  size_t resource_index;     /* resource number in the batch */
+  weft_bytes resource;       /* Resource message (attributes: field 1) */
+  weft_bytes scope;          /* InstrumentationScope (name 1, version 2, attributes 3) */
+  weft_bytes item;           /* Span / LogRecord / *DataPoint */
+  weft_bytes metric;         /* metrics only: the Metric (name 1) */
+  uint32_t attributes_field; /* field of the item's attributes (differs by point type) */
 } weft_item;
 
 typedef struct {
@@ -101,6 +102,7 @@ typedef struct {
   size_t next_index;
   size_t next_resource;
   int in_points;
+  uint32_t point_attributes;
 } weft_items;
 
 void weft_items_init(weft_items* it, const weft_batch* batch);
@@ -125,7 +127,8 @@ enum {
   WEFT_POINT_ATTRIBUTES = 7, /* every data point type but summary (also 7) */
   WEFT_METRIC_NAME = 1
 };
-/* The attributes field of the batch's items. */
+/* The attributes field of spans and log records (for data points it depends on the point
+ * type: use weft_item.attributes_field, which is right for every item). */
 uint32_t weft_item_attributes_field(weft_signal signal);
 
 /* ---- results (at most one per call) ------------------------------------------------------- */
@@ -134,11 +137,34 @@ int weft_drop_all(void);
 int weft_keep(const uint8_t* mask, size_t len);
 int weft_replace(const uint8_t* request, size_t len);
 
+/* A growable byte buffer; `failed` is set (and further writes ignored) when out of memory. */
 typedef struct {
   uint8_t* data;
   size_t len, cap;
-  int failed; /* out of memory */
-} weft_edits;
+  int failed;
+} weft_buf;
+
+void weft_buf_init(weft_buf* b);
+void weft_buf_free(weft_buf* b);
+void weft_buf_append(weft_buf* b, const void* data, size_t len);
+
+/* Protobuf writers, for building requests to emit (connectors) or to replace a batch. */
+void weft_pb_varint(weft_buf* b, uint32_t field, uint64_t value);
+void weft_pb_fixed64(weft_buf* b, uint32_t field, uint64_t value);
+void weft_pb_double(weft_buf* b, uint32_t field, double value);
+void weft_pb_bytes_field(weft_buf* b, uint32_t field, const void* data, size_t len);
+void weft_pb_string(weft_buf* b, uint32_t field, const char* s);
+void weft_pb_message(weft_buf* b, uint32_t field, const weft_buf* message);
+void weft_pb_packed_fixed64(weft_buf* b, uint32_t field, const uint64_t* values, size_t n);
+void weft_pb_packed_double(weft_buf* b, uint32_t field, const double* values, size_t n);
+/* A KeyValue with a string AnyValue, as field `field` (attributes). */
+void weft_pb_string_attribute(weft_buf* b, uint32_t field, const char* key, const void* value,
+                              size_t len);
+
+/* Connectors: hands an encoded request of the connector's output signal to weft. */
+int weft_emit(weft_signal signal, const weft_buf* request);
+
+typedef weft_buf weft_edits;
 
 enum { WEFT_TARGET_ITEM = 0, WEFT_TARGET_RESOURCE = 1 };
 void weft_edits_init(weft_edits* e);

@@ -29,6 +29,7 @@ WEFT_IMPORT("result_drop_all") int32_t weft_host_result_drop_all(void);
 WEFT_IMPORT("result_keep") int32_t weft_host_result_keep(const void* ptr, int32_t len);
 WEFT_IMPORT("result_edits") int32_t weft_host_result_edits(const void* ptr, int32_t len);
 WEFT_IMPORT("result_replace") int32_t weft_host_result_replace(const void* ptr, int32_t len);
+WEFT_IMPORT("emit") int32_t weft_host_emit(int32_t signal, const void* ptr, int32_t len);
 
 /* ---- exports every plugin has ---------------------------------------------------------------- */
 
@@ -248,6 +249,7 @@ int weft_items_next(weft_items* it) {
     if (it->in_points) { /* metrics: data points of the current metric's data */
       if (next_len_field(&it->points, 1, &b)) {
         it->current.item = b;
+        it->current.attributes_field = it->point_attributes;
         it->current.index = it->next_index++;
         return 1;
       }
@@ -256,6 +258,7 @@ int weft_items_next(weft_items* it) {
     if (it->items.p != NULL && next_len_field(&it->items, 2, &b)) {
       if (it->signal != WEFT_METRICS) {
         it->current.item = b;
+        it->current.attributes_field = weft_item_attributes_field(it->signal);
         it->current.index = it->next_index++;
         return 1;
       }
@@ -267,6 +270,8 @@ int weft_items_next(weft_items* it) {
         if (f.wire_type == 2 && is_metric_data(f.number)) {
           weft_reader_init(&it->points, f.bytes);
           it->in_points = 1;
+          /* Number and summary points: 7; histogram: 9; exponential histogram: 1. */
+          it->point_attributes = f.number == 9 ? 9 : f.number == 10 ? 1 : 7;
         }
       }
       continue;
@@ -300,11 +305,18 @@ int weft_replace(const uint8_t* req, size_t len) {
   return weft_host_result_replace(req, (int32_t)len);
 }
 
+void weft_buf_init(weft_buf* b) {
+  memset(b, 0, sizeof *b);
+}
+void weft_buf_free(weft_buf* b) {
+  free(b->data);
+  weft_buf_init(b);
+}
 void weft_edits_init(weft_edits* e) {
-  memset(e, 0, sizeof *e);
+  weft_buf_init(e);
 }
 
-static void put(weft_edits* e, const void* p, size_t n) {
+static void put(weft_buf* e, const void* p, size_t n) {
   if (e->failed) return;
   if (e->len + n > e->cap) {
     size_t cap = e->cap ? e->cap * 2 : 256;
@@ -321,12 +333,12 @@ static void put(weft_edits* e, const void* p, size_t n) {
   e->len += n;
 }
 
-static void put_u32(weft_edits* e, uint32_t v) {
+static void put_u32(weft_buf* e, uint32_t v) {
   uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
   put(e, b, 4);
 }
 
-static void put_u64(weft_edits* e, uint64_t v) {
+static void put_u64(weft_buf* e, uint64_t v) {
   put_u32(e, (uint32_t)v);
   put_u32(e, (uint32_t)(v >> 32));
 }
@@ -394,8 +406,83 @@ int weft_edits_submit(weft_edits* e) {
 }
 
 void weft_edits_free(weft_edits* e) {
-  free(e->data);
-  weft_edits_init(e);
+  weft_buf_free(e);
+}
+
+void weft_buf_append(weft_buf* b, const void* data, size_t len) {
+  put(b, data, len);
+}
+
+static void put_varint(weft_buf* b, uint64_t v) {
+  uint8_t tmp[10];
+  size_t n = 0;
+  while (v >= 0x80) {
+    tmp[n++] = (uint8_t)(v | 0x80);
+    v >>= 7;
+  }
+  tmp[n++] = (uint8_t)v;
+  put(b, tmp, n);
+}
+
+static void put_tag(weft_buf* b, uint32_t field, uint32_t wire_type) {
+  put_varint(b, ((uint64_t)field << 3) | wire_type);
+}
+
+void weft_pb_varint(weft_buf* b, uint32_t field, uint64_t v) {
+  put_tag(b, field, 0);
+  put_varint(b, v);
+}
+void weft_pb_fixed64(weft_buf* b, uint32_t field, uint64_t v) {
+  put_tag(b, field, 1);
+  put_u64(b, v);
+}
+void weft_pb_double(weft_buf* b, uint32_t field, double v) {
+  uint64_t bits;
+  memcpy(&bits, &v, 8);
+  weft_pb_fixed64(b, field, bits);
+}
+void weft_pb_bytes_field(weft_buf* b, uint32_t field, const void* data, size_t len) {
+  put_tag(b, field, 2);
+  put_varint(b, len);
+  put(b, data, len);
+}
+void weft_pb_string(weft_buf* b, uint32_t field, const char* s) {
+  weft_pb_bytes_field(b, field, s, strlen(s));
+}
+void weft_pb_message(weft_buf* b, uint32_t field, const weft_buf* m) {
+  if (m->failed) b->failed = 1;
+  weft_pb_bytes_field(b, field, m->data, m->len);
+}
+void weft_pb_packed_fixed64(weft_buf* b, uint32_t field, const uint64_t* v, size_t n) {
+  put_tag(b, field, 2);
+  put_varint(b, n * 8);
+  for (size_t i = 0; i < n; i++) put_u64(b, v[i]);
+}
+void weft_pb_packed_double(weft_buf* b, uint32_t field, const double* v, size_t n) {
+  put_tag(b, field, 2);
+  put_varint(b, n * 8);
+  for (size_t i = 0; i < n; i++) {
+    uint64_t bits;
+    memcpy(&bits, &v[i], 8);
+    put_u64(b, bits);
+  }
+}
+void weft_pb_string_attribute(weft_buf* b, uint32_t field, const char* key, const void* value,
+                              size_t len) {
+  weft_buf any, kv;
+  weft_buf_init(&any);
+  weft_buf_init(&kv);
+  weft_pb_bytes_field(&any, 1, value, len); /* AnyValue.string_value */
+  weft_pb_string(&kv, 1, key);              /* KeyValue.key */
+  weft_pb_message(&kv, 2, &any);            /* KeyValue.value */
+  weft_pb_message(b, field, &kv);
+  weft_buf_free(&any);
+  weft_buf_free(&kv);
+}
+
+int weft_emit(weft_signal signal, const weft_buf* request) {
+  if (request->failed) return -4;
+  return weft_host_emit((int32_t)signal, request->data, (int32_t)request->len);
 }
 
 /* ---- host services

@@ -56,6 +56,10 @@ int32_t weft_host_result_edits(const void* p, int32_t n) {
 int32_t weft_host_result_replace(const void*, int32_t) {
   return 0;
 }
+int32_t weft_host_emit(int32_t, const void* p, int32_t n) {
+  g_edits.assign(static_cast<const char*>(p), static_cast<size_t>(n));
+  return 0;
+}
 int weft__configure(const char*, size_t) {
   return 0;
 }
@@ -120,15 +124,24 @@ TEST(CSdkTest, CountsMetricDataPointsAsItems) {
   gauge->mutable_gauge()->add_data_points()->set_as_int(2);
   auto* hist = sm->add_metrics();
   hist->set_name("h");
-  hist->mutable_histogram()->add_data_points()->set_count(3);
+  auto* hp = hist->mutable_histogram()->add_data_points();
+  hp->set_count(3);
+  auto* env = hp->add_attributes();
+  env->set_key("env");
+  env->mutable_value()->set_string_value("prod");
   const std::string wire = req.SerializeAsString();
   weft_batch batch{WEFT_METRICS, bytes_of(wire), 0};
   weft_items it;
   weft_items_init(&it, &batch);
   std::string names;
-  while (weft_items_next(&it))
+  int with_env = 0;
+  while (weft_items_next(&it)) {
     names += as_string(weft_pb_bytes(it.current.metric, WEFT_METRIC_NAME));
+    weft_value v;
+    if (weft_attr_find(it.current.item, it.current.attributes_field, "env", &v)) ++with_env;
+  }
   EXPECT_EQ(names, "ggh");
+  EXPECT_EQ(with_env, 1) << "histogram points keep attributes in field 9";
 }
 
 TEST(CSdkTest, EditsBuiltByTheSdkAreAppliedByTheHost) {
@@ -212,6 +225,35 @@ TEST(CSdkTest, Sha256MatchesKnownDigests) {
   const std::string long_input(1000, 'a');  // crosses several blocks and a two-block tail
   weft_sha256_hex(long_input.data(), long_input.size(), out);
   EXPECT_STREQ(out, "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3");
+}
+
+TEST(CSdkTest, WritesProtobufThatParses) {
+  weft_buf point, sum, metric, scope, resource, rm, req;
+  for (weft_buf* b : {&point, &sum, &metric, &scope, &resource, &rm, &req}) weft_buf_init(b);
+  weft_pb_string_attribute(&point, 7, "span.name", "GET /", 5);
+  weft_pb_fixed64(&point, 3, 1234);
+  weft_pb_fixed64(&point, 6, static_cast<uint64_t>(-3));  // as_int is sfixed64
+  weft_pb_message(&sum, 1, &point);
+  weft_pb_varint(&sum, 2, 1);
+  weft_pb_varint(&sum, 3, 1);
+  weft_pb_string(&metric, 1, "calls");
+  weft_pb_message(&metric, 7, &sum);
+  weft_pb_message(&scope, 2, &metric);
+  weft_pb_string_attribute(&resource, 1, "service.name", "svc", 3);
+  weft_pb_message(&rm, 1, &resource);
+  weft_pb_message(&rm, 2, &scope);
+  weft_pb_message(&req, 1, &rm);
+  ASSERT_EQ(weft_emit(WEFT_METRICS, &req), 0);
+  v1::collector::metrics::v1::ExportMetricsServiceRequest parsed;
+  ASSERT_TRUE(parsed.ParseFromString(g_edits));
+  const auto& m = parsed.resource_metrics(0).scope_metrics(0).metrics(0);
+  EXPECT_EQ(m.name(), "calls");
+  EXPECT_EQ(m.sum().data_points(0).as_int(), -3);
+  EXPECT_EQ(m.sum().data_points(0).time_unix_nano(), 1234u);
+  EXPECT_EQ(m.sum().data_points(0).attributes(0).value().string_value(), "GET /");
+  EXPECT_TRUE(m.sum().is_monotonic());
+  EXPECT_EQ(parsed.resource_metrics(0).resource().attributes(0).key(), "service.name");
+  for (weft_buf* b : {&point, &sum, &metric, &scope, &resource, &rm, &req}) weft_buf_free(b);
 }
 
 TEST(CSdkTest, ReaderStopsOnMalformedInput) {

@@ -314,6 +314,15 @@ std::unique_ptr<wasmtime::Linker> make_linker(wasmtime::Engine& engine) {
                 return copy_out(c, value, out_ptr, out_cap, "env_get");
               })
       .unwrap();
+  l.func_wrap(
+       "weft", "emit",
+       [](Caller c, int32_t signal, int32_t ptr, int32_t len) -> wasmtime::Result<int32_t, Trap> {
+         auto bytes = guest_bytes(c, ptr, len, "emit");
+         if (!bytes) return bytes.err();
+         auto* h = state_of(c).host;
+         return h != nullptr ? h->emit(signal, bytes.ok()) : kAbiInvalid;
+       })
+      .unwrap();
   l.func_wrap("weft", "result_drop_all", [](Caller c) -> int32_t {
      auto* h = state_of(c).host;
      return h != nullptr ? h->result_drop_all() : kAbiInvalid;

@@ -46,6 +46,7 @@ class RecordingHost : public HostCalls {
   }
   int32_t result_edits(std::string_view) override { return 0; }
   int32_t result_replace(std::string_view) override { return 0; }
+  int32_t emit(int32_t, std::string_view) override { return 0; }
 
   std::vector<std::string> logs;
   std::string kept;

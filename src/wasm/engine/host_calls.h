@@ -27,6 +27,8 @@ class HostCalls {
   virtual int32_t result_keep(std::string_view mask) = 0;
   virtual int32_t result_edits(std::string_view edits) = 0;
   virtual int32_t result_replace(std::string_view request) = 0;
+  // Connectors only: a request of the output signal for the next pipelines.
+  virtual int32_t emit(int32_t signal, std::string_view request) = 0;
 };
 
 // ABI return codes shared by host calls.

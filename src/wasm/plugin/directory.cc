@@ -1,5 +1,6 @@
 #include "wasm/plugin/directory.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -46,6 +47,26 @@ void register_plugin(const std::string& id, const std::shared_ptr<Plugin>& plugi
 void unregister_plugin(const std::string& id) {
   std::lock_guard lock(mu);
   plugins().erase(id);
+}
+
+Status RunningPlugin::start(const PluginSettings& settings, const ComponentContext& ctx,
+                            const std::string& what) {
+  static std::atomic<int> instances{0};
+  auto engine = shared_engine();
+  if (!engine.ok()) return engine.status();
+  auto plugin = Plugin::load(engine.value(), settings, ctx);
+  if (!plugin.ok()) return plugin.status();
+  plugin_ = plugin.value();
+  key_ = ctx.id + "@" + what + "#" + std::to_string(++instances);
+  register_plugin(key_, plugin_);
+  plugin_->start_watching();
+  return Status::ok();
+}
+
+void RunningPlugin::stop() {
+  if (!plugin_) return;
+  unregister_plugin(key_);
+  plugin_->stop_watching();
 }
 
 std::vector<ReloadReport> reload_all_plugins() {

@@ -17,6 +17,25 @@ Result<std::shared_ptr<Engine>> shared_engine();
 void register_plugin(const std::string& id, const std::shared_ptr<Plugin>& plugin);
 void unregister_plugin(const std::string& id);
 
+// Loads a plugin for a component, registers it for reloads under a key unique to
+// this component instance, and watches its file; stop() (or the destructor) undoes it.
+class RunningPlugin {
+ public:
+  RunningPlugin() = default;
+  RunningPlugin(const RunningPlugin&) = delete;
+  RunningPlugin& operator=(const RunningPlugin&) = delete;
+  ~RunningPlugin() { stop(); }
+
+  [[nodiscard]] Status start(const PluginSettings& settings, const ComponentContext& ctx,
+                             const std::string& what);
+  void stop();
+  [[nodiscard]] Plugin* get() const { return plugin_.get(); }
+
+ private:
+  std::string key_;
+  std::shared_ptr<Plugin> plugin_;
+};
+
 struct ReloadReport {
   std::string id;
   bool ok = false;

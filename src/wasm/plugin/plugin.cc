@@ -44,6 +44,7 @@ struct Plugin::Shared {
   std::string config;
   uint64_t state_cap = 0;
   std::set<std::string> env_allowed;
+  std::optional<Signal> emits;
   telemetry::Registry* registry = nullptr;
   std::shared_ptr<spdlog::logger> log;
   telemetry::Counter* denied = nullptr;
@@ -65,7 +66,8 @@ struct Plugin::Metrics {
   telemetry::Counter* reloads_failed;
   telemetry::Gauge* memory;
   telemetry::Gauge* generation;
-  telemetry::Counter* latency_us;
+  telemetry::Value* latency_sum;
+  telemetry::Counter* latency_count;
   std::vector<telemetry::Counter*> latency_buckets;  // cumulative, le = kLatencyBuckets, +Inf
 };
 
@@ -185,6 +187,22 @@ class CallHost final : public HostCalls {
   int32_t result_keep(std::string_view mask) override { return set(Kind::kKeep, mask); }
   int32_t result_edits(std::string_view edits) override { return set(Kind::kEdits, edits); }
   int32_t result_replace(std::string_view request) override { return set(Kind::kReplace, request); }
+  int32_t emit(int32_t signal, std::string_view request) override {
+    if (!shared_.emits || signal < 0 || signal > 2 ||
+        static_cast<Signal>(signal) != *shared_.emits) {
+      return kAbiInvalid;
+    }
+    if (emitted_bytes + request.size() > kMaxEmittedBytes) return kAbiLimit;
+    auto t = pdata::Telemetry::from_wire(*shared_.emits, std::string(request));
+    if (!t.ok()) return kAbiInvalid;
+    emitted_bytes += request.size();
+    emitted.push_back(std::move(t).value());
+    return kAbiOk;
+  }
+
+  static constexpr uint64_t kMaxEmittedBytes = 64ull << 20;
+  std::vector<pdata::Telemetry> emitted;
+  uint64_t emitted_bytes = 0;
 
   Kind kind = Kind::kNone;
   std::string bytes;
@@ -209,6 +227,7 @@ Plugin::Plugin(std::shared_ptr<Engine> engine, PluginSettings settings, Componen
   shared_->config = settings_.config_json;
   shared_->state_cap = settings_.state_bytes;
   shared_->env_allowed = settings_.env_allowed;
+  shared_->emits = settings_.emits;
   shared_->registry = ctx_.metrics;
   shared_->log = ctx_.logger;
   auto& r = *ctx_.metrics;
@@ -232,8 +251,9 @@ Plugin::Plugin(std::shared_ptr<Engine> engine, PluginSettings settings, Componen
                                 {{"plugin", ctx_.id}, {"result", "failed"}});
   m.memory = &r.gauge("weft_plugin_memory_bytes", "Linear memory of the last instance used.", l);
   m.generation = &r.gauge("weft_plugin_generation", "Version number of the running module.", l);
-  m.latency_us =
-      &r.counter("weft_plugin_call_duration_microseconds_sum", "Time spent in the plugin.", l);
+  m.latency_sum =
+      &r.value("weft_plugin_call_duration_seconds_sum", "Time spent in the plugin.", l, true);
+  m.latency_count = &r.counter("weft_plugin_call_duration_seconds_count", "Calls timed.", l);
   for (double le : kLatencyBuckets) {
     m.latency_buckets.push_back(&r.counter("weft_plugin_call_duration_seconds_bucket",
                                            "Call duration histogram.",
@@ -365,7 +385,7 @@ Outcome Plugin::process(pdata::Telemetry& data) {
     std::lock_guard lock(failure_mu_);
     if (failures_in_row_ >= kFailuresBeforeBackoff && start < backoff_until_) {
       metrics_->backed_off->add();
-      return {Outcome::kFailed, "plugin is backed off after repeated failures"};
+      return Outcome{Outcome::kFailed, "plugin is backed off after repeated failures", {}};
     }
   }
   std::shared_ptr<Version> version;
@@ -393,7 +413,7 @@ Outcome Plugin::process(pdata::Telemetry& data) {
       ctx_.logger->warn("plugin failed {} times in a row; backing off for {} ms", failures_in_row_,
                         backoff_.count());
     }
-    return Outcome{Outcome::kFailed, std::move(error)};
+    return Outcome{Outcome::kFailed, std::move(error), {}};
   };
   if (!instance) {
     auto created = new_instance(*version);
@@ -422,7 +442,8 @@ Outcome Plugin::process(pdata::Telemetry& data) {
   metrics_->memory->set(static_cast<int64_t>(instance->memory_bytes()));
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  metrics_->latency_us->add(static_cast<uint64_t>(seconds * 1e6));
+  metrics_->latency_sum->add(seconds);
+  metrics_->latency_count->add();
   for (size_t i = 0; i < std::size(kLatencyBuckets); ++i) {
     if (seconds <= kLatencyBuckets[i]) metrics_->latency_buckets[i]->add();
   }
@@ -487,6 +508,7 @@ Outcome Plugin::process(pdata::Telemetry& data) {
     backoff_ = std::chrono::milliseconds(0);
   }
   if (outcome.kind == Outcome::kKept) metrics_->items_out->add(data.item_count());
+  outcome.emitted = std::move(host.emitted);
   return outcome;
 }
 

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -28,6 +29,7 @@ struct PluginSettings {
   OnError on_error = OnError::kPass;
   std::set<std::string> env_allowed;
   std::set<Signal> signals;                        // the plugin must export process for these
+  std::optional<Signal> emits;                     // connectors: the signal weft.emit may produce
   std::chrono::milliseconds watch_interval{1000};  // 0: do not watch the file
 };
 
@@ -35,6 +37,7 @@ struct PluginSettings {
 struct Outcome {
   enum Kind { kKept, kDropped, kFailed } kind = kKept;
   std::string error;
+  std::vector<pdata::Telemetry> emitted;  // connectors: what weft.emit produced
 };
 
 // One loaded plugin (one per wasm processor id): the current version of the

@@ -1,12 +1,10 @@
 #include <spdlog/spdlog.h>
 
-#include <filesystem>
-
 #include "core/builtin.h"
-#include "core/yaml_json.h"
 #include "telemetry/metrics.h"
 #include "wasm/plugin/directory.h"
 #include "wasm/plugin/plugin.h"
+#include "wasm/plugin/settings.h"
 #include "weft/config_reader.h"
 
 namespace weft::processors::wasm {
@@ -14,7 +12,6 @@ namespace {
 
 using weft::wasm::OnError;
 using weft::wasm::Outcome;
-using weft::wasm::Plugin;
 using weft::wasm::PluginSettings;
 
 struct Config : ComponentConfig {
@@ -30,34 +27,22 @@ class WasmProcessor final : public Processor {
         settings_(config.plugin),
         signal_(signal),
         next_(next),
-        key_(ctx.id + "@" + std::string(signal_name(signal))) {
+        what_(std::string(signal_name(signal))) {
     settings_.signals = {signal};
     dropped_ = &ctx.metrics->counter("otelcol_processor_dropped_" + std::string(item_noun(signal)),
                                      "Items dropped by the processor.", {{"processor", ctx.id}});
   }
   ~WasmProcessor() override { shutdown(std::chrono::steady_clock::now()); }
 
-  Status start() override {
-    auto engine = weft::wasm::shared_engine();
-    if (!engine.ok()) return engine.status();
-    auto plugin = Plugin::load(engine.value(), settings_, ctx_);
-    if (!plugin.ok()) return plugin.status();
-    plugin_ = plugin.value();
-    weft::wasm::register_plugin(key_, plugin_);
-    plugin_->start_watching();
-    return Status::ok();
-  }
+  Status start() override { return plugin_.start(settings_, ctx_, what_); }
 
-  void shutdown(std::chrono::steady_clock::time_point) override {
-    if (!plugin_) return;
-    weft::wasm::unregister_plugin(key_);
-    plugin_->stop_watching();
-  }
+  void shutdown(std::chrono::steady_clock::time_point) override { plugin_.stop(); }
 
   Status consume(pdata::Telemetry&& data) override {
-    if (!plugin_) return Status::retryable("wasm processor " + ctx_.id + " is not running");
+    if (plugin_.get() == nullptr)
+      return Status::retryable("wasm processor " + ctx_.id + " is not running");
     const size_t items = data.item_count();
-    Outcome outcome = plugin_->process(data);
+    Outcome outcome = plugin_.get()->process(data);
     switch (outcome.kind) {
       case Outcome::kDropped:
         return Status::ok();
@@ -90,9 +75,9 @@ class WasmProcessor final : public Processor {
   PluginSettings settings_;
   Signal signal_;
   Consumer* next_;
-  std::string key_;
+  std::string what_;  // the signals, for the reload key
   telemetry::Counter* dropped_;
-  std::shared_ptr<Plugin> plugin_;
+  weft::wasm::RunningPlugin plugin_;
 };
 
 class Factory final : public FactoryFor<Config> {
@@ -108,53 +93,7 @@ class Factory final : public FactoryFor<Config> {
 
  protected:
   void load(ConfigReader& reader, Config& config) const override {
-    auto& p = config.plugin;
-    reader.read("plugin", p.path);
-    if (p.path.empty()) {
-      reader.error("plugin", "must name the plugin's .wasm file");
-    } else if (!std::filesystem::is_regular_file(p.path)) {
-      reader.error("plugin", "no such file \"" + p.path + "\"");
-    }
-    if (reader.has("config")) {
-      YAML::Node node = reader.read_node("config");
-      if (!node.IsNull() && !node.IsMap()) reader.error("config", "must be a map");
-      p.config_json = yaml_to_json(node.IsNull() ? YAML::Node(YAML::NodeType::Map) : node);
-    }
-    ConfigReader limits = reader.child("limits");
-    limits.read_size("memory", p.limits.memory_bytes);
-    limits.read_size("state", p.state_bytes);
-    std::chrono::nanoseconds timeout = p.limits.timeout;
-    limits.read_duration("timeout", timeout);
-    p.limits.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
-    if (p.limits.timeout.count() < 1) limits.error("timeout", "must be at least 1ms");
-    if (p.limits.memory_bytes < (1 << 16)) limits.error("memory", "must be at least 64KiB");
-    std::string on_error = "pass";
-    reader.read("on_error", on_error);
-    if (on_error == "pass") {
-      p.on_error = OnError::kPass;
-    } else if (on_error == "drop") {
-      p.on_error = OnError::kDrop;
-    } else if (on_error == "reject") {
-      p.on_error = OnError::kReject;
-    } else {
-      reader.error("on_error", "must be pass, drop or reject, got \"" + on_error + "\"");
-    }
-    ConfigReader permissions = reader.child("permissions");
-    std::vector<std::string> env;
-    permissions.read("env", env);
-    p.env_allowed.insert(env.begin(), env.end());
-    for (const char* reserved : {"http", "files"}) {
-      if (permissions.has(reserved)) {
-        (void)permissions.read_node(reserved);
-        permissions.error(reserved, "is not available in plugin ABI v1 yet");
-      }
-    }
-    bool watch = true;
-    reader.read("watch", watch);
-    std::chrono::nanoseconds interval = p.watch_interval;
-    reader.read_duration("watch_interval", interval);
-    p.watch_interval = watch ? std::chrono::duration_cast<std::chrono::milliseconds>(interval)
-                             : std::chrono::milliseconds(0);
+    weft::wasm::load_plugin_settings(reader, config.plugin);
   }
 };
 

@@ -1,0 +1,58 @@
+#include "wasm/plugin/settings.h"
+
+#include <filesystem>
+
+#include "core/yaml_json.h"
+
+namespace weft::wasm {
+
+void load_plugin_settings(ConfigReader& reader, PluginSettings& p) {
+  reader.read("plugin", p.path);
+  if (p.path.empty()) {
+    reader.error("plugin", "must name the plugin's .wasm file");
+  } else if (!std::filesystem::is_regular_file(p.path)) {
+    reader.error("plugin", "no such file \"" + p.path + "\"");
+  }
+  if (reader.has("config")) {
+    YAML::Node node = reader.read_node("config");
+    if (!node.IsNull() && !node.IsMap()) reader.error("config", "must be a map");
+    p.config_json = yaml_to_json(node.IsNull() ? YAML::Node(YAML::NodeType::Map) : node);
+  }
+  ConfigReader limits = reader.child("limits");
+  limits.read_size("memory", p.limits.memory_bytes);
+  limits.read_size("state", p.state_bytes);
+  std::chrono::nanoseconds timeout = p.limits.timeout;
+  limits.read_duration("timeout", timeout);
+  p.limits.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
+  if (p.limits.timeout.count() < 1) limits.error("timeout", "must be at least 1ms");
+  if (p.limits.memory_bytes < (1 << 16)) limits.error("memory", "must be at least 64KiB");
+  std::string on_error = "pass";
+  reader.read("on_error", on_error);
+  if (on_error == "pass") {
+    p.on_error = OnError::kPass;
+  } else if (on_error == "drop") {
+    p.on_error = OnError::kDrop;
+  } else if (on_error == "reject") {
+    p.on_error = OnError::kReject;
+  } else {
+    reader.error("on_error", "must be pass, drop or reject, got \"" + on_error + "\"");
+  }
+  ConfigReader permissions = reader.child("permissions");
+  std::vector<std::string> env;
+  permissions.read("env", env);
+  p.env_allowed.insert(env.begin(), env.end());
+  for (const char* reserved : {"http", "files"}) {
+    if (permissions.has(reserved)) {
+      (void)permissions.read_node(reserved);
+      permissions.error(reserved, "is not available in plugin ABI v1 yet");
+    }
+  }
+  bool watch = true;
+  reader.read("watch", watch);
+  std::chrono::nanoseconds interval = p.watch_interval;
+  reader.read_duration("watch_interval", interval);
+  p.watch_interval = watch ? std::chrono::duration_cast<std::chrono::milliseconds>(interval)
+                           : std::chrono::milliseconds(0);
+}
+
+}  // namespace weft::wasm

@@ -1,0 +1,12 @@
+#pragma once
+
+#include "wasm/plugin/plugin.h"
+#include "weft/config_reader.h"
+
+namespace weft::wasm {
+
+// Reads a wasm processor's or connector's settings: plugin, config, limits
+// (memory, timeout, state), on_error, permissions, watch, watch_interval.
+void load_plugin_settings(ConfigReader& reader, PluginSettings& p);
+
+}  // namespace weft::wasm
