@@ -15,13 +15,15 @@ namespace weft {
 
 namespace telemetry {
 class Registry;
-}
+class AuditLog;
+}  // namespace telemetry
 
 // What a component gets from the collector when it is created.
 struct ComponentContext {
   std::string id;  // "otlp", "otlp/2", ...
   telemetry::Registry* metrics = nullptr;
   std::shared_ptr<spdlog::logger> logger;
+  telemetry::AuditLog* audit = nullptr;  // null: audit events go to the log only
 };
 
 // Lifecycle shared by every component. shutdown() is safe without start()

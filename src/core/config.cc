@@ -254,6 +254,8 @@ void load_service(const YAML::Node& root, CollectorConfig& out, Diagnostics& dia
   std::string level = "normal";
   metrics.read("level", level);
   if (level == "none") out.metrics_address.clear();
+  ConfigReader audit = telemetry.child("audit");
+  audit.read("path", out.audit_path);
   ConfigReader logs = telemetry.child("logs");
   logs.read("level", out.log_level);
   static const std::set<std::string> kLevels = {"debug", "info", "warn", "error"};

@@ -39,6 +39,7 @@ struct CollectorConfig {
   std::vector<PipelineConfig> pipelines;
   std::string metrics_address = "localhost:8888";  // empty: no self-metrics endpoint
   std::string log_level = "info";
+  std::string audit_path;  // empty: audit events only in the log
   std::chrono::nanoseconds shutdown_timeout = std::chrono::seconds(20);
 
   [[nodiscard]] std::map<std::string, ComponentEntry>& section(ComponentKind kind);

@@ -23,10 +23,14 @@ Service::~Service() {
 ComponentContext Service::context(ComponentKind kind, const std::string& id) {
   auto logger = std::make_shared<spdlog::logger>(std::string(kind_name(kind)) + "/" + id, sink_);
   logger->set_level(logger_->level());
-  return ComponentContext{id, &registry_, std::move(logger)};
+  return ComponentContext{id, &registry_, std::move(logger), audit_.get()};
 }
 
 Status Service::build() {
+  if (!config_.audit_path.empty()) {
+    audit_ = std::make_unique<telemetry::AuditLog>(config_.audit_path);
+    if (Status s = audit_->open(); !s.is_ok()) return s;
+  }
   for (const auto& id : config_.service_extensions) {
     const auto& entry = config_.extensions.at(id);
     extensions_.push_back(

@@ -7,6 +7,7 @@
 
 #include "core/config.h"
 #include "core/fanout.h"
+#include "telemetry/audit.h"
 #include "telemetry/metrics.h"
 #include "telemetry/metrics_server.h"
 
@@ -60,6 +61,7 @@ class Service {
   std::vector<ConnectorInstance> connectors_;
   std::map<std::string, std::unique_ptr<Receiver>> receivers_;
   std::unique_ptr<telemetry::MetricsServer> metrics_server_;
+  std::unique_ptr<telemetry::AuditLog> audit_;
   std::shared_ptr<spdlog::logger> logger_;
   bool shut_down_ = false;
 };

@@ -91,13 +91,20 @@ def test_hostile_plugin(collector_factory, tmp_path, name):
 def test_host_call_without_permission(collector_factory, tmp_path):
     http = free_port()
     body = "(drop (call $env_get (i32.const 16) (i32.const 4) (i32.const 200) (i32.const 64))) i32.const 0"
-    weft = collector_factory(config(tmp_path, module(body), "drop", http, free_port()))
+    cfg = config(tmp_path, module(body), "drop", http, free_port())
+    audit = tmp_path / "audit.jsonl"
+    cfg["service"]["telemetry"]["audit"] = {"path": str(audit)}
+    weft = collector_factory(cfg)
     req, _ = make_trace_request(3, tag="perm")
     assert post(http, "/v1/traces", req.SerializeToString()).status_code == 200
     wait_for_count(tmp_path / "traces.jsonl", "traces", 3)  # denied, not failed: the batch goes on
     assert weft.metrics().sum("weft_plugin_denied_calls", plugin="wasm/hostile") == 1
     assert "permission_denied" in weft.log_text()
     assert weft.stop() == 0
+    events = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert [e["event"] for e in events] == ["loaded", "permission_denied"]
+    assert events[1] == {**events[1], "component": "wasm/hostile", "call": "env_get", "name": "HOME"}
+    assert events[0]["path"].endswith("hostile.wat") and events[0]["time"].endswith("Z")
 
 
 @pytest.mark.parametrize("marker,message", [

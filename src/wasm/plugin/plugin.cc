@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "telemetry/audit.h"
 #include "wasm/host/results.h"
 
 namespace weft::wasm {
@@ -46,6 +47,7 @@ struct Plugin::Shared {
   std::set<std::string> env_allowed;
   std::optional<Signal> emits;
   telemetry::Registry* registry = nullptr;
+  telemetry::AuditLog* audit = nullptr;
   std::shared_ptr<spdlog::logger> log;
   telemetry::Counter* denied = nullptr;
   std::mutex kv_mu;
@@ -175,6 +177,9 @@ class CallHost final : public HostCalls {
           "audit: event=permission_denied call=env_get name={} (grant it with "
           "permissions.env)",
           n);
+      if (shared_.audit != nullptr) {
+        shared_.audit->record("permission_denied", shared_.id, {{"call", "env_get"}, {"name", n}});
+      }
       return kAbiDenied;
     }
     const char* v = std::getenv(n.c_str());
@@ -229,6 +234,7 @@ Plugin::Plugin(std::shared_ptr<Engine> engine, PluginSettings settings, Componen
   shared_->env_allowed = settings_.env_allowed;
   shared_->emits = settings_.emits;
   shared_->registry = ctx_.metrics;
+  shared_->audit = ctx_.audit;
   shared_->log = ctx_.logger;
   auto& r = *ctx_.metrics;
   const telemetry::Labels l = {{"plugin", ctx_.id}};
@@ -274,6 +280,9 @@ void Plugin::audit(const std::string& event, const std::string& detail) {
                 {{"plugin", ctx_.id}, {"event", event}})
       .add();
   ctx_.logger->info("audit: event={} plugin={} path={} {}", event, ctx_.id, settings_.path, detail);
+  if (ctx_.audit != nullptr) {
+    ctx_.audit->record(event, ctx_.id, {{"path", settings_.path}, {"detail", detail}});
+  }
 }
 
 Result<std::unique_ptr<Instance>> Plugin::new_instance(Version& version) {
