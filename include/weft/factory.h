@@ -33,6 +33,12 @@ class Factory {
     return {Signal::kTraces, Signal::kMetrics, Signal::kLogs};
   }
   [[nodiscard]] virtual std::unique_ptr<ComponentConfig> create_default_config() const = 0;
+  // A deeper check than load_config for `weft validate`, given the signals the component
+  // is used for (a plugin is loaded and configured, for example). Has no lasting effects.
+  [[nodiscard]] virtual Status check(const ComponentConfig& /*config*/,
+                                     const std::set<Signal>& /*signals*/) const {
+    return Status::ok();
+  }
   virtual void load_config(ConfigReader& reader, ComponentConfig& config) const = 0;
 
   // Only the one matching kind() is called.

@@ -1,5 +1,6 @@
 #include "core/config.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <set>
 
@@ -312,7 +313,28 @@ std::string origin_of(const Origins& origins, const std::string& path,
 
 }  // namespace
 
-LoadedConfig load_config(const std::vector<std::string>& files, const Factories& factories) {
+namespace {
+
+// Runs Factory::check for every processor and connector, with the signals it is used for.
+void deep_check_components(const CollectorConfig& config, Diagnostics& diag) {
+  for (ComponentKind kind : {ComponentKind::kProcessor, ComponentKind::kConnector}) {
+    for (const auto& [id, entry] : config.section(kind)) {
+      std::set<Signal> signals;
+      for (const auto& p : config.pipelines) {
+        const auto& ids = kind == ComponentKind::kProcessor ? p.processors : p.exporters;
+        if (std::find(ids.begin(), ids.end(), id) != ids.end()) signals.insert(p.signal);
+      }
+      if (signals.empty()) continue;
+      Status status = entry.factory->check(*entry.config, signals);
+      if (!status.is_ok()) diag.error(std::string(kind_section(kind)) + "." + id, status.message());
+    }
+  }
+}
+
+}  // namespace
+
+LoadedConfig load_config(const std::vector<std::string>& files, const Factories& factories,
+                         bool deep_check) {
   LoadedConfig result;
   if (files.empty()) {
     result.errors.emplace_back("no configuration given: use --config FILE");
@@ -356,6 +378,7 @@ LoadedConfig load_config(const std::vector<std::string>& files, const Factories&
     load_section(root, kind, factories, config, diag);
   }
   load_service(root, config, diag);
+  if (deep_check && diag.ok()) deep_check_components(config, diag);
 
   for (const auto& [path, message] : diag.errors()) {
     result.errors.push_back(origin_of(origins, path, files) + ": " + path + ": " + message);

@@ -54,6 +54,8 @@ struct LoadedConfig {
 
 // Reads the files, merges them in order (maps deep-merged, later values win),
 // expands ${env:NAME} / ${NAME} / ${env:NAME:-default}, and checks everything.
-LoadedConfig load_config(const std::vector<std::string>& files, const Factories& factories);
+// With deep_check, components also run their Factory::check (what `weft validate` does).
+LoadedConfig load_config(const std::vector<std::string>& files, const Factories& factories,
+                         bool deep_check = false);
 
 }  // namespace weft

@@ -13,8 +13,8 @@ namespace {
 
 // Loads and checks the configuration; prints every problem. nullopt on failure.
 std::optional<weft::CollectorConfig> load(const std::vector<std::string>& files,
-                                          const weft::Factories& factories) {
-  auto loaded = weft::load_config(files, factories);
+                                          const weft::Factories& factories, bool deep = false) {
+  auto loaded = weft::load_config(files, factories, deep);
   for (const auto& error : loaded.errors) std::cerr << "error: " << error << "\n";
   return std::move(loaded.config);
 }
@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (validate->parsed()) {
-    if (!load(configs, factories)) return 1;
+    if (!load(configs, factories, true)) return 1;
     std::cout << "configuration is valid\n";
     return 0;
   }

@@ -121,6 +121,10 @@ def test_module_without_the_abi(collector_factory, weft_bin, tmp_path, marker, m
     run = subprocess.run([weft_bin, "--config", str(cfg)], capture_output=True, text=True, timeout=30)
     assert run.returncode != 0
     assert message in run.stderr
+    check = subprocess.run([weft_bin, "validate", "--config", str(cfg)], capture_output=True, text=True,
+                           timeout=30)
+    assert check.returncode != 0
+    assert "bad.yaml: processors.wasm/hostile" in check.stderr and message in check.stderr
 
     # The same module arriving by hot reload is refused and the running version stays.
     weft = collector_factory(config(tmp_path, module("i32.const 0"), "pass", http, free_port()))

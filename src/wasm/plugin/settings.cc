@@ -2,9 +2,27 @@
 
 #include <filesystem>
 
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
+
 #include "core/yaml_json.h"
+#include "wasm/plugin/directory.h"
 
 namespace weft::wasm {
+
+Status check_plugin(PluginSettings settings, const std::set<Signal>& signals) {
+  auto engine = shared_engine();
+  if (!engine.ok()) return engine.status();
+  settings.signals = signals;
+  settings.watch_interval = std::chrono::milliseconds(0);
+  telemetry::Registry registry;
+  ComponentContext ctx{
+      "check", &registry,
+      std::make_shared<spdlog::logger>("check", std::make_shared<spdlog::sinks::null_sink_mt>()),
+      nullptr};
+  auto plugin = Plugin::load(engine.value(), std::move(settings), ctx);
+  return plugin.ok() ? Status::ok() : plugin.status();
+}
 
 void load_plugin_settings(ConfigReader& reader, PluginSettings& p) {
   reader.read("plugin", p.path);

@@ -9,4 +9,7 @@ namespace weft::wasm {
 // (memory, timeout, state), on_error, permissions, watch, watch_interval.
 void load_plugin_settings(ConfigReader& reader, PluginSettings& p);
 
+// Loads and configures the plugin once, off any pipeline, for `weft validate`.
+Status check_plugin(PluginSettings settings, const std::set<Signal>& signals);
+
 }  // namespace weft::wasm

@@ -85,6 +85,11 @@ class Factory final : public FactoryFor<Config> {
     return std::make_unique<WasmConnector>(ctx, cast(config), in, out, next);
   }
 
+  [[nodiscard]] Status check(const ComponentConfig& config,
+                             const std::set<Signal>& signals) const override {
+    return weft::wasm::check_plugin(cast(config).plugin, signals);
+  }
+
  protected:
   void load(ConfigReader& reader, Config& config) const override {
     weft::wasm::load_plugin_settings(reader, config.plugin);
