@@ -16,6 +16,7 @@ namespace {
 constexpr int kFailuresBeforeBackoff = 5;
 constexpr std::chrono::milliseconds kFirstBackoff{1000};
 constexpr std::chrono::milliseconds kMaxBackoff{60000};
+constexpr double kHistogramBuckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 constexpr double kLatencyBuckets[] = {0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1};
 
 std::string process_export(Signal signal) {
@@ -138,7 +139,16 @@ class CallHost final : public HostCalls {
       shared_.registry->value(full, help, labels, true).add(value);
     } else if (kind == 1) {
       shared_.registry->value(full, help, labels, false).set(value);
-    } else {
+    } else {  // a histogram with Prometheus's default buckets
+      for (double le : kHistogramBuckets) {
+        if (value > le) continue;
+        auto with_le = labels;
+        with_le.emplace_back("le", fmt::format("{}", le));
+        shared_.registry->value(full + "_bucket", help, with_le, true).add(1);
+      }
+      auto inf = labels;
+      inf.emplace_back("le", "+Inf");
+      shared_.registry->value(full + "_bucket", help, inf, true).add(1);
       shared_.registry->value(full + "_count", help, labels, true).add(1);
       shared_.registry->value(full + "_sum", help, labels, true).add(value);
     }

@@ -26,8 +26,10 @@ std::string plugin_wat(const std::string& body, const std::string& extra = "", i
     (import "weft" "result_drop_all" (func $drop (result i32)))
     (import "weft" "result_keep" (func $keep (param i32 i32) (result i32)))
     (import "weft" "result_replace" (func $replace (param i32 i32) (result i32)))
+    (import "weft" "metric" (func $metric (param i32 i32 i32 f64 i32 i32) (result i32)))
     (memory (export "memory") 4)
     (data (i32.const 16) "HOME\01\00\01")
+    (data (i32.const 300) "latencyk=v")
     )" +
          std::string(with_marker ? "(func (export \"weft_abi_version\") (result i32) i32.const " +
                                        std::to_string(abi_version) + ")"
@@ -196,6 +198,31 @@ TEST_F(PluginTest, HostCallWithoutPermissionIsDenied) {
                       granted);
   ASSERT_TRUE(allowed.ok());
   EXPECT_EQ(allowed.value()->process(data).kind, Outcome::kKept);
+}
+
+TEST_F(PluginTest, PluginMetricsAreExportedWithTheirAttributes) {
+  auto plugin =
+      load(plugin_wat("(drop (call $metric (i32.const 0) (i32.const 300) (i32.const 7) (f64.const "
+                      "2) (i32.const 307) "
+                      "(i32.const 3))) "
+                      "(drop (call $metric (i32.const 2) (i32.const 300) (i32.const 7) (f64.const "
+                      "0.3) (i32.const 307) "
+                      "(i32.const 3))) "
+                      "(call $metric (i32.const 9) (i32.const 300) (i32.const 7) (f64.const 1) "
+                      "(i32.const 0) (i32.const 0))"));
+  ASSERT_TRUE(plugin.ok()) << plugin.status().message();
+  auto data = three_spans();
+  // The last call's kind is unknown: it returns -2, which the body returns as the status.
+  EXPECT_EQ(plugin.value()->process(data).kind, Outcome::kFailed);
+  const std::string text = registry_.render();
+  EXPECT_NE(text.find(R"(weft_plugin_latency{k="v",plugin="wasm/test"} 2)"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find(R"(weft_plugin_latency_bucket{k="v",le="0.5",plugin="wasm/test"} 1)"),
+            std::string::npos);
+  EXPECT_EQ(text.find(R"(weft_plugin_latency_bucket{k="v",le="0.25",plugin="wasm/test"})"),
+            std::string::npos);
+  EXPECT_NE(text.find(R"(weft_plugin_latency_count{k="v",plugin="wasm/test"} 1)"),
+            std::string::npos);
 }
 
 TEST_F(PluginTest, ModulesWithoutTheAbiAreRefusedAtLoad) {
