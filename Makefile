@@ -14,7 +14,7 @@ WEFT_BIN := $(BUILD_DIR)/weft
 CONFIG ?= config/default.yaml
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps wasmtime configure build run test unit-test e2e-test test-deps format lint clean
+.PHONY: all deps wasmtime configure build run test unit-test e2e-test test-deps format lint bench clean
 
 all: build
 
@@ -50,6 +50,10 @@ e2e-test: build test-deps
 	WEFT_BIN=$(WEFT_BIN) $(WEFT_CACHE)/venv/bin/python -m pytest -q test/e2e
 
 test: lint unit-test e2e-test
+
+# Micro-benchmarks of the Wasm boundary (a full benchmark harness is still to come).
+bench: build
+	$(BUILD_DIR)/weft_bench --benchmark_min_time=0.2
 
 format:
 	clang-format -i $$(git ls-files '*.h' '*.c' '*.cc')

@@ -69,7 +69,7 @@ struct Instance::Impl {
 
 Engine::Engine(EngineOptions options) : options_(std::move(options)) {
   wasmtime::Config config;
-  config.epoch_interruption(true);
+  config.epoch_interruption(options_.epoch_interruption);
   wasmtime::PoolAllocationConfig pool;
   pool.total_core_instances(options_.pool_instances);
   pool.total_memories(options_.pool_instances);

@@ -1,0 +1,133 @@
+// Micro-benchmarks of the Wasm boundary: a batch handed to an empty plugin and
+// back, instantiation from a compiled module, and the cost of epoch deadlines.
+// Compare within one run: BM_CopyBatch is the floor (one copy of the batch).
+#include <benchmark/benchmark.h>
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+#include "telemetry/metrics.h"
+#include "wasm/engine/engine.h"
+#include "wasm/plugin/plugin.h"
+
+namespace {
+
+using namespace weft;
+
+pdata::Telemetry spans(int n) {
+  opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest req;
+  auto* rs = req.add_resource_spans();
+  auto* attr = rs->mutable_resource()->add_attributes();
+  attr->set_key("service.name");
+  attr->mutable_value()->set_string_value("bench");
+  auto* ss = rs->add_scope_spans();
+  for (int i = 0; i < n; ++i) {
+    auto* s = ss->add_spans();
+    s->set_trace_id(std::string(16, static_cast<char>(i)));
+    s->set_span_id(std::string(8, static_cast<char>(i)));
+    s->set_name("GET /api/items");
+    s->set_start_time_unix_nano(1700000000000000000ull + i);
+    s->set_end_time_unix_nano(1700000000000500000ull + i);
+    for (const char* k : {"http.method", "http.route", "http.status_code", "net.peer.name"}) {
+      auto* a = s->add_attributes();
+      a->set_key(k);
+      a->mutable_value()->set_string_value("value-" + std::to_string(i));
+    }
+  }
+  return std::move(pdata::Telemetry::from_wire(Signal::kTraces, req.SerializeAsString())).value();
+}
+
+constexpr const char* kEmptyPlugin = R"((module (memory (export "memory") 2)
+  (global $top (mut i32) (i32.const 65536))
+  (func (export "weft_abi_version") (result i32) i32.const 1)
+  (func (export "weft_alloc") (param i32) (result i32)
+    (if (i32.gt_u (local.get 0) (i32.sub (i32.mul (memory.size) (i32.const 65536)) (i32.const 65536)))
+      (then (drop (memory.grow (i32.add (i32.shr_u (local.get 0) (i32.const 16)) (i32.const 1))))))
+    i32.const 65536)
+  (func (export "weft_configure") (param i32 i32) (result i32) i32.const 0)
+  (func (export "weft_process_traces") (param i32 i32) (result i32) i32.const 0)))";
+
+std::shared_ptr<wasm::Plugin> empty_plugin(telemetry::Registry& registry) {
+  const auto path = std::filesystem::temp_directory_path() / "weft-bench-empty.wat";
+  std::ofstream(path) << kEmptyPlugin;
+  wasm::PluginSettings settings;
+  settings.path = path.string();
+  settings.signals = {Signal::kTraces};
+  settings.watch_interval = std::chrono::milliseconds(0);
+  ComponentContext ctx{
+      "bench", &registry,
+      std::make_shared<spdlog::logger>("bench", std::make_shared<spdlog::sinks::null_sink_mt>()),
+      nullptr};
+  auto engine = wasm::Engine::create({});
+  return std::move(wasm::Plugin::load(engine.value(), settings, ctx)).value();
+}
+
+void BM_CopyBatch(benchmark::State& state) {
+  auto batch = spans(static_cast<int>(state.range(0)));
+  std::string dest(batch.wire().size(), '\0');
+  for (auto _ : state) {
+    std::memcpy(dest.data(), batch.wire().data(), dest.size());
+    benchmark::DoNotOptimize(dest.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * dest.size()));
+}
+BENCHMARK(BM_CopyBatch)->Arg(512);
+
+void BM_EmptyPluginBatch(benchmark::State& state) {
+  telemetry::Registry registry;
+  auto plugin = empty_plugin(registry);
+  auto batch = spans(static_cast<int>(state.range(0)));
+  for (auto _ : state) {
+    auto outcome = plugin->process(batch);
+    benchmark::DoNotOptimize(outcome.kind);
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_EmptyPluginBatch)->Arg(512);
+
+void BM_InstantiateCompiledModule(benchmark::State& state) {
+  auto engine = wasm::Engine::create({}).value();
+  auto module = engine->compile(kEmptyPlugin).value();
+  for (auto _ : state) {
+    auto instance = wasm::Instance::create(module, {});
+    benchmark::DoNotOptimize(instance.ok());
+  }
+}
+BENCHMARK(BM_InstantiateCompiledModule);
+
+constexpr const char* kBusyLoop = R"((module
+  (func (export "spin") (param i32) (result i32) (local i32)
+    (loop (local.set 1 (i32.add (local.get 1) (i32.mul (local.get 0) (local.get 1))))
+          (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+          (br_if 0 (local.get 0)))
+    local.get 1)))";
+
+void busy_loop(benchmark::State& state, bool epoch) {
+  wasm::EngineOptions options;
+  options.epoch_interruption = epoch;
+  auto engine = wasm::Engine::create(options).value();
+  auto module = engine->compile(kBusyLoop).value();
+  wasm::InstanceLimits limits;
+  limits.timeout = std::chrono::milliseconds(10000);
+  auto instance = std::move(wasm::Instance::create(module, limits)).value();
+  for (auto _ : state) {
+    auto r = instance->call("spin", {1000000}, nullptr);
+    benchmark::DoNotOptimize(r.value);
+  }
+}
+void BM_LoopWithEpochDeadline(benchmark::State& state) {
+  busy_loop(state, true);
+}
+void BM_LoopWithoutEpoch(benchmark::State& state) {
+  busy_loop(state, false);
+}
+BENCHMARK(BM_LoopWithEpochDeadline)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_LoopWithoutEpoch)->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
