@@ -20,7 +20,7 @@ namespace weft::wasm {
 struct EngineOptions {
   std::chrono::milliseconds epoch_tick{1};
   bool epoch_interruption = true;  // off only to measure its cost (then calls have no deadline)
-  std::string cache_dir;  // empty: no on-disk cache
+  std::string cache_dir;           // empty: no on-disk cache
   uint32_t pool_instances = 256;
   uint64_t pool_max_memory_bytes = 256ull << 20;  // largest memory an instance may get
 };
