@@ -11,6 +11,7 @@ from conftest import (
     Collector,
     file_pipeline_config,
     free_port,
+    gzip_bytes,
     make_trace_request,
     post,
     read_output,
@@ -88,6 +89,25 @@ def test_oversized_body_is_413(weft):
     body = req.SerializeToString()
     assert len(body) > 4 * MAX_BODY
     check_http_refused(weft, 413, body=body)
+
+
+def test_gzip_bomb_is_413(weft):
+    # 64 MiB of zeros compress to ~64 KiB; the inflated size is what counts, and it must
+    # be refused without inflating it all.
+    bomb = gzip_bytes(b"\0" * (64 << 20))
+    assert len(bomb) < (1 << 20)
+    check_http_refused(weft, 413, body=bomb, headers={"Content-Encoding": "gzip"})
+
+
+def test_chunked_oversized_body_is_413(weft):
+    req, _ = make_trace_request(60, tag="y" * 40)
+    body = req.SerializeToString()
+
+    def chunks():
+        for i in range(0, len(body), 500):
+            yield body[i:i + 500]
+
+    check_http_refused(weft, 413, body=chunks())
 
 
 def test_unknown_path_is_404(weft):

@@ -46,6 +46,14 @@ void write_error(httplib::Response& response, int http_status, int grpc_code,
   response.set_content(body, kProtobuf);
 }
 
+uint64_t declared_length(const httplib::Request& request) {
+  try {
+    return std::stoull(request.get_header_value("Content-Length"));
+  } catch (...) {
+    return 0;
+  }
+}
+
 class HttpServer final : public Server {
  public:
   HttpServer(const HttpSettings& settings, Ingest& ingest, const ComponentContext& ctx)
@@ -94,10 +102,39 @@ class HttpServer final : public Server {
 
  private:
   void route(const std::string& path, Signal signal) {
-    server_.Post(path,
-                 [this, signal](const httplib::Request& request, httplib::Response& response) {
-                   handle(signal, request, response);
-                 });
+    // The body is read here, chunk by chunk as the library inflates it, so that neither a
+    // chunked upload nor a gzip bomb can grow past max_request_body_size in memory.
+    server_.Post(path, [this, signal](const httplib::Request& request, httplib::Response& response,
+                                      const httplib::ContentReader& reader) {
+      std::string body;
+      bool too_large = false;
+      const bool complete = reader([&](const char* data, size_t length) {
+        if (body.size() + length > settings_.max_request_body_size) {
+          too_large = true;
+          return false;
+        }
+        body.append(data, length);
+        return true;
+      });
+      // The library refuses a declared Content-Length over the limit before reading it.
+      too_large =
+          too_large || (!complete && declared_length(request) > settings_.max_request_body_size);
+      if (!complete && !too_large) {
+        ingest_.count_failed_request("malformed");
+        write_error(response, 400, kGrpcInvalidArgument, "unreadable request body",
+                    encoding_of(request));
+        return;
+      }
+      if (too_large) {
+        ingest_.count_failed_request("too_large");
+        write_error(response, 413, kGrpcInvalidArgument,
+                    "request body larger than " + std::to_string(settings_.max_request_body_size) +
+                        " bytes",
+                    encoding_of(request));
+        return;
+      }
+      handle(signal, request, body, response);
+    });
     auto not_allowed = [this](const httplib::Request& request, httplib::Response& response) {
       ingest_.count_failed_request("method_not_allowed");
       response.set_header("Allow", "POST");
@@ -110,7 +147,8 @@ class HttpServer final : public Server {
     server_.Patch(path, not_allowed);
   }
 
-  void handle(Signal signal, const httplib::Request& request, httplib::Response& response) {
+  void handle(Signal signal, const httplib::Request& request, const std::string& body,
+              httplib::Response& response) {
     const Encoding encoding = encoding_of(request);
     if (encoding == Encoding::kUnsupported) {
       ingest_.count_failed_request("unsupported_media_type");
@@ -120,12 +158,6 @@ class HttpServer final : public Server {
                   Encoding::kProtobuf);
       return;
     }
-    // The library has already inflated a gzip body; the limit holds for the inflated size too.
-    if (request.body.size() > settings_.max_request_body_size) {
-      ingest_.count_failed_request("too_large");
-      write_error(response, 413, kGrpcInvalidArgument, "request body too large", encoding);
-      return;
-    }
     if (!ingest_.wired(signal)) {
       ingest_.count_failed_request("not_found");
       write_error(response, 404, kGrpcInvalidArgument,
@@ -133,8 +165,8 @@ class HttpServer final : public Server {
                   encoding);
       return;
     }
-    auto parsed = encoding == Encoding::kJson ? pdata::telemetry_from_json(signal, request.body)
-                                              : pdata::Telemetry::from_wire(signal, request.body);
+    auto parsed = encoding == Encoding::kJson ? pdata::telemetry_from_json(signal, body)
+                                              : pdata::Telemetry::from_wire(signal, body);
     const Status status = ingest_.accept(signal, std::move(parsed));
     if (status.is_ok()) {
       response.status = 200;
