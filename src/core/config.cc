@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <functional>
 #include <set>
 
 #include "weft/config_reader.h"
@@ -236,6 +237,41 @@ void check_connectors(const CollectorConfig& config, Diagnostics& diag) {
   }
 }
 
+// Data must not flow in a circle through connectors: a batch would come back to the
+// pipeline it left, forever.
+void check_connector_cycles(const CollectorConfig& config, Diagnostics& diag) {
+  const auto& pipelines = config.pipelines;
+  const size_t n = pipelines.size();
+  std::vector<std::vector<size_t>> next(n);  // p -> q when p exports to a connector q receives from
+  for (size_t p = 0; p < n; ++p) {
+    for (const auto& e : pipelines[p].exporters) {
+      if (config.connectors.count(e) == 0) continue;
+      for (size_t q = 0; q < n; ++q) {
+        const auto& r = pipelines[q].receivers;
+        if (std::find(r.begin(), r.end(), e) != r.end()) next[p].push_back(q);
+      }
+    }
+  }
+  std::vector<int> state(n, 0);  // 0 new, 1 on the current path, 2 done
+  std::function<bool(size_t)> visit = [&](size_t p) {
+    state[p] = 1;
+    for (size_t q : next[p]) {
+      if (state[q] == 1) {
+        diag.error("service.pipelines." + pipelines[q].id,
+                   "is part of a cycle through connectors (it feeds, through " + pipelines[p].id +
+                       ", back into itself)");
+        return true;
+      }
+      if (state[q] == 0 && visit(q)) return true;
+    }
+    state[p] = 2;
+    return false;
+  };
+  for (size_t p = 0; p < n; ++p) {
+    if (state[p] == 0 && visit(p)) return;
+  }
+}
+
 void load_service(const YAML::Node& root, CollectorConfig& out, Diagnostics& diag) {
   ConfigReader service(root["service"], "service", &diag);
   if (!root["service"].IsDefined()) {
@@ -295,6 +331,7 @@ void load_service(const YAML::Node& root, CollectorConfig& out, Diagnostics& dia
   }
   service.report_unknown_keys();
   check_connectors(out, diag);
+  check_connector_cycles(out, diag);
 }
 
 std::string origin_of(const Origins& origins, const std::string& path,

@@ -541,3 +541,51 @@ TEST(SplitEndpointTest, RejectsWhatIsNotHostPort) {
 
 }  // namespace
 }  // namespace weft
+
+namespace weft {
+namespace {
+
+class ConnectorConfigTest : public ::testing::Test {
+ protected:
+  std::vector<std::string> errors_of(const std::string& pipelines) {
+    const auto dir = std::filesystem::temp_directory_path();
+    const auto plugin = dir / "weft-connector-test.wat";
+    std::ofstream(plugin) << "(module)";
+    const auto path = dir / "weft-connector-test.yaml";
+    std::ofstream(path) << "receivers:\n  otlp:\n    protocols:\n      grpc:\n"
+                        << "connectors:\n  wasm/c:\n    plugin: " << plugin.string() << "\n"
+                        << "exporters:\n  debug:\n"
+                        << "service:\n  pipelines:\n"
+                        << pipelines;
+    Factories factories(builtin_factories());
+    return load_config({path.string()}, factories).errors;
+  }
+};
+
+TEST_F(ConnectorConfigTest, AConnectorJoinsTwoPipelines) {
+  auto errors = errors_of(
+      "    traces:\n      receivers: [otlp]\n      exporters: [wasm/c]\n"
+      "    metrics:\n      receivers: [wasm/c]\n      exporters: [debug]\n");
+  EXPECT_TRUE(errors.empty()) << (errors.empty() ? "" : errors.front());
+}
+
+TEST_F(ConnectorConfigTest, AConnectorUsedOnOneSideOnlyIsAnError) {
+  auto errors =
+      errors_of("    traces:\n      receivers: [otlp]\n      exporters: [wasm/c, debug]\n");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("connectors.wasm/c: is used as an exporter but not as a receiver"),
+            std::string::npos)
+      << errors[0];
+}
+
+TEST_F(ConnectorConfigTest, ACycleThroughConnectorsIsAnError) {
+  auto errors =
+      errors_of("    traces:\n      receivers: [otlp, wasm/c]\n      exporters: [wasm/c]\n");
+  ASSERT_FALSE(errors.empty());
+  EXPECT_NE(errors[0].find("service.pipelines.traces: is part of a cycle through connectors"),
+            std::string::npos)
+      << errors[0];
+}
+
+}  // namespace
+}  // namespace weft

@@ -23,7 +23,10 @@ class FanOut final : public Consumer {
       Status status = consumers_[i]->consume(data.clone());
       if (!status.is_ok() && first_error.is_ok()) first_error = status;
     }
-    Status last = consumers_.back()->consume(std::move(data));
+    // After a retryable refusal the caller keeps (and retries) the batch, so the last
+    // consumer must not take the caller's copy either.
+    Status last = first_error.is_retryable() ? consumers_.back()->consume(data.clone())
+                                             : consumers_.back()->consume(std::move(data));
     return first_error.is_ok() ? last : first_error;
   }
 

@@ -169,6 +169,9 @@ Result<Telemetry> telemetry_from_json(Signal signal, std::string_view json) {
 }
 
 Result<std::string> telemetry_to_json(const Telemetry& telemetry) {
+  if (!telemetry.decodes()) {
+    return Status::permanent("cannot encode OTLP/JSON: the batch does not decode in full");
+  }
   return message_to_json(telemetry.message());
 }
 

@@ -58,9 +58,12 @@ void Telemetry::decode() const {
   if (message_ != nullptr) return;
   arena_ = std::make_unique<google::protobuf::Arena>();
   message_ = new_request(signal_, arena_.get());
-  // from_wire checked the structure; a failure here means a deeper malformation,
-  // which leaves the message with what could be parsed.
-  message_->ParsePartialFromString(wire_);
+  decode_failed_ = !message_->ParsePartialFromString(wire_);
+}
+
+bool Telemetry::decodes() const {
+  decode();
+  return !decode_failed_;
 }
 
 const google::protobuf::Message& Telemetry::message() const {

@@ -31,6 +31,7 @@ class Telemetry {
     arena_ = std::move(other.arena_);
     message_ = std::exchange(other.message_, nullptr);
     wire_stale_ = std::exchange(other.wire_stale_, false);
+    decode_failed_ = std::exchange(other.decode_failed_, false);
     return *this;
   }
   Telemetry(const Telemetry&) = delete;
@@ -47,7 +48,11 @@ class Telemetry {
   // The encoded request; rebuilt from the decoded message if it was mutated.
   [[nodiscard]] const std::string& wire() const;
 
-  // The decoded request (ExportTraceServiceRequest, ...), decoded on first use.
+  // Whether the request decodes in full. The receivers check structure down to each item;
+  // this also catches what lies deeper (invalid UTF-8 in a string, a bad nested field).
+  [[nodiscard]] bool decodes() const;
+  // The decoded request (ExportTraceServiceRequest, ...), decoded on first use; after a
+  // failed decode it holds what could be parsed.
   [[nodiscard]] const google::protobuf::Message& message() const;
   // Mutable access; the wire form is rebuilt on the next wire() call.
   google::protobuf::Message& mutable_message();
@@ -70,6 +75,7 @@ class Telemetry {
   mutable std::unique_ptr<google::protobuf::Arena> arena_;
   mutable google::protobuf::Message* message_ = nullptr;  // owned by arena_
   mutable bool wire_stale_ = false;
+  mutable bool decode_failed_ = false;
 };
 
 // A fresh, empty request message of the signal, owned by the arena.

@@ -182,6 +182,8 @@ class ChunkBuilder {
     scope_body_.append(item_raw);
   }
 
+  [[nodiscard]] bool empty() const { return !resource_open_ && request_.empty(); }
+
   std::string take() {
     close_resource();
     std::string out;
@@ -236,7 +238,7 @@ std::vector<std::string> split(Signal signal, std::string_view request, size_t m
       });
     });
   });
-  if (in_chunk > 0) chunks.push_back(builder.take());
+  if (!builder.empty()) chunks.push_back(builder.take());
   return chunks;
 }
 

@@ -5,6 +5,8 @@
 
 #include <fstream>
 
+#include "core/http_listener.h"
+
 #include "weft/config_reader.h"
 
 namespace weft::telemetry {
@@ -12,7 +14,8 @@ namespace weft::telemetry {
 MetricsServer::MetricsServer(std::string address, const Registry& registry)
     : address_(std::move(address)),
       registry_(registry),
-      server_(std::make_unique<httplib::Server>()) {}
+      server_(std::make_unique<httplib::Server>()),
+      listener_(std::make_unique<HttpListener>()) {}
 
 MetricsServer::~MetricsServer() {
   stop();
@@ -51,14 +54,12 @@ Status MetricsServer::start() {
   if (!server_->bind_to_port(host.empty() ? "0.0.0.0" : host, port)) {
     return Status::permanent("cannot serve self-metrics on " + address_);
   }
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  listener_->start(*server_);
   return Status::ok();
 }
 
 void MetricsServer::stop() {
-  if (!thread_.joinable()) return;
-  server_->stop();
-  thread_.join();
+  listener_->stop(*server_);
 }
 
 }  // namespace weft::telemetry

@@ -3,13 +3,16 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "telemetry/metrics.h"
 #include "weft/status.h"
 
 namespace httplib {
 class Server;
+}
+
+namespace weft {
+class HttpListener;
 }
 
 namespace weft::telemetry {
@@ -28,7 +31,7 @@ class MetricsServer {
   std::string address_;
   const Registry& registry_;
   std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
+  std::unique_ptr<HttpListener> listener_;
 };
 
 }  // namespace weft::telemetry

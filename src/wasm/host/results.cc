@@ -251,7 +251,13 @@ void apply(const Edit& e, Attributes& attrs, const ItemRef* item) {
 
 }  // namespace
 
+Status undecodable() {
+  return Status::invalid_argument(
+      "the batch does not decode in full (invalid UTF-8 or a malformed nested field)");
+}
+
 Status apply_keep_mask(pdata::Telemetry& data, std::string_view mask) {
+  if (!data.decodes()) return undecodable();
   if (mask.size() != data.item_count()) {
     return Status::invalid_argument("keep-mask has " + std::to_string(mask.size()) +
                                     " entries for " + std::to_string(data.item_count()) + " items");
@@ -262,6 +268,7 @@ Status apply_keep_mask(pdata::Telemetry& data, std::string_view mask) {
 }
 
 Status apply_edits(pdata::Telemetry& data, std::string_view bytes) {
+  if (!data.decodes()) return undecodable();
   std::vector<Edit> edits;
   EditReader reader(bytes);
   const size_t items = data.item_count();

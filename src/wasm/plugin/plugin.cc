@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "telemetry/audit.h"
@@ -80,11 +81,11 @@ struct Plugin::Version {
   std::mutex mu;
   std::vector<std::unique_ptr<Instance>> idle;
 
+  std::function<void(Instance&)> on_drop;  // calls weft_shutdown with the host's services
+
   ~Version() {
     for (auto& instance : idle) {
-      if (instance->module()->exports_function("weft_shutdown")) {
-        (void)instance->call("weft_shutdown", {}, nullptr);
-      }
+      if (on_drop) on_drop(*instance);
     }
   }
 };
@@ -120,13 +121,14 @@ class CallHost final : public HostCalls {
     if (!valid_metric_name(name) || kind < 0 || kind > 2) return kAbiInvalid;
     telemetry::Labels labels = {{"plugin", shared_.id}};
     size_t pos = 0;
-    while (pos < attributes.size() && labels.size() < 16) {
+    while (pos < attributes.size()) {
+      if (labels.size() > 16) return kAbiInvalid;  // "plugin" plus at most 16 of its own
       size_t end = attributes.find('\n', pos);
       if (end == std::string_view::npos) end = attributes.size();
       const std::string_view line = attributes.substr(pos, end - pos);
       const size_t eq = line.find('=');
       if (eq == std::string_view::npos || !valid_metric_name(line.substr(0, eq)) ||
-          line.substr(0, eq) == "plugin") {
+          line.substr(0, eq) == "plugin" || line.substr(0, eq) == "le") {
         return kAbiInvalid;
       }
       labels.emplace_back(std::string(line.substr(0, eq)), std::string(line.substr(eq + 1)));
@@ -342,6 +344,13 @@ Result<std::shared_ptr<Plugin::Version>> Plugin::load_version(const std::string&
   }
   auto version = std::make_shared<Version>();
   version->module = module.value();
+  if (version->module->exports_function("weft_shutdown")) {
+    Shared* shared = shared_.get();
+    version->on_drop = [shared](Instance& instance) {
+      CallHost host(*shared);
+      (void)instance.call("weft_shutdown", {}, &host);
+    };
+  }
   auto first = new_instance(*version);  // proves it instantiates and configures
   if (!first.ok()) return first.status();
   version->idle.push_back(std::move(first).value());
@@ -404,7 +413,7 @@ Outcome Plugin::process(pdata::Telemetry& data) {
     std::lock_guard lock(failure_mu_);
     if (failures_in_row_ >= kFailuresBeforeBackoff && start < backoff_until_) {
       metrics_->backed_off->add();
-      return Outcome{Outcome::kFailed, "plugin is backed off after repeated failures", {}};
+      return Outcome{Outcome::kFailed, "plugin is backed off after repeated failures", {}, {}};
     }
   }
   std::shared_ptr<Version> version;
@@ -432,7 +441,7 @@ Outcome Plugin::process(pdata::Telemetry& data) {
       ctx_.logger->warn("plugin failed {} times in a row; backing off for {} ms", failures_in_row_,
                         backoff_.count());
     }
-    return Outcome{Outcome::kFailed, std::move(error), {}};
+    return Outcome{Outcome::kFailed, std::move(error), {}, {}};
   };
   if (!instance) {
     auto created = new_instance(*version);
@@ -497,15 +506,17 @@ Outcome Plugin::process(pdata::Telemetry& data) {
       outcome.kind = Outcome::kDropped;
       break;
     case CallHost::Kind::kKeep:
-      applied = apply_keep_mask(data, host.bytes);
+    case CallHost::Kind::kEdits: {
+      pdata::Telemetry changed = data.clone();
+      applied = host.kind == CallHost::Kind::kKeep ? apply_keep_mask(changed, host.bytes)
+                                                   : apply_edits(changed, host.bytes);
+      if (applied.is_ok()) outcome.output = std::move(changed);
       break;
-    case CallHost::Kind::kEdits:
-      applied = apply_edits(data, host.bytes);
-      break;
+    }
     case CallHost::Kind::kReplace: {
       auto replaced = pdata::Telemetry::from_wire(data.signal(), std::move(host.bytes));
       if (replaced.ok()) {
-        data = std::move(replaced).value();
+        outcome.output = std::move(replaced).value();
       } else {
         applied = Status::invalid_argument("replacement is not a valid request: " +
                                            replaced.status().message());
@@ -526,7 +537,9 @@ Outcome Plugin::process(pdata::Telemetry& data) {
     failures_in_row_ = 0;
     backoff_ = std::chrono::milliseconds(0);
   }
-  if (outcome.kind == Outcome::kKept) metrics_->items_out->add(data.item_count());
+  if (outcome.kind == Outcome::kKept) {
+    metrics_->items_out->add(outcome.output ? outcome.output->item_count() : data.item_count());
+  }
   outcome.emitted = std::move(host.emitted);
   return outcome;
 }

@@ -38,6 +38,9 @@ struct Outcome {
   enum Kind { kKept, kDropped, kFailed } kind = kKept;
   std::string error;
   std::vector<pdata::Telemetry> emitted;  // connectors: what weft.emit produced
+  // kKept with a result: the changed batch. The batch handed in is never changed, so a
+  // caller whose next stage refuses it can retry with the original.
+  std::optional<pdata::Telemetry> output;
 };
 
 // One loaded plugin (one per wasm processor id): the current version of the

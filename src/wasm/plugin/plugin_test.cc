@@ -111,8 +111,12 @@ TEST_F(PluginTest, KeepMaskAndDropAll) {
       "(i32.store8 (i32.const 100) (i32.const 1)) (i32.store8 (i32.const 101) (i32.const 0)) "
       "(i32.store8 (i32.const 102) (i32.const 1)) (call $keep (i32.const 100) (i32.const 3))"));
   ASSERT_TRUE(keep.ok()) << keep.status().message();
-  auto data = three_spans();
-  ASSERT_EQ(keep.value()->process(data).kind, Outcome::kKept);
+  auto input = three_spans();
+  auto outcome = keep.value()->process(input);
+  ASSERT_EQ(outcome.kind, Outcome::kKept);
+  EXPECT_EQ(input.item_count(), 3u) << "the batch handed in stays as it was";
+  ASSERT_TRUE(outcome.output.has_value());
+  auto& data = *outcome.output;
   const auto& req =
       static_cast<const opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest&>(
           data.message());

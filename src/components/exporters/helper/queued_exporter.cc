@@ -32,7 +32,8 @@ void ExporterSettings::load(ConfigReader& reader) {
   if (retry.randomization_factor < 0 || retry.randomization_factor > 1) {
     r.error("randomization_factor", "must be between 0 and 1");
   }
-  if (timeout.count() < 0) reader.error("timeout", "must not be negative");
+  // Every attempt needs a deadline, or a hung destination would outlast the shutdown deadline.
+  if (timeout.count() <= 0) reader.error("timeout", "must be greater than 0");
 }
 
 QueuedExporter::QueuedExporter(const ComponentContext& ctx, const ExporterSettings& settings,
@@ -124,7 +125,7 @@ void QueuedExporter::account(const pdata::Telemetry& data, const Status& status)
 
 bool QueuedExporter::backoff_wait(std::chrono::nanoseconds delay) {
   std::unique_lock lock(mu_);
-  return !wake_.wait_for(lock, delay, [this] { return give_up_; });
+  return !backoff_.wait_for(lock, delay, [this] { return give_up_; });
 }
 
 Status QueuedExporter::send_with_retry(const pdata::Telemetry& data) {
@@ -166,6 +167,7 @@ void QueuedExporter::shutdown(std::chrono::steady_clock::time_point deadline) {
   drained_.wait_until(lock, deadline, [this] { return queue_.empty() && in_flight_ == 0; });
   give_up_ = true;
   wake_.notify_all();
+  backoff_.notify_all();
   std::vector<std::thread> workers;
   workers.swap(workers_);
   lock.unlock();

@@ -83,6 +83,7 @@ class QueuedExporter final : public Exporter {
   std::mutex mu_;
   std::condition_variable wake_;     // workers: data queued, or stopping
   std::condition_variable drained_;  // shutdown: queue empty and nothing in flight
+  std::condition_variable backoff_;  // workers waiting to retry: shutdown gave up
   std::deque<pdata::Telemetry> queue_;
   size_t in_flight_ = 0;
   bool started_ = false;

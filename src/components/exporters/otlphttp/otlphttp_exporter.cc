@@ -91,8 +91,12 @@ class HttpSender final : public Sender {
       if (config_.encoding != "json") {
         auto partial = parse_partial_success(result->body);
         if (partial.rejected > 0 || !partial.error_message.empty()) {
-          ctx_.logger->warn("destination rejected {} of {} {}: {}", partial.rejected,
-                            data.item_count(), item_noun(data.signal()), partial.error_message);
+          ctx_.metrics
+              ->counter("otelcol_exporter_send_failed_" + std::string(item_noun(data.signal())),
+                        "Items that could not be sent.", {{"exporter", ctx_.id}})
+              .add(static_cast<uint64_t>(std::max<int64_t>(0, partial.rejected)));
+          ctx_.logger->error("destination rejected {} of {} {}: {}", partial.rejected,
+                             data.item_count(), item_noun(data.signal()), partial.error_message);
         }
       }
       return Status::ok();

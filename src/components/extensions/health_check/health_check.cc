@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "core/builtin.h"
+#include "core/http_listener.h"
 #include "weft/config_reader.h"
 
 namespace weft::extensions::health_check {
@@ -36,7 +37,7 @@ class HealthCheck final : public Extension {
     if (!server_.bind_to_port(host.empty() ? "0.0.0.0" : host, port)) {
       return Status::permanent("health_check cannot listen on " + config_.endpoint);
     }
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    listener_.start(server_);
     ctx_.logger->info("health check listening on {}{}", config_.endpoint, config_.path);
     return Status::ok();
   }
@@ -45,9 +46,7 @@ class HealthCheck final : public Extension {
 
   void shutdown(std::chrono::steady_clock::time_point /*deadline*/) override {
     ready_ = false;
-    if (!thread_.joinable()) return;
-    server_.stop();
-    thread_.join();
+    listener_.stop(server_);
   }
 
  private:
@@ -55,7 +54,7 @@ class HealthCheck final : public Extension {
   Config config_;
   std::atomic<bool> ready_{false};
   httplib::Server server_;
-  std::thread thread_;
+  HttpListener listener_;
 };
 
 class Factory final : public FactoryFor<Config> {

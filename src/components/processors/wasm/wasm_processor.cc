@@ -46,9 +46,11 @@ class WasmProcessor final : public Processor {
     switch (outcome.kind) {
       case Outcome::kDropped:
         return Status::ok();
-      case Outcome::kKept:
-        if (data.item_count() == 0) return Status::ok();  // everything filtered out
-        return next_->consume(std::move(data));
+      case Outcome::kKept: {
+        pdata::Telemetry& out = outcome.output ? *outcome.output : data;
+        if (out.item_count() == 0) return Status::ok();  // everything filtered out
+        return next_->consume(std::move(out));
+      }
       case Outcome::kFailed:
         break;
     }

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "components/receivers/otlp/servers.h"
+#include "core/http_listener.h"
 #include "core/yaml_json.h"
 #include "pdata/otlp_json.h"
 #include "pdata/wire.h"
@@ -89,15 +90,13 @@ class HttpServer final : public Server {
     if (!server_.bind_to_port(host, port)) {
       return Status::permanent("cannot listen for OTLP/HTTP on " + settings_.endpoint);
     }
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    listener_.start(server_);
     ctx_.logger->info("OTLP/HTTP receiver listening on {}", settings_.endpoint);
     return Status::ok();
   }
 
   void stop(std::chrono::steady_clock::time_point /*deadline*/) override {
-    if (!thread_.joinable()) return;
-    server_.stop();  // closes the listener; the pool finishes requests in flight
-    thread_.join();
+    listener_.stop(server_);
   }
 
  private:
@@ -191,7 +190,7 @@ class HttpServer final : public Server {
   Ingest& ingest_;
   const ComponentContext& ctx_;
   httplib::Server server_;
-  std::thread thread_;
+  HttpListener listener_;
 };
 
 }  // namespace
