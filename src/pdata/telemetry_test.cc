@@ -292,3 +292,23 @@ TEST(TelemetryTest, NewRequestMatchesTheSignal) {
 
 }  // namespace
 }  // namespace weft::pdata
+
+namespace weft::pdata {
+namespace {
+
+TEST(TelemetryDecodeTest, InvalidUtf8IsReportedNotTruncated) {
+  opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest req;
+  auto* ss = req.add_resource_spans()->add_scope_spans();
+  ss->add_spans()->set_name("ok");
+  ss->add_spans()->set_name(std::string("bad \xff\xfe name"));
+  ss->add_spans()->set_name("after");
+  std::string wire;
+  ASSERT_TRUE(req.SerializePartialToString(&wire));
+  auto t = Telemetry::from_wire(Signal::kTraces, wire);
+  ASSERT_TRUE(t.ok()) << "the structure is fine";
+  EXPECT_EQ(t->item_count(), 3u);
+  EXPECT_FALSE(t->decodes());
+}
+
+}  // namespace
+}  // namespace weft::pdata
