@@ -174,6 +174,29 @@ bool Module::exports_function(std::string_view name) const {
   return false;
 }
 
+std::string Module::signature(std::string_view name) const {
+  auto type_name = [](wasmtime::ValType::Ref t) -> std::string {
+    if (t == wasmtime::ValType::i32()) return "i32";
+    if (t == wasmtime::ValType::i64()) return "i64";
+    if (t == wasmtime::ValType::f32()) return "f32";
+    if (t == wasmtime::ValType::f64()) return "f64";
+    return "ref";
+  };
+  for (const auto& e : impl_->module.exports()) {
+    if (e.name() != name) continue;
+    auto type = wasmtime::ExternType::from_export(e);
+    const auto* func = std::get_if<wasmtime::FuncType::Ref>(&type);
+    if (func == nullptr) return {};
+    std::string out = "(";
+    for (const auto& p : func->params()) out += (out.size() > 1 ? "," : "") + type_name(p);
+    out += ")->(";
+    const size_t mark = out.size();
+    for (const auto& r : func->results()) out += (out.size() > mark ? "," : "") + type_name(r);
+    return out + ")";
+  }
+  return {};
+}
+
 std::vector<std::string> Module::exports() const {
   std::vector<std::string> out;
   for (const auto& e : impl_->module.exports()) out.emplace_back(e.name());

@@ -59,6 +59,8 @@ class Module {
   Module& operator=(const Module&) = delete;
 
   [[nodiscard]] bool exports_function(std::string_view name) const;
+  // The signature of an exported function, as "(i32,i32)->(i32)"; empty if there is none.
+  [[nodiscard]] std::string signature(std::string_view name) const;
   [[nodiscard]] std::vector<std::string> exports() const;
   [[nodiscard]] std::vector<std::string> imports() const;  // "module.name"
   [[nodiscard]] const std::string& hash() const { return hash_; }

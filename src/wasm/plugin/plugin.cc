@@ -336,6 +336,19 @@ Result<std::shared_ptr<Plugin::Version>> Plugin::load_version(const std::string&
   for (const auto& name : needed) {
     if (!module.value()->exports_function(name)) missing.push_back(name);
   }
+  std::vector<std::pair<std::string, std::string>> expected = {
+      {"weft_abi_version", "()->(i32)"},
+      {"weft_alloc", "(i32)->(i32)"},
+      {"weft_configure", "(i32,i32)->(i32)"},
+      {"weft_shutdown", "()->()"}};
+  for (Signal s : settings_.signals) expected.emplace_back(process_export(s), "(i32,i32)->(i32)");
+  for (const auto& [name, want] : expected) {
+    const std::string got = module.value()->signature(name);
+    if (!got.empty() && got != want) {
+      return Status::invalid_argument("export " + name + " has the signature " + got +
+                                      ", the ABI wants " + want + " (see docs/abi.md)");
+    }
+  }
   if (!missing.empty()) {
     std::string list;
     for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;

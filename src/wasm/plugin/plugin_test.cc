@@ -239,6 +239,17 @@ TEST_F(PluginTest, ModulesWithoutTheAbiAreRefusedAtLoad) {
   EXPECT_NE(wrong.status().message().find("ABI version 2"), std::string::npos);
   auto garbage = load("this is not wasm");
   EXPECT_FALSE(garbage.ok());
+  auto wrong_signature = load(R"((module (memory (export "memory") 1)
+    (func (export "weft_abi_version") (result i32) i32.const 1)
+    (func (export "weft_alloc") (param i32) (result i32) i32.const 8)
+    (func (export "weft_configure") (param i32 i32) (result i32) i32.const 0)
+    (func (export "weft_process_traces") (param i32) (result i32) i32.const 0)))");
+  ASSERT_FALSE(wrong_signature.ok());
+  EXPECT_NE(wrong_signature.status().message().find(
+                "weft_process_traces has the signature (i32)->(i32), the ABI wants "
+                "(i32,i32)->(i32)"),
+            std::string::npos)
+      << wrong_signature.status().message();
 }
 
 TEST_F(PluginTest, GuestErrorsAreReportedAndRepeatedFailuresBackOff) {
