@@ -548,10 +548,12 @@ namespace {
 class ConnectorConfigTest : public ::testing::Test {
  protected:
   std::vector<std::string> errors_of(const std::string& pipelines) {
+    // ctest runs tests in parallel processes: every test writes files of its own.
+    const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
     const auto dir = std::filesystem::temp_directory_path();
-    const auto plugin = dir / "weft-connector-test.wat";
+    const auto plugin = dir / ("weft-connector-test-" + name + ".wat");
     std::ofstream(plugin) << "(module)";
-    const auto path = dir / "weft-connector-test.yaml";
+    const auto path = dir / ("weft-connector-test-" + name + ".yaml");
     std::ofstream(path) << "receivers:\n  otlp:\n    protocols:\n      grpc:\n"
                         << "connectors:\n  wasm/c:\n    plugin: " << plugin.string() << "\n"
                         << "exporters:\n  debug:\n"
