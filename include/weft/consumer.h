@@ -12,9 +12,6 @@ class Consumer {
  public:
   virtual ~Consumer() = default;
   virtual Status consume(pdata::Telemetry&& data) = 0;
-  // Whether this consumer changes the data it is handed; fan-out gives a
-  // mutating consumer its own copy.
-  [[nodiscard]] virtual bool mutates_data() const { return false; }
 };
 
 }  // namespace weft

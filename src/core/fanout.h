@@ -30,13 +30,6 @@ class FanOut final : public Consumer {
     return first_error.is_ok() ? last : first_error;
   }
 
-  [[nodiscard]] bool mutates_data() const override {
-    for (const Consumer* c : consumers_) {
-      if (c->mutates_data()) return true;
-    }
-    return false;
-  }
-
  private:
   std::vector<Consumer*> consumers_;
 };

@@ -1,11 +1,9 @@
 #include "telemetry/metrics_server.h"
 
 #include <httplib.h>
-#include <unistd.h>
-
-#include <fstream>
 
 #include "core/http_listener.h"
+#include "telemetry/process.h"
 
 #include "weft/config_reader.h"
 
@@ -20,15 +18,6 @@ MetricsServer::MetricsServer(std::string address, const Registry& registry)
 MetricsServer::~MetricsServer() {
   stop();
 }
-
-namespace {
-int64_t resident_bytes() {
-  std::ifstream statm("/proc/self/statm");
-  int64_t size = 0, resident = 0;
-  statm >> size >> resident;
-  return resident * sysconf(_SC_PAGESIZE);
-}
-}  // namespace
 
 void MetricsServer::add_action(const std::string& path,
                                std::function<std::pair<int, std::string>()> handler) {

@@ -10,6 +10,14 @@
 
 namespace weft::wasm {
 
+Status PluginFactory::check(const ComponentConfig& config, const std::set<Signal>& signals) const {
+  return check_plugin(cast(config).plugin, signals);
+}
+
+void PluginFactory::load(ConfigReader& reader, PluginConfig& config) const {
+  load_plugin_settings(reader, config.plugin);
+}
+
 Status check_plugin(PluginSettings settings, const std::set<Signal>& signals) {
   auto engine = shared_engine();
   if (!engine.ok()) return engine.status();

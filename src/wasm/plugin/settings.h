@@ -2,8 +2,25 @@
 
 #include "wasm/plugin/plugin.h"
 #include "weft/config_reader.h"
+#include "weft/factory.h"
 
 namespace weft::wasm {
+
+// The settings of a plugin-backed component (the wasm processor and connector).
+struct PluginConfig : ComponentConfig {
+  PluginSettings plugin;
+};
+
+// What every plugin-backed factory shares: reading the settings, and `weft validate`
+// loading the plugin once.
+class PluginFactory : public FactoryFor<PluginConfig> {
+ public:
+  [[nodiscard]] Status check(const ComponentConfig& config,
+                             const std::set<Signal>& signals) const override;
+
+ protected:
+  void load(ConfigReader& reader, PluginConfig& config) const override;
+};
 
 // Reads a wasm processor's or connector's settings: plugin, config, limits
 // (memory, timeout, state), on_error, permissions, watch, watch_interval.

@@ -14,9 +14,7 @@ using weft::wasm::OnError;
 using weft::wasm::Outcome;
 using weft::wasm::PluginSettings;
 
-struct Config : ComponentConfig {
-  PluginSettings plugin;
-};
+using Config = weft::wasm::PluginConfig;
 
 // A plugin that consumes one pipeline's signal and emits another's through
 // weft.emit (spans in, metrics out). The input batch ends here; what the plugin
@@ -73,7 +71,7 @@ class WasmConnector final : public Connector {
   weft::wasm::RunningPlugin plugin_;
 };
 
-class Factory final : public FactoryFor<Config> {
+class Factory final : public weft::wasm::PluginFactory {
  public:
   [[nodiscard]] ComponentKind kind() const override { return ComponentKind::kConnector; }
   [[nodiscard]] std::string_view type() const override { return "wasm"; }
@@ -83,16 +81,6 @@ class Factory final : public FactoryFor<Config> {
                                               const ComponentConfig& config, Signal in, Signal out,
                                               Consumer* next) const override {
     return std::make_unique<WasmConnector>(ctx, cast(config), in, out, next);
-  }
-
-  [[nodiscard]] Status check(const ComponentConfig& config,
-                             const std::set<Signal>& signals) const override {
-    return weft::wasm::check_plugin(cast(config).plugin, signals);
-  }
-
- protected:
-  void load(ConfigReader& reader, Config& config) const override {
-    weft::wasm::load_plugin_settings(reader, config.plugin);
   }
 };
 

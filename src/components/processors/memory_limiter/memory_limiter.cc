@@ -1,15 +1,14 @@
 #include <malloc.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
-#include <fstream>
 #include <mutex>
 #include <thread>
 
 #include "core/builtin.h"
 #include "telemetry/metrics.h"
+#include "telemetry/process.h"
 #include "weft/config_reader.h"
 
 namespace weft::processors::memory_limiter {
@@ -20,13 +19,6 @@ struct Config : ComponentConfig {
   uint64_t limit_mib = 0;
   uint64_t spike_limit_mib = 0;  // 0: 20% of limit_mib
 };
-
-uint64_t resident_bytes() {
-  std::ifstream statm("/proc/self/statm");
-  uint64_t size = 0, resident = 0;
-  statm >> size >> resident;
-  return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-}
 
 // Refuses data with a retryable error while the process's resident memory is
 // above limit_mib - spike_limit_mib, sampled every check_interval. Above the
@@ -73,10 +65,10 @@ class MemoryLimiter final : public Processor {
 
  private:
   void check() {
-    uint64_t used = resident_bytes();
+    uint64_t used = telemetry::resident_bytes();
     if (used > hard_limit_) {
       malloc_trim(0);
-      used = resident_bytes();
+      used = telemetry::resident_bytes();
     }
     const bool refuse = used > soft_limit_;
     if (refuse != refusing_.exchange(refuse)) {

@@ -14,9 +14,7 @@ using weft::wasm::OnError;
 using weft::wasm::Outcome;
 using weft::wasm::PluginSettings;
 
-struct Config : ComponentConfig {
-  PluginSettings plugin;
-};
+using Config = weft::wasm::PluginConfig;
 
 // Runs a WebAssembly plugin on every batch (docs/abi.md). A failing plugin
 // gets its on_error policy; it never takes the pipeline down.
@@ -70,8 +68,6 @@ class WasmProcessor final : public Processor {
     return Status::ok();
   }
 
-  [[nodiscard]] bool mutates_data() const override { return true; }
-
  private:
   ComponentContext ctx_;
   PluginSettings settings_;
@@ -82,7 +78,7 @@ class WasmProcessor final : public Processor {
   weft::wasm::RunningPlugin plugin_;
 };
 
-class Factory final : public FactoryFor<Config> {
+class Factory final : public weft::wasm::PluginFactory {
  public:
   [[nodiscard]] ComponentKind kind() const override { return ComponentKind::kProcessor; }
   [[nodiscard]] std::string_view type() const override { return "wasm"; }
@@ -91,16 +87,6 @@ class Factory final : public FactoryFor<Config> {
                                               const ComponentConfig& config, Signal signal,
                                               Consumer* next) const override {
     return std::make_unique<WasmProcessor>(ctx, cast(config), signal, next);
-  }
-
-  [[nodiscard]] Status check(const ComponentConfig& config,
-                             const std::set<Signal>& signals) const override {
-    return weft::wasm::check_plugin(cast(config).plugin, signals);
-  }
-
- protected:
-  void load(ConfigReader& reader, Config& config) const override {
-    weft::wasm::load_plugin_settings(reader, config.plugin);
   }
 };
 
