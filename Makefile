@@ -51,9 +51,10 @@ e2e-test: build test-deps
 
 test: lint unit-test e2e-test
 
-# Micro-benchmarks of the Wasm boundary (a full benchmark harness is still to come).
+# weft against the Go collector and against its plugins built natively; regenerates
+# bench/results/*.json and docs/performance.md (see docs/performance.md, "Method").
 bench: build
-	$(BUILD_DIR)/weft_bench --benchmark_min_time=0.2
+	bench/bench.sh $(BUILD_DIR)
 
 format:
 	clang-format -i $$(git ls-files '*.h' '*.c' '*.cc')

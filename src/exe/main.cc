@@ -53,8 +53,16 @@ int run(const std::vector<std::string>& files, const weft::Factories& factories)
 
 }  // namespace
 
+#ifdef WEFT_NATIVE_BASELINE
+std::unique_ptr<weft::Factory> make_native_processor_factory();  // bench/native
+#endif
+
 int main(int argc, char** argv) {
-  weft::Factories factories(weft::builtin_factories());
+  auto builtin = weft::builtin_factories();
+#ifdef WEFT_NATIVE_BASELINE
+  builtin.push_back(make_native_processor_factory());
+#endif
+  weft::Factories factories(std::move(builtin));
   CLI::App app{"weft: an OpenTelemetry collector extended by WebAssembly plugins"};
   app.set_version_flag("--version", std::string("weft ") + WEFT_VERSION);
   std::vector<std::string> configs;

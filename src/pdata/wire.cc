@@ -242,4 +242,25 @@ std::vector<std::string> split(Signal signal, std::string_view request, size_t m
   return chunks;
 }
 
+std::string keep_items(std::string_view request, std::string_view mask) {
+  ChunkBuilder builder;
+  size_t index = 0, resource_id = 0, scope_id = 0;
+  for_each_entry(request, kResourceEntries, [&](const Field& resource) {
+    std::string resource_header;
+    ++resource_id;
+    return for_each_entry(resource.bytes, kScopeEntries, [&](const Field& scope) {
+      std::string scope_header;
+      ++scope_id;
+      return for_each_entry(scope.bytes, kItems, [&](const Field& item) {
+        if (index >= mask.size() || mask[index++] == 0) return true;
+        if (resource_header.empty()) resource_header = without_field(resource.bytes, kScopeEntries);
+        if (scope_header.empty()) scope_header = without_field(scope.bytes, kItems);
+        builder.add_item(resource_id, resource_header, scope_id, scope_header, item.raw);
+        return true;
+      });
+    });
+  });
+  return builder.empty() ? std::string() : builder.take();
+}
+
 }  // namespace weft::pdata::wire

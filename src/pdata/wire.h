@@ -54,4 +54,10 @@ Result<size_t> count_items(Signal signal, std::string_view request);
 // so a single metric with more points than max_items makes a larger request.
 std::vector<std::string> split(Signal signal, std::string_view request, size_t max_items);
 
+// Keeps the spans or log records whose mask byte is nonzero (mask[i] for item i, in order),
+// dropping scopes and resources left empty; everything kept is copied byte for byte.
+// Traces and logs only (a metric's items are its data points). `mask` must have one byte
+// per item of a well-formed request (count_items).
+std::string keep_items(std::string_view request, std::string_view mask);
+
 }  // namespace weft::pdata::wire

@@ -502,5 +502,49 @@ TEST(SplitTest, MalformedRequestIsReturnedWhole) {
   EXPECT_EQ(split(Signal::kTraces, bad, 1), std::vector<std::string>{bad});
 }
 
+// keep_items: every mask gives the flattened items it selects, in order, each under its own
+// resource and scope; a resource or scope with nothing kept is gone.
+template <class Request>
+void check_keep(const Request& request, Signal signal, size_t items) {
+  const std::string wire = request.SerializeAsString();
+  const auto all = flatten(request);
+  ASSERT_EQ(all.size(), items);
+  for (const std::string pattern : {"1", "0", "10", "01", "110", "0001", "1000000000"}) {
+    std::string mask;
+    std::vector<FlatItem> expected;
+    for (size_t i = 0; i < items; ++i) {
+      mask.push_back(pattern[i % pattern.size()] == '1' ? 1 : 0);
+      if (mask.back() != 0) expected.push_back(all[i]);
+    }
+    const std::string kept = keep_items(wire, mask);
+    EXPECT_EQ(count_ok(signal, kept), expected.size()) << pattern;
+    Request parsed;
+    ASSERT_TRUE(parsed.ParseFromString(kept));
+    EXPECT_EQ(flatten(parsed), expected) << pattern;
+  }
+}
+
+TEST(KeepItemsTest, TracesKeepTheMaskedSpansUnderTheirResourceAndScope) {
+  check_keep(make_traces(3, 2, 5), Signal::kTraces, 30);
+}
+
+TEST(KeepItemsTest, LogsKeepTheMaskedRecordsUnderTheirResourceAndScope) {
+  check_keep(make_logs(2, 3, 4), Signal::kLogs, 24);
+}
+
+TEST(KeepItemsTest, EmptiedScopesAndResourcesAreDropped) {
+  const ExportTraceServiceRequest request = make_traces(2, 2, 2);  // 8 spans
+  // Keep only the second scope of the second resource.
+  const std::string kept =
+      keep_items(request.SerializeAsString(), std::string("\0\0\0\0\0\0\1\1", 8));
+  ExportTraceServiceRequest parsed;
+  ASSERT_TRUE(parsed.ParseFromString(kept));
+  ASSERT_EQ(parsed.resource_spans_size(), 1);
+  ASSERT_EQ(parsed.resource_spans(0).scope_spans_size(), 1);
+  EXPECT_EQ(parsed.resource_spans(0).scope_spans(0).scope().name(), "scope-1-1");
+  EXPECT_EQ(parsed.resource_spans(0).scope_spans(0).spans_size(), 2);
+  EXPECT_TRUE(keep_items(request.SerializeAsString(), std::string(8, '\0')).empty());
+}
+
 }  // namespace
 }  // namespace weft::pdata::wire

@@ -228,8 +228,10 @@ int weft__process(weft_signal signal, const uint8_t* data, size_t len,
 
 #if defined(__wasm__)
 #define WEFT_EXPORT(name) __attribute__((export_name(name)))
+typedef int32_t weft_addr; /* an address in the plugin's linear memory (i32) */
 #else
 #define WEFT_EXPORT(name)
+typedef uintptr_t weft_addr; /* native builds: a plain pointer */
 #endif
 
 #define WEFT_PLUGIN(configure_fn)                     \
@@ -238,7 +240,7 @@ int weft__process(weft_signal signal, const uint8_t* data, size_t len,
   }
 
 #define WEFT__PROCESS(export_name, fn_name, signal, fn)                            \
-  WEFT_EXPORT(export_name) int32_t fn_name(int32_t ptr, int32_t len) {             \
+  WEFT_EXPORT(export_name) int32_t fn_name(weft_addr ptr, int32_t len) {           \
     return weft__process(signal, (const uint8_t*)(uintptr_t)ptr, (size_t)len, fn); \
   }
 #define WEFT_PROCESS_TRACES(fn) \

@@ -31,20 +31,76 @@ WEFT_IMPORT("result_edits") int32_t weft_host_result_edits(const void* ptr, int3
 WEFT_IMPORT("result_replace") int32_t weft_host_result_replace(const void* ptr, int32_t len);
 WEFT_IMPORT("emit") int32_t weft_host_emit(int32_t signal, const void* ptr, int32_t len);
 
+#if defined(WEFT_NATIVE_PLUGIN)
+/* A native build for the benchmarks' baseline: the host calls go through weft's table. */
+#include "weft_native.h"
+
+static weft_native_host host;
+
+int32_t weft_native_bind(const weft_native_host* h) {
+  host = *h;
+  return 1;
+}
+void weft_host_log(int32_t level, const void* ptr, int32_t len) {
+  host.log(level, ptr, len);
+}
+void weft_host_set_error(const void* ptr, int32_t len) {
+  host.set_error(ptr, len);
+}
+int64_t weft_host_now_unix_nano(void) {
+  return host.now_unix_nano();
+}
+int32_t weft_host_metric(int32_t kind, const void* name, int32_t name_len, double value,
+                         const void* attrs, int32_t attrs_len) {
+  return host.metric(kind, name, name_len, value, attrs, attrs_len);
+}
+int32_t weft_host_kv_get(const void* key, int32_t key_len, void* out, int32_t cap) {
+  return host.kv_get(key, key_len, out, cap);
+}
+int32_t weft_host_kv_set(const void* key, int32_t key_len, const void* value, int32_t len) {
+  return host.kv_set(key, key_len, value, len);
+}
+int32_t weft_host_kv_delete(const void* key, int32_t key_len) {
+  return host.kv_delete(key, key_len);
+}
+int32_t weft_host_env_get(const void* name, int32_t name_len, void* out, int32_t cap) {
+  return host.env_get(name, name_len, out, cap);
+}
+int32_t weft_host_result_drop_all(void) {
+  return host.result_drop_all();
+}
+int32_t weft_host_result_keep(const void* ptr, int32_t len) {
+  return host.result_keep(ptr, len);
+}
+int32_t weft_host_result_edits(const void* ptr, int32_t len) {
+  return host.result_edits(ptr, len);
+}
+int32_t weft_host_result_replace(const void* ptr, int32_t len) {
+  return host.result_replace(ptr, len);
+}
+int32_t weft_host_emit(int32_t signal, const void* ptr, int32_t len) {
+  return host.emit(signal, ptr, len);
+}
+/* The host owns what it hands in. */
+#define WEFT_FREE_INPUT(p) ((void)(p))
+#else
+#define WEFT_FREE_INPUT(p) free(p)
+#endif
+
 /* ---- exports every plugin has ---------------------------------------------------------------- */
 
 WEFT_EXPORT("weft_abi_version") int32_t weft_abi_version(void) {
   return 1;
 }
 
-WEFT_EXPORT("weft_alloc") int32_t weft_alloc(int32_t size) {
-  return (int32_t)(uintptr_t)malloc(size > 0 ? (size_t)size : 1);
+WEFT_EXPORT("weft_alloc") weft_addr weft_alloc(int32_t size) {
+  return (weft_addr)(uintptr_t)malloc(size > 0 ? (size_t)size : 1);
 }
 
-WEFT_EXPORT("weft_configure") int32_t weft_configure(int32_t ptr, int32_t len) {
+WEFT_EXPORT("weft_configure") int32_t weft_configure(weft_addr ptr, int32_t len) {
   char* json = (char*)(uintptr_t)ptr;
   int rc = weft__configure(json, (size_t)len);
-  free(json);
+  WEFT_FREE_INPUT(json);
   return rc;
 }
 
@@ -55,7 +111,7 @@ int weft__process(weft_signal signal, const uint8_t* data, size_t len,
   weft_items_init(&it, &batch);
   while (weft_items_next(&it)) batch.item_count++;
   int rc = fn(&batch);
-  free((void*)data);
+  WEFT_FREE_INPUT((void*)data);
   return rc;
 }
 

@@ -3,6 +3,8 @@
 #include <sodium.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -37,11 +39,19 @@ wasmtime::Span<uint8_t> span_of(std::string_view bytes) {
 
 }  // namespace
 
+constexpr int kTicksBeforeParking = 20;
+
 struct Engine::Impl {
   explicit Impl(wasmtime::Config config) : engine(std::move(config)) {}
   wasmtime::Engine engine;
   std::atomic<bool> stop{false};
   std::thread ticker;
+  // The ticker parks after a few idle ticks, so an idle collector does not wake every
+  // millisecond; the first call after that wakes it.
+  std::atomic<int> active_calls{0};
+  std::atomic<bool> parked{false};
+  std::mutex park_mu;
+  std::condition_variable park_cv;
   std::weak_ptr<Engine> self;
   std::string settings_key;  // what besides the module bytes decides the compiled artifact
   std::atomic<uint64_t> hits{0}, misses{0};
@@ -70,6 +80,10 @@ struct Instance::Impl {
 Engine::Engine(EngineOptions options) : options_(std::move(options)) {
   wasmtime::Config config;
   config.epoch_interruption(options_.epoch_interruption);
+  // For profiling plugins with `perf` (docs/performance.md): name compiled code in
+  // /tmp/perf-PID.map.
+  if (std::getenv("WEFT_WASM_PERFMAP") != nullptr)
+    config.profiler(wasmtime::ProfilingStrategy::Perfmap);
   wasmtime::PoolAllocationConfig pool;
   pool.total_core_instances(options_.pool_instances);
   pool.total_memories(options_.pool_instances);
@@ -81,7 +95,17 @@ Engine::Engine(EngineOptions options) : options_(std::move(options)) {
   key << "wasmtime-" << WASMTIME_VERSION << "-epoch-pool" << options_.pool_max_memory_bytes;
   impl_->settings_key = key.str();
   impl_->ticker = std::thread([impl = impl_.get(), tick = options_.epoch_tick] {
-    while (!impl->stop.load(std::memory_order_relaxed)) {
+    int idle_ticks = 0;
+    while (!impl->stop.load()) {
+      if (impl->active_calls.load() > 0) {
+        idle_ticks = 0;
+      } else if (++idle_ticks > kTicksBeforeParking) {
+        std::unique_lock lock(impl->park_mu);
+        impl->parked = true;
+        impl->park_cv.wait(lock, [impl] { return impl->stop || impl->active_calls > 0; });
+        impl->parked = false;
+        idle_ticks = 0;
+      }
       std::this_thread::sleep_for(tick);
       impl->engine.increment_epoch();
     }
@@ -89,7 +113,11 @@ Engine::Engine(EngineOptions options) : options_(std::move(options)) {
 }
 
 Engine::~Engine() {
-  impl_->stop = true;
+  {
+    std::lock_guard lock(impl_->park_mu);
+    impl_->stop = true;
+  }
+  impl_->park_cv.notify_all();
   impl_->ticker.join();
 }
 
@@ -422,7 +450,14 @@ CallResult Instance::call(std::string_view name, const std::vector<int32_t>& arg
   store.context().set_epoch_deadline(static_cast<uint64_t>(
       std::max<int64_t>(1, limits_.timeout / module_->engine_->options().epoch_tick)));
   impl_->state->host = host;
+  Engine::Impl& engine = *module_->engine_->impl_;
+  engine.active_calls.fetch_add(1);
+  if (engine.parked.load()) {
+    std::lock_guard lock(engine.park_mu);
+    engine.park_cv.notify_one();
+  }
   auto results = std::get<wasmtime::Func>(*ext).call(store, params);
+  engine.active_calls.fetch_sub(1);
   impl_->state->host = nullptr;
   if (!results) {
     const auto& error = results.err();

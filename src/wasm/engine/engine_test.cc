@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <thread>
 
 namespace weft::wasm {
 namespace {
@@ -61,15 +62,34 @@ TEST(EngineTest, CompilesAndRunsAModule) {
   EXPECT_EQ(result.value, 42);
 }
 
-TEST(EngineTest, EpochDeadlineStopsAnInfiniteLoop) {
-  auto engine = make_engine();
+// An instance whose "spin" never returns on its own, with a 20 ms deadline.
+std::unique_ptr<Instance> spinner(Engine& engine) {
   InstanceLimits limits;
   limits.timeout = std::chrono::milliseconds(20);
-  auto instance = instantiate(*engine, R"((module
+  return instantiate(engine, R"((module
     (func (export "spin") (result i32) (loop br 0) i32.const 0)))",
-                              limits);
+                     limits);
+}
+
+TEST(EngineTest, EpochDeadlineStopsAnInfiniteLoop) {
+  auto engine = make_engine();
+  auto instance = spinner(*engine);
   auto result = instance->call("spin", {}, nullptr);
   EXPECT_EQ(result.failure, Failure::kTimeout) << result.message;
+}
+
+// The epoch ticker parks when no call runs; a call after a long idle spell must still
+// get its deadline.
+TEST(EngineTest, DeadlineHoldsAfterTheEngineWasIdle) {
+  auto engine = make_engine();
+  auto instance = spinner(*engine);
+  for (int round = 0; round < 2; ++round) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // well past parking
+    const auto start = std::chrono::steady_clock::now();
+    auto result = instance->call("spin", {}, nullptr);
+    EXPECT_EQ(result.failure, Failure::kTimeout) << result.message;
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  }
 }
 
 TEST(EngineTest, MemoryGrowthStopsAtTheCap) {

@@ -8,6 +8,7 @@
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+#include "pdata/wire.h"
 
 namespace weft::wasm {
 namespace {
@@ -257,11 +258,18 @@ Status undecodable() {
 }
 
 Status apply_keep_mask(pdata::Telemetry& data, std::string_view mask) {
-  if (!data.decodes()) return undecodable();
   if (mask.size() != data.item_count()) {
     return Status::invalid_argument("keep-mask has " + std::to_string(mask.size()) +
                                     " entries for " + std::to_string(data.item_count()) + " items");
   }
+  if (data.signal() != Signal::kMetrics) {  // on the wire: nothing decoded or re-encoded
+    auto kept =
+        pdata::Telemetry::from_wire(data.signal(), pdata::wire::keep_items(data.wire(), mask));
+    if (!kept.ok()) return kept.status();
+    data = std::move(kept).value();
+    return Status::ok();
+  }
+  if (!data.decodes()) return undecodable();
   visit(
       data, [&](size_t index, ItemRef) { return mask[index] != 0; }, nullptr, true);
   return Status::ok();

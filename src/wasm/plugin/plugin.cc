@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "telemetry/audit.h"
-#include "wasm/host/results.h"
+#include "wasm/plugin/call_host.h"
 
 namespace weft::wasm {
 namespace {
@@ -17,7 +17,6 @@ namespace {
 constexpr int kFailuresBeforeBackoff = 5;
 constexpr std::chrono::milliseconds kFirstBackoff{1000};
 constexpr std::chrono::milliseconds kMaxBackoff{60000};
-constexpr double kHistogramBuckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 constexpr double kLatencyBuckets[] = {0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1};
 
 std::string process_export(Signal signal) {
@@ -32,30 +31,7 @@ Result<std::string> read_file(const std::string& path) {
   return bytes.str();
 }
 
-bool valid_metric_name(std::string_view name) {
-  if (name.empty() || name.size() > 100) return false;
-  for (char c : name) {
-    if (std::isalnum(static_cast<unsigned char>(c)) == 0 && c != '_') return false;
-  }
-  return true;
-}
-
 }  // namespace
-
-struct Plugin::Shared {
-  std::string id;
-  std::string config;
-  uint64_t state_cap = 0;
-  std::set<std::string> env_allowed;
-  std::optional<Signal> emits;
-  telemetry::Registry* registry = nullptr;
-  telemetry::AuditLog* audit = nullptr;
-  std::shared_ptr<spdlog::logger> log;
-  telemetry::Counter* denied = nullptr;
-  std::mutex kv_mu;
-  std::map<std::string, std::string, std::less<>> kv;
-  uint64_t kv_bytes = 0;
-};
 
 struct Plugin::Metrics {
   telemetry::Counter* calls;
@@ -90,168 +66,11 @@ struct Plugin::Version {
   }
 };
 
-namespace {
-
-// The host side of one call: the plugin's shared state plus this call's result.
-class CallHost final : public HostCalls {
- public:
-  enum class Kind { kNone, kDrop, kKeep, kEdits, kReplace };
-
-  explicit CallHost(Plugin::Shared& shared) : shared_(shared) {}
-
-  void log(int32_t level, std::string_view message) override {
-    const auto lvl = level <= 0   ? spdlog::level::debug
-                     : level == 1 ? spdlog::level::info
-                     : level == 2 ? spdlog::level::warn
-                                  : spdlog::level::err;
-    shared_.log->log(lvl, "plugin: {}", message.substr(0, 4096));
-  }
-  void set_error(std::string_view message) override {
-    error = std::string(message.substr(0, 4096));
-  }
-  [[nodiscard]] std::string_view config() const override { return shared_.config; }
-  int64_t now_unix_nano() override {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  }
-
-  int32_t metric(int32_t kind, std::string_view name, double value,
-                 std::string_view attributes) override {
-    if (!valid_metric_name(name) || kind < 0 || kind > 2) return kAbiInvalid;
-    telemetry::Labels labels = {{"plugin", shared_.id}};
-    size_t pos = 0;
-    while (pos < attributes.size()) {
-      if (labels.size() > 16) return kAbiInvalid;  // "plugin" plus at most 16 of its own
-      size_t end = attributes.find('\n', pos);
-      if (end == std::string_view::npos) end = attributes.size();
-      const std::string_view line = attributes.substr(pos, end - pos);
-      const size_t eq = line.find('=');
-      if (eq == std::string_view::npos || !valid_metric_name(line.substr(0, eq)) ||
-          line.substr(0, eq) == "plugin" || line.substr(0, eq) == "le") {
-        return kAbiInvalid;
-      }
-      labels.emplace_back(std::string(line.substr(0, eq)), std::string(line.substr(eq + 1)));
-      pos = end + 1;
-    }
-    const std::string full = "weft_plugin_" + std::string(name);
-    const std::string help = "Reported by a plugin.";
-    if (kind == 0) {
-      if (value < 0) return kAbiInvalid;
-      shared_.registry->value(full, help, labels, true).add(value);
-    } else if (kind == 1) {
-      shared_.registry->value(full, help, labels, false).set(value);
-    } else {  // a histogram with Prometheus's default buckets
-      for (double le : kHistogramBuckets) {
-        if (value > le) continue;
-        auto with_le = labels;
-        with_le.emplace_back("le", fmt::format("{}", le));
-        shared_.registry->value(full + "_bucket", help, with_le, true).add(1);
-      }
-      auto inf = labels;
-      inf.emplace_back("le", "+Inf");
-      shared_.registry->value(full + "_bucket", help, inf, true).add(1);
-      shared_.registry->value(full + "_count", help, labels, true).add(1);
-      shared_.registry->value(full + "_sum", help, labels, true).add(value);
-    }
-    return kAbiOk;
-  }
-
-  int32_t kv_get(std::string_view key, std::string& value) override {
-    std::lock_guard lock(shared_.kv_mu);
-    auto it = shared_.kv.find(key);
-    if (it == shared_.kv.end()) return kAbiNotFound;
-    value = it->second;
-    return static_cast<int32_t>(value.size());
-  }
-  int32_t kv_set(std::string_view key, std::string_view value) override {
-    std::lock_guard lock(shared_.kv_mu);
-    auto it = shared_.kv.find(key);
-    const uint64_t old = it == shared_.kv.end() ? 0 : key.size() + it->second.size();
-    if (shared_.kv_bytes - old + key.size() + value.size() > shared_.state_cap) return kAbiLimit;
-    shared_.kv_bytes = shared_.kv_bytes - old + key.size() + value.size();
-    shared_.kv[std::string(key)] = std::string(value);
-    return kAbiOk;
-  }
-  int32_t kv_delete(std::string_view key) override {
-    std::lock_guard lock(shared_.kv_mu);
-    auto it = shared_.kv.find(key);
-    if (it == shared_.kv.end()) return kAbiNotFound;
-    shared_.kv_bytes -= key.size() + it->second.size();
-    shared_.kv.erase(it);
-    return kAbiOk;
-  }
-  int32_t env_get(std::string_view name, std::string& value) override {
-    const std::string n(name);
-    if (shared_.env_allowed.count(n) == 0) {
-      shared_.denied->add();
-      shared_.log->warn(
-          "audit: event=permission_denied call=env_get name={} (grant it with "
-          "permissions.env)",
-          n);
-      if (shared_.audit != nullptr) {
-        shared_.audit->record("permission_denied", shared_.id, {{"call", "env_get"}, {"name", n}});
-      }
-      return kAbiDenied;
-    }
-    const char* v = std::getenv(n.c_str());
-    if (v == nullptr) return kAbiNotFound;
-    value = v;
-    return static_cast<int32_t>(value.size());
-  }
-
-  int32_t result_drop_all() override { return set(Kind::kDrop, {}); }
-  int32_t result_keep(std::string_view mask) override { return set(Kind::kKeep, mask); }
-  int32_t result_edits(std::string_view edits) override { return set(Kind::kEdits, edits); }
-  int32_t result_replace(std::string_view request) override { return set(Kind::kReplace, request); }
-  int32_t emit(int32_t signal, std::string_view request) override {
-    if (!shared_.emits || signal < 0 || signal > 2 ||
-        static_cast<Signal>(signal) != *shared_.emits) {
-      return kAbiInvalid;
-    }
-    if (emitted_bytes + request.size() > kMaxEmittedBytes) return kAbiLimit;
-    auto t = pdata::Telemetry::from_wire(*shared_.emits, std::string(request));
-    if (!t.ok()) return kAbiInvalid;
-    emitted_bytes += request.size();
-    emitted.push_back(std::move(t).value());
-    return kAbiOk;
-  }
-
-  static constexpr uint64_t kMaxEmittedBytes = 64ull << 20;
-  std::vector<pdata::Telemetry> emitted;
-  uint64_t emitted_bytes = 0;
-
-  Kind kind = Kind::kNone;
-  std::string bytes;
-  std::string error;
-
- private:
-  int32_t set(Kind k, std::string_view b) {
-    if (kind != Kind::kNone) return kAbiInvalid;
-    kind = k;
-    bytes = std::string(b);
-    return kAbiOk;
-  }
-  Plugin::Shared& shared_;
-};
-
-}  // namespace
-
 Plugin::Plugin(std::shared_ptr<Engine> engine, PluginSettings settings, ComponentContext ctx)
     : engine_(std::move(engine)), settings_(std::move(settings)), ctx_(std::move(ctx)) {
-  shared_ = std::make_unique<Shared>();
-  shared_->id = ctx_.id;
-  shared_->config = settings_.config_json;
-  shared_->state_cap = settings_.state_bytes;
-  shared_->env_allowed = settings_.env_allowed;
-  shared_->emits = settings_.emits;
-  shared_->registry = ctx_.metrics;
-  shared_->audit = ctx_.audit;
-  shared_->log = ctx_.logger;
+  shared_ = std::make_unique<PluginShared>(settings_, ctx_);
   auto& r = *ctx_.metrics;
   const telemetry::Labels l = {{"plugin", ctx_.id}};
-  shared_->denied =
-      &r.counter("weft_plugin_denied_calls", "Host calls refused for lack of a permission.", l);
   metrics_ = std::make_unique<Metrics>();
   auto& m = *metrics_;
   m.calls = &r.counter("weft_plugin_calls", "Batches handed to the plugin.", l);
@@ -358,7 +177,7 @@ Result<std::shared_ptr<Plugin::Version>> Plugin::load_version(const std::string&
   auto version = std::make_shared<Version>();
   version->module = module.value();
   if (version->module->exports_function("weft_shutdown")) {
-    Shared* shared = shared_.get();
+    PluginShared* shared = shared_.get();
     version->on_drop = [shared](Instance& instance) {
       CallHost host(*shared);
       (void)instance.call("weft_shutdown", {}, &host);
@@ -510,33 +329,8 @@ Outcome Plugin::process(pdata::Telemetry& data) {
                     (host.error.empty() ? "" : ": " + host.error),
                 true);
   }
-  Status applied;
   Outcome outcome;
-  switch (host.kind) {
-    case CallHost::Kind::kNone:
-      break;
-    case CallHost::Kind::kDrop:
-      outcome.kind = Outcome::kDropped;
-      break;
-    case CallHost::Kind::kKeep:
-    case CallHost::Kind::kEdits: {
-      pdata::Telemetry changed = data.clone();
-      applied = host.kind == CallHost::Kind::kKeep ? apply_keep_mask(changed, host.bytes)
-                                                   : apply_edits(changed, host.bytes);
-      if (applied.is_ok()) outcome.output = std::move(changed);
-      break;
-    }
-    case CallHost::Kind::kReplace: {
-      auto replaced = pdata::Telemetry::from_wire(data.signal(), std::move(host.bytes));
-      if (replaced.ok()) {
-        outcome.output = std::move(replaced).value();
-      } else {
-        applied = Status::invalid_argument("replacement is not a valid request: " +
-                                           replaced.status().message());
-      }
-      break;
-    }
-  }
+  const Status applied = host.apply(data, outcome);
   if (!applied.is_ok()) {
     metrics_->errors->add();
     return fail("plugin result rejected: " + applied.message(), true);

@@ -19,6 +19,8 @@
 
 namespace weft::wasm {
 
+struct PluginShared;
+
 enum class OnError { kPass, kDrop, kReject };
 
 struct PluginSettings {
@@ -63,9 +65,6 @@ class Plugin {
   void stop_watching();
   [[nodiscard]] uint64_t generation() const { return generation_.load(); }
 
-  // Shared with the host calls of every instance.
-  struct Shared;
-
  private:
   struct Version;
   struct Metrics;
@@ -78,7 +77,7 @@ class Plugin {
   std::shared_ptr<Engine> engine_;
   PluginSettings settings_;
   ComponentContext ctx_;
-  std::unique_ptr<Shared> shared_;
+  std::unique_ptr<PluginShared> shared_;  // with the host calls of every instance
   std::unique_ptr<Metrics> metrics_;
 
   std::mutex version_mu_;  // guards current_ (swapped on reload)

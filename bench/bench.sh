@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# `make bench`: measures weft against the Go OpenTelemetry Collector and against its own
+# plugins built natively, then regenerates docs/performance.md from the results.
+#   1. builds the Go collector (bench/build-otelcol.sh; cached in $WEFT_CACHE/bin);
+#   2. the Wasm boundary micro-benchmarks  -> bench/results/wasm_boundary.json;
+#   3. the collector benchmark (bench/run.py) -> bench/results/collector.json;
+#   4. the report (bench/report.py)         -> docs/performance.md, docs/img/perf-*.png.
+# Usage: bench/bench.sh BUILD_DIR. BENCH_ARGS passes extra arguments to bench/run.py.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD_DIR="${1:?usage: bench/bench.sh BUILD_DIR}"
+WEFT_CACHE="${WEFT_CACHE:-$HOME/.cache/weft}"
+VENV="$WEFT_CACHE/bench-venv"
+log() { echo "[bench] $*" >&2; }
+
+if [[ ! -x "$VENV/bin/python" ]]; then
+  log "creating $VENV"
+  python3 -m venv "$VENV"
+fi
+"$VENV/bin/pip" install -q -r "$ROOT/bench/requirements.txt"
+
+OTELCOL="$("$ROOT/bench/build-otelcol.sh" | tail -n 1)"
+mkdir -p "$ROOT/bench/results"
+
+log "Wasm boundary micro-benchmarks"
+"$BUILD_DIR/weft_bench" --benchmark_min_time=0.2 \
+  --benchmark_out="$ROOT/bench/results/wasm_boundary.json" --benchmark_out_format=json
+
+log "collector benchmark (weft, weft-native, otelcol)"
+# shellcheck disable=SC2086
+"$VENV/bin/python" "$ROOT/bench/run.py" --build "$BUILD_DIR" --otelcol "$OTELCOL" ${BENCH_ARGS:-}
+
+"$VENV/bin/python" "$ROOT/bench/report.py"
+log "wrote docs/performance.md"
