@@ -3,7 +3,9 @@
 # plugins built natively, then regenerates docs/performance.md from the results.
 #   1. builds the Go collector (bench/build-otelcol.sh; cached in $WEFT_CACHE/bin);
 #   2. the Wasm boundary micro-benchmarks  -> bench/results/wasm_boundary.json;
-#   3. the collector benchmark (bench/run.py) -> bench/results/collector.json;
+#   3. the collector benchmark (bench/run.py) -> bench/results/collector.json, and perf
+#      profiles of the runs named in run.py's PROFILES -> bench/results/profiles/ (if perf
+#      works here; `apt-get install linux-perf`);
 #   4. the report (bench/report.py)         -> docs/performance.md, docs/img/perf-*.png.
 # Usage: bench/bench.sh BUILD_DIR. BENCH_ARGS passes extra arguments to bench/run.py.
 set -euo pipefail
@@ -20,6 +22,11 @@ if [[ ! -x "$VENV/bin/python" ]]; then
 fi
 "$VENV/bin/pip" install -q -r "$ROOT/bench/requirements.txt"
 
+if ! command -v perf >/dev/null && [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+  log "installing linux-perf for the profiles"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q linux-perf >/dev/null || true
+fi
+
 OTELCOL="$("$ROOT/bench/build-otelcol.sh" | tail -n 1)"
 mkdir -p "$ROOT/bench/results"
 
@@ -29,7 +36,8 @@ log "Wasm boundary micro-benchmarks"
 
 log "collector benchmark (weft, weft-native, otelcol)"
 # shellcheck disable=SC2086
-"$VENV/bin/python" "$ROOT/bench/run.py" --build "$BUILD_DIR" --otelcol "$OTELCOL" ${BENCH_ARGS:-}
+"$VENV/bin/python" "$ROOT/bench/run.py" --build "$BUILD_DIR" --otelcol "$OTELCOL" \
+  --profiles "$ROOT/bench/results/profiles" ${BENCH_ARGS:-}
 
 "$VENV/bin/python" "$ROOT/bench/report.py"
 log "wrote docs/performance.md"

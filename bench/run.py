@@ -174,6 +174,15 @@ def status_mib(pid, key):
     return 0.0
 
 
+def stop(proc):
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def pinned(cpus, argv):
     return (["taskset", "-c", cpus] + argv) if cpus and shutil.which("taskset") else argv
 
@@ -293,12 +302,7 @@ def measure(args, kind, scenario, signal_name, sink, binaries, workdir):
     except Exception as e:  # one failed run must not end the benchmark
         run["error"] = str(e)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
     return run
 
 
@@ -348,11 +352,7 @@ def profile(args, kind, scenario, signal_name, rate, sink, binaries, workdir, ou
                   "# self time per shared object and symbol (wasm code: wasm[...] names)\n")
         (out_dir / f"{name}.txt").write_text(header + "\n".join(lines[:60]) + "\n")
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 def machine(binaries):
@@ -388,8 +388,8 @@ def main():
     p.add_argument("--build", type=Path, default=ROOT / "build")
     p.add_argument("--otelcol", type=Path, help="the Go collector (bench/build-otelcol.sh)")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "collector.json")
-    p.add_argument("--max-seconds", type=float, default=6.0)
-    p.add_argument("--fixed-seconds", type=float, default=6.0)
+    p.add_argument("--max-seconds", type=float, default=5.0)
+    p.add_argument("--fixed-seconds", type=float, default=5.0)
     p.add_argument("--rates", type=int, nargs="*", default=[10000, 100000])
     p.add_argument("--concurrency", type=int, default=4)
     p.add_argument("--collector-cpus", default="1")

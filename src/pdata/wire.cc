@@ -263,4 +263,58 @@ std::string keep_items(std::string_view request, std::string_view mask) {
   return builder.empty() ? std::string() : builder.take();
 }
 
+std::string rewrite_items(std::string_view request, const Rewriter& item,
+                          const Rewriter& resource) {
+  constexpr uint32_t kResource = 1;
+  std::string out, entry, scope_entry, payload;
+  out.reserve(request.size());
+  size_t item_index = 0, resource_index = 0;
+  Reader req(request);
+  Field f;
+  while (req.next(f)) {
+    if (f.number != kResourceEntries || f.type != WireType::kLen) {
+      out.append(f.raw);
+      continue;
+    }
+    entry.clear();
+    bool had_resource = false;
+    const size_t this_resource = resource_index++;
+    Reader r(f.bytes);
+    Field rf;
+    while (r.next(rf)) {
+      if (rf.number == kResource && rf.type == WireType::kLen) {
+        had_resource = true;
+        payload.clear();
+        if (resource(this_resource, rf.bytes, payload)) {
+          append_len_field(entry, kResource, payload);
+        } else {
+          entry.append(rf.raw);
+        }
+      } else if (rf.number == kScopeEntries && rf.type == WireType::kLen) {
+        scope_entry.clear();
+        Reader sr(rf.bytes);
+        Field sf;
+        while (sr.next(sf)) {
+          payload.clear();
+          if (sf.number == kItems && sf.type == WireType::kLen &&
+              item(item_index++, sf.bytes, payload)) {
+            append_len_field(scope_entry, kItems, payload);
+          } else {
+            scope_entry.append(sf.raw);
+          }
+        }
+        append_len_field(entry, kScopeEntries, scope_entry);
+      } else {
+        entry.append(rf.raw);
+      }
+    }
+    payload.clear();
+    if (!had_resource && resource(this_resource, {}, payload)) {
+      append_len_field(entry, kResource, payload);
+    }
+    append_len_field(out, kResourceEntries, entry);
+  }
+  return out;
+}
+
 }  // namespace weft::pdata::wire

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,5 +60,14 @@ std::vector<std::string> split(Signal signal, std::string_view request, size_t m
 // Traces and logs only (a metric's items are its data points). `mask` must have one byte
 // per item of a well-formed request (count_items).
 std::string keep_items(std::string_view request, std::string_view mask);
+
+// Writes a replacement for a message into `out` and returns true, or returns false to keep
+// the message as it is. `index` numbers the items (or the resources) of the request.
+using Rewriter = std::function<bool(size_t index, std::string_view message, std::string& out)>;
+
+// Rebuilds a request (traces or logs), offering every item (span, log record) and every
+// resource entry's Resource message to a rewriter; whatever is not rewritten is copied
+// byte for byte. A resource entry without a Resource message is offered an empty one.
+std::string rewrite_items(std::string_view request, const Rewriter& item, const Rewriter& resource);
 
 }  // namespace weft::pdata::wire

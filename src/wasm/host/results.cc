@@ -275,8 +275,195 @@ Status apply_keep_mask(pdata::Telemetry& data, std::string_view mask) {
   return Status::ok();
 }
 
+// ---- edits on the wire (spans and log records) ----
+
+namespace wire = pdata::wire;
+
+// An attribute field of a message: its key and its encoding (tag included), as it came or
+// as an edit rewrote it. Views point into the message or the edit list.
+struct WireAttribute {
+  std::string_view key;
+  std::string_view encoded;
+  bool rewritten = false;
+  std::string owned;  // the encoding once rewritten
+};
+
+void append_any_value(std::string& v, const Edit& e) {
+  switch (e.op) {
+    case 1:
+    case 8:
+      wire::append_len_field(v, 1, e.text);  // string_value
+      break;
+    case 2:
+      wire::append_varint(v, 3 << 3);  // int_value
+      wire::append_varint(v, static_cast<uint64_t>(e.i));
+      break;
+    case 3: {
+      wire::append_varint(v, (4 << 3) | 1);  // double_value
+      char bytes[8];
+      std::memcpy(bytes, &e.d, 8);
+      v.append(bytes, 8);
+      break;
+    }
+    case 4:
+      wire::append_varint(v, 2 << 3);  // bool_value
+      wire::append_varint(v, e.b ? 1 : 0);
+      break;
+    default:
+      break;
+  }
+}
+
+// The value of an encoded attribute field (tag included), if it has one.
+std::optional<std::string_view> attribute_value(std::string_view encoded) {
+  wire::Reader outer(encoded);
+  wire::Field kv_field;
+  if (!outer.next(kv_field)) return std::nullopt;
+  std::optional<std::string_view> value;
+  wire::Reader kv(kv_field.bytes);
+  wire::Field f;
+  while (kv.next(f)) {
+    if (f.number == 2 && f.type == wire::WireType::kLen) value = f.bytes;
+  }
+  return value;
+}
+
+// Rewrites an attribute field: the key, and the value if there is one.
+void rewrite_attribute(WireAttribute& a, uint32_t field, std::string_view key,
+                       std::optional<std::string_view> value) {
+  std::string kv;
+  wire::append_len_field(kv, 1, key);
+  if (value) wire::append_len_field(kv, 2, *value);
+  std::string encoded;
+  wire::append_len_field(encoded, field, kv);
+  a.owned = std::move(encoded);
+  a.key = key;
+  a.rewritten = true;
+}
+
+// Applies an item's (or a Resource's) edits to its encoding: the same effect as apply() on
+// the decoded message, without decoding anything but the attribute keys. Other fields keep
+// their bytes and order; the attributes follow them.
+void edit_on_wire(std::string_view message, uint32_t attributes_field, uint32_t text_field,
+                  const std::vector<const Edit*>& edits, std::string& out) {
+  thread_local std::vector<WireAttribute> attrs;
+  thread_local std::vector<wire::Field> rest;
+  attrs.clear();
+  rest.clear();
+  wire::Reader reader(message);
+  wire::Field field;
+  while (reader.next(field)) {
+    if (field.number == attributes_field && field.type == wire::WireType::kLen) {
+      WireAttribute& a = attrs.emplace_back();
+      a.encoded = field.raw;
+      wire::Reader kv(field.bytes);
+      wire::Field kf;
+      while (kv.next(kf)) {
+        if (kf.number == 1 && kf.type == wire::WireType::kLen) a.key = kf.bytes;
+      }
+    } else {
+      rest.push_back(field);
+    }
+  }
+  auto find = [&](std::string_view key) -> WireAttribute* {
+    for (auto& a : attrs) {
+      if (a.key == key) return &a;
+    }
+    return nullptr;
+  };
+  const Edit* text_edit = nullptr;  // the last name or body edit wins
+  std::string value;
+  for (const Edit* e : edits) {
+    switch (e->op) {
+      case 1:
+      case 2:
+      case 3:
+      case 4: {
+        WireAttribute* a = find(e->key);
+        if (a == nullptr) a = &attrs.emplace_back();
+        value.clear();
+        append_any_value(value, *e);
+        rewrite_attribute(*a, attributes_field, e->key, value);
+        break;
+      }
+      case 5:
+        std::erase_if(attrs, [&](const WireAttribute& a) { return a.key == e->key; });
+        break;
+      case 6:
+        if (WireAttribute* a = find(e->key); a != nullptr && find(e->text) == nullptr) {
+          const std::string_view encoded = a->rewritten ? a->owned : a->encoded;
+          const auto old = attribute_value(encoded);
+          const std::string kept = old ? std::string(*old) : std::string();
+          rewrite_attribute(*a, attributes_field, e->text,
+                            old ? std::optional<std::string_view>(kept) : std::nullopt);
+        }
+        break;
+      case 7:  // span name
+      case 8:  // log body
+        text_edit = e;
+        break;
+      default:
+        break;
+    }
+  }
+  out.reserve(message.size() + 64);
+  for (const auto& f : rest) {
+    if (text_edit == nullptr || f.number != text_field) out.append(f.raw);
+  }
+  if (text_edit != nullptr) {
+    if (text_edit->op == 7) {
+      wire::append_len_field(out, text_field, text_edit->text);  // a string
+    } else {
+      value.clear();
+      append_any_value(value, *text_edit);
+      wire::append_len_field(out, text_field, value);  // an AnyValue holding a string
+    }
+  }
+  for (const auto& a : attrs) out.append(a.rewritten ? std::string_view(a.owned) : a.encoded);
+}
+
+// Spans and log records: only the edited items and resources are rewritten, each on its
+// own; nothing is decoded into messages.
+Status apply_edits_on_wire(pdata::Telemetry& data,
+                           const std::vector<std::vector<const Edit*>>& by_item,
+                           const std::vector<const Edit*>& on_resources) {
+  constexpr uint32_t kResourceAttributes = 1;
+  constexpr uint32_t kNameOrBody = 5;  // Span.name, LogRecord.body
+  const uint32_t item_attributes = data.signal() == Signal::kTraces ? 9 : 6;
+  size_t resources = 0;
+  wire::Reader reader(data.wire());
+  wire::Field field;
+  while (reader.next(field)) {
+    if (field.number == 1) ++resources;
+  }
+  std::vector<std::vector<const Edit*>> by_resource(resources);
+  for (const Edit* e : on_resources) {
+    if (e->index >= resources) {
+      return Status::invalid_argument("edit targets resource " + std::to_string(e->index) + " of " +
+                                      std::to_string(resources));
+    }
+    by_resource[e->index].push_back(e);
+  }
+  auto edited = pdata::Telemetry::from_wire(
+      data.signal(), wire::rewrite_items(
+                         data.wire(),
+                         [&](size_t index, std::string_view item, std::string& out) {
+                           if (index >= by_item.size() || by_item[index].empty()) return false;
+                           edit_on_wire(item, item_attributes, kNameOrBody, by_item[index], out);
+                           return true;
+                         },
+                         [&](size_t index, std::string_view resource, std::string& out) {
+                           if (index >= by_resource.size() || by_resource[index].empty())
+                             return false;
+                           edit_on_wire(resource, kResourceAttributes, 0, by_resource[index], out);
+                           return true;
+                         }));
+  if (!edited.ok()) return edited.status();
+  data = std::move(edited).value();
+  return Status::ok();
+}
+
 Status apply_edits(pdata::Telemetry& data, std::string_view bytes) {
-  if (!data.decodes()) return undecodable();
   std::vector<Edit> edits;
   EditReader reader(bytes);
   const size_t items = data.item_count();
@@ -305,6 +492,8 @@ Status apply_edits(pdata::Telemetry& data, std::string_view bytes) {
       on_resources.push_back(&e);
     }
   }
+  if (data.signal() != Signal::kMetrics) return apply_edits_on_wire(data, by_item, on_resources);
+  if (!data.decodes()) return undecodable();
   std::vector<Attributes*> resources;
   visit(
       data, [](size_t, ItemRef) { return true; }, &resources, false);
