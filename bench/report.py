@@ -227,6 +227,12 @@ def build_targets(runs, boundary) -> list[Target]:
     t6 = [throughput_part(runs, f"{scen}/{sig}" + (" (info)" if scen == "chain" else ""),
                           scen, sig, "weft-native", counted=scen != "chain")
           for scen in ("filter", "transform", "redact", "chain") for sig in ("traces", "logs")]
+    # The same plugins per 512-item batch, without the rest of the pipeline (informational).
+    t6 += [Part(f"{plugin}/{sig} per batch (info)",
+                ratio(bench_seconds(boundary, f"BM_PluginBatch/{plugin}/{sig}/native"),
+                      bench_seconds(boundary, f"BM_PluginBatch/{plugin}/{sig}/wasm")),
+                counted=False)
+           for plugin in ("filter", "transform", "redact") for sig in ("traces", "logs")]
 
     call = bench_seconds(boundary, "BM_EmptyPluginBatch/512")
     cpu = fixed_val(runs, "weft", "filter", "traces", 100000, "cpu_s_per_million")
@@ -572,6 +578,23 @@ def section_ratios(img_link) -> list[str]:
             "better.", ""] + image("Ratios against targets", img_link)
 
 
+# What each micro-benchmark in bench/wasm_boundary_bench.cc measures.
+BOUNDARY_WHAT = {
+    "BM_CopyBatch/512": "one memcpy of a 512-span request: the floor of any hand-over",
+    "BM_EmptyPluginBatch/512": "Plugin::process with a plugin that returns at once: pool "
+                               "checkout, weft_alloc, copy into guest memory, call, result",
+    "BM_InstantiateCompiledModule": "a new instance of a compiled module (pooling allocator)",
+    "BM_LoopWithEpochDeadline": "a compute loop in Wasm with epoch interruption",
+    "BM_LoopWithoutEpoch": "the same loop in an engine without epoch interruption",
+    "BM_PluginBatch": "one benchmark request (512 items) through the example plugin's "
+                      "processor, built as Wasm or natively; items/s is the plugin's rate",
+}
+
+
+def boundary_what(name: str) -> str:
+    return BOUNDARY_WHAT.get(name) or BOUNDARY_WHAT.get(name.split("/")[0], "")
+
+
 def section_boundary(boundary) -> list[str]:
     lines = ["## Wasm boundary micro-benchmarks", ""]
     if boundary is None:
@@ -583,12 +606,18 @@ def section_boundary(boundary) -> list[str]:
               f"build type {ctx.get('library_build_type', '?')}.", ""]
     rows = []
     for b in boundary.get("benchmarks", []):
+        if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
+            continue
         unit = " " + b.get("time_unit", "ns").replace("us", "µs")
         counters = [f"{name} {fmt_short(b[k])}" for k, name in
                     (("items_per_second", "items/s"), ("bytes_per_second", "bytes/s")) if k in b]
-        rows.append([f"`{b.get('name')}`", fmt(b.get("real_time"), 1, unit), fmt(b.get("cpu_time"), 1, unit),
+        name = b.get("run_name") or b.get("name", "")
+        rows.append([f"`{name}`" + (" (median)" if b.get("run_type") == "aggregate" else ""),
+                     boundary_what(name),
+                     fmt(b.get("real_time"), 1, unit), fmt(b.get("cpu_time"), 1, unit),
                      fmt(b.get("iterations"), 0), ", ".join(counters)])
-    return lines + table(["benchmark", "real time", "CPU time", "iterations", "counters"], rows)
+    return lines + table(["benchmark", "what it measures", "real time", "CPU time", "iterations",
+                          "counters"], rows)
 
 
 def section_profiles(profiles: list[Path], out_dir: Path) -> list[str]:

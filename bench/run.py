@@ -183,6 +183,22 @@ def stop(proc):
         proc.wait()
 
 
+def smaps_summary(pid, what):
+    """Resident memory of a process by mapping (file, heap, anonymous), largest first."""
+    rss, name = {}, None
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        fields = line.split()
+        if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+            name = fields[5] if len(fields) > 5 else "[anonymous]"
+        elif fields and fields[0] == "Rss:":
+            rss[name] = rss.get(name, 0) + int(fields[1])
+    total = sum(rss.values())
+    lines = [f"# resident memory by mapping (/proc/PID/smaps), {what}: {total / 1024:.1f} MiB"]
+    for mapping, kib in sorted(rss.items(), key=lambda kv: -kv[1])[:20]:
+        lines.append(f"{kib / 1024:8.2f} MiB  {mapping}")
+    return "\n".join(lines) + "\n"
+
+
 def pinned(cpus, argv):
     return (["taskset", "-c", cpus] + argv) if cpus and shutil.which("taskset") else argv
 
@@ -257,6 +273,11 @@ def measure(args, kind, scenario, signal_name, sink, binaries, workdir):
                                f"{log_path.read_text()[-2000:]}")
         time.sleep(1.0)
         run["idle_rss_mib"] = round(status_mib(proc.pid, "VmRSS"), 2)
+        if args.profiles and kind.startswith("weft") and signal_name == "traces" and \
+                scenario in ("passthrough", "filter"):
+            args.profiles.mkdir(parents=True, exist_ok=True)
+            (args.profiles / f"{kind}-{scenario}-idle-rss.txt").write_text(
+                smaps_summary(proc.pid, f"{kind} {scenario} traces, idle"))
         keep = keep_fraction(scenario, signal_name)
         # Warm-up: the first requests go all the way through before anything is measured.
         sink.ask("reset")

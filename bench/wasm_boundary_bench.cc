@@ -1,6 +1,8 @@
 // Micro-benchmarks of the Wasm boundary: a batch handed to an empty plugin and
 // back, instantiation from a compiled module, and the cost of epoch deadlines.
 // Compare within one run: BM_CopyBatch is the floor (one copy of the batch).
+// BM_PluginBatch/PLUGIN/SIGNAL/RUNTIME: one benchmark request (512 items) through an
+// example plugin's processor, built as Wasm and natively (the baseline for the ratio).
 #include <benchmark/benchmark.h>
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
@@ -8,11 +10,18 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <random>
 
+#include "core/builtin.h"
+#include "loadgen/requests.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 #include "telemetry/metrics.h"
 #include "wasm/engine/engine.h"
 #include "wasm/plugin/plugin.h"
+#include "wasm/plugin/settings.h"
+
+std::unique_ptr<weft::Factory> make_native_processor_factory();  // bench/native
 
 namespace {
 
@@ -127,6 +136,78 @@ void BM_LoopWithoutEpoch(benchmark::State& state) {
 }
 BENCHMARK(BM_LoopWithEpochDeadline)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_LoopWithoutEpoch)->Unit(benchmark::kMicrosecond);
+
+// Counts what a processor passes on.
+struct CountingConsumer final : Consumer {
+  Status consume(pdata::Telemetry&& data) override {
+    items += data.item_count();
+    return Status::ok();
+  }
+  uint64_t items = 0;
+};
+
+// The example plugins' configuration, as in bench/run.py.
+const std::map<std::string, std::string> kPluginConfig = {
+    {"filter", R"({"drop":[{"attribute":"bench.drop","equals":"true"}]})"},
+    {"transform",
+     R"({"actions":[{"action":"rename","key":"http.method","to":"http.request.method"},)"
+     R"({"action":"rename","key":"http.url","to":"url.full"},)"
+     R"({"action":"rename","key":"http.status_code","to":"http.response.status_code"},)"
+     R"({"action":"rename","key":"net.peer.ip","to":"client.address"},)"
+     R"({"action":"set","key":"env","value":"prod"}]})"},
+    {"redact",
+     R"({"mode":"mask","mask":"****","kinds":["email","card","ipv4","ipv6"],"bodies":true})"},
+};
+
+void plugin_batch(benchmark::State& state, const std::string& plugin, Signal signal, bool native) {
+  telemetry::Registry registry;
+  ComponentContext ctx{
+      "bench", &registry,
+      std::make_shared<spdlog::logger>("bench", std::make_shared<spdlog::sinks::null_sink_mt>()),
+      nullptr};
+  auto factory = native ? make_native_processor_factory() : make_wasm_processor_factory();
+  auto config = factory->create_default_config();
+  auto& settings = dynamic_cast<wasm::PluginConfig&>(*config).plugin;
+  const std::string dir = WEFT_BENCH_PLUGIN_DIR;
+  settings.path = native ? dir + "/native/lib" + plugin + ".so" : dir + "/" + plugin + ".wasm";
+  settings.config_json = kPluginConfig.at(plugin);
+  settings.signals = {signal};
+  settings.watch_interval = std::chrono::milliseconds(0);
+  CountingConsumer sink;
+  auto processor = factory->create_processor(ctx, *config, signal, &sink);
+  if (auto started = processor->start(); !started.is_ok()) {
+    state.SkipWithError(started.message().c_str());
+    return;
+  }
+  std::mt19937_64 rng(42);
+  constexpr int kItems = 512;
+  const std::string request = signal == Signal::kTraces ? bench::trace_request(kItems, rng)
+                                                        : bench::log_request(kItems, rng);
+  auto batch = std::move(pdata::Telemetry::from_wire(signal, request)).value();
+  for (auto _ : state) {
+    pdata::Telemetry copy = batch.clone();
+    if (!processor->consume(std::move(copy)).is_ok()) state.SkipWithError("consume failed");
+  }
+  state.SetItemsProcessed(state.iterations() * kItems);
+  state.counters["items_out_per_batch"] =
+      static_cast<double>(sink.items) / static_cast<double>(state.iterations());
+  processor->shutdown(std::chrono::steady_clock::now());
+}
+
+const bool kPluginBenchmarks = [] {
+  for (const char* plugin : {"filter", "transform", "redact"}) {
+    for (const Signal signal : {Signal::kTraces, Signal::kLogs}) {
+      for (const bool native : {false, true}) {
+        const std::string name = std::string("BM_PluginBatch/") + plugin + "/" +
+                                 std::string(signal_name(signal)) + (native ? "/native" : "/wasm");
+        benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& state) {
+          plugin_batch(state, plugin, signal, native);
+        })->Unit(benchmark::kMicrosecond);
+      }
+    }
+  }
+  return true;
+}();
 
 }  // namespace
 

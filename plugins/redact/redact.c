@@ -376,7 +376,9 @@ static long redact(const uint8_t* s, size_t n, unsigned long counts[KIND_COUNT])
       kind = KIND_IPV4;
     }
     if (kind < 0) {
-      i++;
+      /* No match starts right after a word character: skip the rest of a word at once. */
+      for (i++; i < n && is_word(s[i - 1]); i++) {
+      }
       continue;
     }
     if (!append(s + copied, start - copied) || !append_replacement(s + start, end - start)) {

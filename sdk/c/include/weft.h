@@ -40,9 +40,85 @@ typedef struct {
   int error;
 } weft_reader;
 
-void weft_reader_init(weft_reader* r, weft_bytes message);
-/* Next field; 0 at the end or on malformed input (then r->error is set). */
-int weft_reader_next(weft_reader* r, weft_field* f);
+static inline void weft_reader_init(weft_reader* r, weft_bytes m) {
+  r->p = m.data;
+  r->end = m.data + m.len;
+  r->error = 0;
+}
+
+/* Decodes a varint at *p (before end) into *v and advances *p; 0 if truncated or too long.
+ * Inlined so that p and v stay in registers (in Wasm, an address-taken local lives in
+ * linear memory). Most varints on the data path (tags, short lengths) are one byte. */
+static inline __attribute__((always_inline)) int weft__read_varint(const uint8_t** p,
+                                                                   const uint8_t* end,
+                                                                   uint64_t* v) {
+  const uint8_t* q = *p;
+  if (q < end && *q < 0x80) {
+    *v = *q;
+    *p = q + 1;
+    return 1;
+  }
+  uint64_t x = 0;
+  for (int shift = 0; shift < 64 && q < end; shift += 7) {
+    uint8_t b = *q++;
+    x |= (uint64_t)(b & 0x7f) << shift;
+    if (!(b & 0x80)) {
+      *v = x;
+      *p = q;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* Next field; 0 at the end or on malformed input (then r->error is set). Inline: the
+ * field then stays in registers rather than in (linear) memory. */
+static inline __attribute__((always_inline)) int weft_reader_next(weft_reader* r, weft_field* f) {
+  const uint8_t* p = r->p;
+  const uint8_t* end = r->end;
+  uint64_t tag, v = 0;
+  if (r->error || p >= end) return 0;
+  if (!weft__read_varint(&p, end, &tag) || (tag >> 3) == 0) goto bad;
+  f->number = (uint32_t)(tag >> 3);
+  f->wire_type = (uint32_t)(tag & 7);
+  f->bytes.data = NULL;
+  f->bytes.len = 0;
+  switch (f->wire_type) {
+    case 0:
+      if (!weft__read_varint(&p, end, &v)) goto bad;
+      break;
+    case 1:
+      if (end - p < 8) goto bad;
+      __builtin_memcpy(&v, p, 8);
+      p += 8;
+      break;
+    case 5: {
+      uint32_t v32;
+      if (end - p < 4) goto bad;
+      __builtin_memcpy(&v32, p, 4);
+      v = v32;
+      p += 4;
+      break;
+    }
+    case 2: {
+      uint64_t n;
+      if (!weft__read_varint(&p, end, &n) || n > (uint64_t)(end - p)) goto bad;
+      f->bytes.data = p;
+      f->bytes.len = (size_t)n;
+      p += n;
+      break;
+    }
+    default:
+      goto bad;
+  }
+  f->u64 = v;
+  r->p = p;
+  return 1;
+bad:
+  r->error = 1;
+  return 0;
+}
+
 /* The first length-delimited field `number` of a message; empty if absent. */
 weft_bytes weft_pb_bytes(weft_bytes message, uint32_t number);
 uint64_t weft_pb_u64(weft_bytes message, uint32_t number); /* varint or fixed */

@@ -118,65 +118,6 @@ int weft__process(weft_signal signal, const uint8_t* data, size_t len,
 /* ---- protobuf reader ---------------------------------------------------------------------------
  */
 
-void weft_reader_init(weft_reader* r, weft_bytes m) {
-  r->p = m.data;
-  r->end = m.data + m.len;
-  r->error = 0;
-}
-
-static int read_varint(weft_reader* r, uint64_t* v) {
-  *v = 0;
-  for (int shift = 0; shift < 64; shift += 7) {
-    if (r->p >= r->end) return 0;
-    uint8_t b = *r->p++;
-    *v |= (uint64_t)(b & 0x7f) << shift;
-    if (!(b & 0x80)) return 1;
-  }
-  return 0;
-}
-
-int weft_reader_next(weft_reader* r, weft_field* f) {
-  if (r->error || r->p >= r->end) return 0;
-  uint64_t tag;
-  if (!read_varint(r, &tag) || (tag >> 3) == 0) goto bad;
-  f->number = (uint32_t)(tag >> 3);
-  f->wire_type = (uint32_t)(tag & 7);
-  f->u64 = 0;
-  f->bytes.data = NULL;
-  f->bytes.len = 0;
-  switch (f->wire_type) {
-    case 0:
-      if (!read_varint(r, &f->u64)) goto bad;
-      return 1;
-    case 1:
-      if (r->end - r->p < 8) goto bad;
-      memcpy(&f->u64, r->p, 8);
-      r->p += 8;
-      return 1;
-    case 5: {
-      uint32_t v;
-      if (r->end - r->p < 4) goto bad;
-      memcpy(&v, r->p, 4);
-      f->u64 = v;
-      r->p += 4;
-      return 1;
-    }
-    case 2: {
-      uint64_t n;
-      if (!read_varint(r, &n) || n > (uint64_t)(r->end - r->p)) goto bad;
-      f->bytes.data = r->p;
-      f->bytes.len = (size_t)n;
-      r->p += n;
-      return 1;
-    }
-    default:
-      break;
-  }
-bad:
-  r->error = 1;
-  return 0;
-}
-
 weft_bytes weft_pb_bytes(weft_bytes m, uint32_t number) {
   weft_reader r;
   weft_field f;
@@ -254,14 +195,17 @@ int weft_attr_next(weft_bytes m, uint32_t field, size_t* it, weft_bytes* key, we
 }
 
 int weft_attr_find(weft_bytes m, uint32_t field, const char* key, weft_value* out) {
-  size_t it = 0;
-  weft_bytes k;
-  weft_value v;
-  while (weft_attr_next(m, field, &it, &k, &v)) {
-    if (weft_bytes_eq(k, key)) {
-      *out = v;
-      return 1;
-    }
+  /* One pass over the item; a KeyValue's value is decoded only when its key matches. */
+  const size_t key_len = strlen(key);
+  weft_reader r;
+  weft_field f;
+  weft_reader_init(&r, m);
+  while (weft_reader_next(&r, &f)) {
+    if (f.number != field || f.wire_type != 2) continue;
+    weft_bytes k = weft_pb_bytes(f.bytes, 1);
+    if (k.len != key_len || (key_len > 0 && memcmp(k.data, key, key_len) != 0)) continue;
+    *out = weft_value_read(weft_pb_bytes(f.bytes, 2));
+    return 1;
   }
   return 0;
 }
