@@ -553,6 +553,22 @@ def section_memory(runs, img_link) -> list[str]:
               "The last two columns are target 5 (weft peak ≤ 0.5× otelcol peak) for every pair.", ""]
     lines += table(["signal", "scenario"] + [f"idle {c}" for c in COLLECTORS]
                    + [f"peak {c}" for c in COLLECTORS] + ["peak weft / otelcol", "≤ 0.5×"], rows)
+    # The max-throughput runs give weft four times the load of otelcol; at a fixed rate both
+    # carry the same.
+    rates = sorted({f.get("rate") for r in runs.values() for f in r.get("fixed") or []
+                    if f.get("rate")})
+    if rates:
+        rows = []
+        for sig, scen in combos(runs):
+            cells = []
+            for rate in rates:
+                peak = [fixed_val(runs, c, scen, sig, rate, "rss_peak_mib") for c in COLLECTORS]
+                r = ratio(peak[0], peak[COLLECTORS.index("otelcol")])
+                cells.append(" / ".join(fmt(v, 1) for v in peak) + f" ({fmt_value(r, 'ratio')})")
+            rows.append([sig, scen] + cells)
+        lines += ["Peak RSS in MiB at the same load: each fixed rate, " + " / ".join(COLLECTORS)
+                  + " (weft / otelcol).", ""]
+        lines += table(["signal", "scenario"] + [f"{r:,} items/s" for r in rates], rows)
     return lines + image("Memory", img_link)
 
 
