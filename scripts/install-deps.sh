@@ -9,7 +9,7 @@ packages=(
   libyaml-cpp-dev libsimdjson-dev libcli11-dev libspdlog-dev libfmt-dev
   zlib1g-dev libzstd-dev libsodium-dev libssl-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  wasi-libc libclang-rt-14-dev-wasm32
+  wasi-libc libclang-rt-14-dev-wasm32 libc++-14-dev-wasm32 libc++abi-14-dev-wasm32 binaryen
 )
 
 missing=()

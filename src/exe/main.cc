@@ -13,6 +13,7 @@
 #include "core/builtin.h"
 #include "core/config.h"
 #include "core/service.h"
+#include "tools/plugin_tool.h"
 
 namespace {
 
@@ -91,9 +92,52 @@ int main(int argc, char** argv) {
   auto* validate = app.add_subcommand("validate", "check the configuration and exit");
   validate->fallthrough();
   auto* components = app.add_subcommand("components", "list the built-in component types");
+  auto* plugin = app.add_subcommand("plugin", "tools for plugin authors (docs/plugin-tool.md)");
+  plugin->require_subcommand(1);
+  weft::tools::PluginNewOptions new_options;
+  auto* plugin_new = plugin->add_subcommand("new", "make a plugin project that builds and tests");
+  plugin_new->add_option("name", new_options.name, "the plugin's name")->required();
+  plugin_new->add_option("--lang", new_options.lang, "c, cpp, go, rust or as")->required();
+  plugin_new->add_option("--dir", new_options.dir, "where to make it (default: ./NAME)");
+  std::string build_dir;
+  auto* plugin_build =
+      plugin->add_subcommand("build", "build the project with its language's toolchain");
+  plugin_build->add_option("dir", build_dir, "the project (default: .)");
+  weft::tools::PluginTestOptions test_options;
+  std::string test_signal;
+  auto* plugin_test = plugin->add_subcommand(
+      "test", "run a plugin on an OTLP/JSON batch; in a project without options: its testdata/");
+  plugin_test->add_option("--plugin", test_options.plugin, "the plugin (.wasm)");
+  plugin_test->add_option("--input", test_options.input, "an OTLP/JSON request");
+  plugin_test->add_option("--config", test_options.config, "the plugin's config (a JSON file)");
+  plugin_test->add_option("--expect", test_options.expect,
+                          "the OTLP/JSON output expected; prints the difference");
+  plugin_test->add_option("--signal", test_signal, "traces, metrics or logs")
+      ->check(CLI::IsMember({"traces", "metrics", "logs"}));
+  std::string inspect_path;
+  bool inspect_json = false;
+  auto* plugin_inspect =
+      plugin->add_subcommand("inspect", "ABI version, exports, imports, capabilities, size");
+  plugin_inspect->add_option("plugin", inspect_path, "the plugin (.wasm)")->required();
+  plugin_inspect->add_flag("--json", inspect_json, "as JSON");
   app.require_subcommand(0, 1);
 
   CLI11_PARSE(app, argc, argv);
+
+  if (plugin->parsed()) {
+    const std::string sdk = weft::tools::default_sdk_dir();
+    if (plugin_new->parsed()) {
+      new_options.sdk_dir = sdk;
+      return weft::tools::plugin_new(new_options, std::cout, std::cerr);
+    }
+    if (plugin_build->parsed())
+      return weft::tools::plugin_build(build_dir, sdk, std::cout, std::cerr);
+    if (plugin_test->parsed()) {
+      if (!test_signal.empty()) test_options.signal = weft::signal_from_name(test_signal);
+      return weft::tools::plugin_test(test_options, std::cout, std::cerr);
+    }
+    return weft::tools::plugin_inspect(inspect_path, inspect_json, std::cout, std::cerr);
+  }
 
   if (components->parsed()) {
     for (auto kind : {weft::ComponentKind::kReceiver, weft::ComponentKind::kProcessor,

@@ -142,7 +142,7 @@ Status message_from_json(std::string_view json, Message& message) {
   return Status::ok();
 }
 
-Result<std::string> message_to_json(const Message& message) {
+Result<std::string> message_to_json(const Message& message, bool pretty) {
   std::unique_ptr<Message> copy(message.New());
   copy->CopyFrom(message);
   for_each_id(*copy, [](Message& m, const FieldDescriptor* field) {
@@ -153,6 +153,7 @@ Result<std::string> message_to_json(const Message& message) {
   });
   google::protobuf::util::JsonPrintOptions options;
   options.always_print_enums_as_ints = true;
+  options.add_whitespace = pretty;
   std::string out;
   auto status = google::protobuf::util::MessageToJsonString(*copy, &out, options);
   if (!status.ok())
@@ -168,11 +169,11 @@ Result<Telemetry> telemetry_from_json(Signal signal, std::string_view json) {
   return Telemetry::from_wire(signal, request->SerializeAsString());
 }
 
-Result<std::string> telemetry_to_json(const Telemetry& telemetry) {
+Result<std::string> telemetry_to_json(const Telemetry& telemetry, bool pretty) {
   if (!telemetry.decodes()) {
     return Status::permanent("cannot encode OTLP/JSON: the batch does not decode in full");
   }
-  return message_to_json(telemetry.message());
+  return message_to_json(telemetry.message(), pretty);
 }
 
 }  // namespace weft::pdata

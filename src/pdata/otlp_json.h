@@ -15,10 +15,11 @@
 namespace weft::pdata {
 
 Result<Telemetry> telemetry_from_json(Signal signal, std::string_view json);
-Result<std::string> telemetry_to_json(const Telemetry& telemetry);
+// pretty: indented, one field per line (for people and diffs).
+Result<std::string> telemetry_to_json(const Telemetry& telemetry, bool pretty = false);
 
 // Any OTLP message to and from OTLP/JSON (used for responses and tests).
 Status message_from_json(std::string_view json, google::protobuf::Message& message);
-Result<std::string> message_to_json(const google::protobuf::Message& message);
+Result<std::string> message_to_json(const google::protobuf::Message& message, bool pretty = false);
 
 }  // namespace weft::pdata
