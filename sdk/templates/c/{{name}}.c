@@ -2,7 +2,8 @@
  * config "attribute" (default "debug") has the string value config "equals" (default
  * "true"), and counts what it dropped in the counter "dropped".
  *
- * Build: weft plugin build     Test: weft plugin test     Guide: {{sdk_dir}}/../docs/plugin-guide.md */
+ * Build it with `weft plugin build`, test it with `weft plugin test`; the guide to the C SDK
+ * is docs/plugin-guide.md in the weft repository. */
 #include <stdlib.h>
 
 #include "weft.h"
