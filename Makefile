@@ -14,7 +14,7 @@ WEFT_BIN := $(BUILD_DIR)/weft
 CONFIG ?= config/default.yaml
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps wasmtime configure build run test unit-test e2e-test test-deps format lint bench clean
+.PHONY: all deps wasmtime configure build sdk-examples run test unit-test e2e-test test-deps format lint bench clean
 
 all: build
 
@@ -37,6 +37,11 @@ configure: deps wasmtime
 build: configure
 	CCACHE_DIR=$(WEFT_CACHE)/ccache cmake --build $(BUILD_DIR) -j $(JOBS)
 
+# The example plugins of every SDK language (sdk/<lang>/), each language's toolchain
+# installed by its setup.sh; C's are part of `build`. Into $(BUILD_DIR)/plugins/<lang>/.
+sdk-examples: build
+	sdk/cpp/setup.sh && sdk/cpp/build.sh $(BUILD_DIR)/plugins/cpp
+
 run: build
 	$(WEFT_BIN) --config $(CONFIG)
 
@@ -46,14 +51,16 @@ test-deps:
 unit-test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
-e2e-test: build test-deps
+# End-to-end tests, and the cross-language conformance suite (test/conformance).
+e2e-test: build sdk-examples test-deps
 	WEFT_BIN=$(WEFT_BIN) $(WEFT_CACHE)/venv/bin/python -m pytest -q test/e2e
+	WEFT_BIN=$(WEFT_BIN) $(WEFT_CACHE)/venv/bin/python -m pytest -q test/conformance
 
 test: lint unit-test e2e-test
 
 # weft against the Go collector and against its plugins built natively; regenerates
 # bench/results/*.json and docs/performance.md (see docs/performance.md, "Method").
-bench: build
+bench: build sdk-examples
 	bench/bench.sh $(BUILD_DIR)
 
 format:

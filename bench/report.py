@@ -636,6 +636,35 @@ def section_boundary(boundary) -> list[str]:
                           "counters"], rows)
 
 
+SDK_LANGS = [("c", "C", "wasm"), ("cpp", "C++", "cpp"), ("go", "Go", "go"),
+             ("rust", "Rust", "rust"), ("as", "AssemblyScript", "as")]
+
+
+def section_sdks(boundary) -> list[str]:
+    """The filter example built with each SDK: module size and time per batch against C."""
+    lines = ["## Plugin SDKs: the filter example per language", ""]
+    entries = {}
+    for b in (boundary or {}).get("benchmarks", []):
+        name = b.get("run_name") or b.get("name", "")
+        if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
+            continue
+        entries[name] = b
+    c_time = bench_seconds(boundary, "BM_PluginBatch/filter/traces/wasm")
+    rows = []
+    for _, label, suffix in SDK_LANGS:
+        name = f"BM_PluginBatch/filter/traces/{suffix}"
+        t = bench_seconds(boundary, name)
+        size = (entries.get(name) or {}).get("module_bytes")
+        rows.append([label, NM if size is None else f"{size / 1024:,.1f} KiB",
+                     fmt_time(t) if t is not None else NM,
+                     fmt_value(ratio(t, c_time), "ratio")])
+    lines += ["The same filter plugin (test/conformance checks that every build gives the same "
+              "output) built with each SDK: module size after `wasm-opt` where the SDK's build "
+              "uses it, and time per 512-span batch in `BM_PluginBatch` (lower is better; the "
+              "last column is the time relative to the C build).", ""]
+    return lines + table(["language", "module size", "time per batch", "time / C"], rows)
+
+
 def section_profiles(profiles: list[Path], out_dir: Path) -> list[str]:
     lines = ["## Profiles", ""] if profiles else []
     for path in profiles:
@@ -684,7 +713,7 @@ def main() -> int:
     lines = (section_header(collector, boundary) + section_targets(targets, runs)
              + section_throughput(runs, links["throughput"]) + section_cpu(runs, rates, links["cpu"])
              + section_memory(runs, links["rss"]) + section_latency(runs, rates)
-             + section_ratios(links["ratios"]) + section_boundary(boundary)
+             + section_ratios(links["ratios"]) + section_boundary(boundary) + section_sdks(boundary)
              + section_profiles(profiles, out_dir) + section_analysis(notes))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines).rstrip("\n") + "\n", encoding="utf-8")

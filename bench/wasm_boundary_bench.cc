@@ -159,7 +159,9 @@ const std::map<std::string, std::string> kPluginConfig = {
      R"({"mode":"mask","mask":"****","kinds":["email","card","ipv4","ipv6"],"bodies":true})"},
 };
 
-void plugin_batch(benchmark::State& state, const std::string& plugin, Signal signal, bool native) {
+// path: the module (.wasm) or, native, the shared library.
+void plugin_batch(benchmark::State& state, const std::string& plugin, Signal signal,
+                  const std::string& path, bool native) {
   telemetry::Registry registry;
   ComponentContext ctx{
       "bench", &registry,
@@ -168,8 +170,7 @@ void plugin_batch(benchmark::State& state, const std::string& plugin, Signal sig
   auto factory = native ? make_native_processor_factory() : make_wasm_processor_factory();
   auto config = factory->create_default_config();
   auto& settings = dynamic_cast<wasm::PluginConfig&>(*config).plugin;
-  const std::string dir = WEFT_BENCH_PLUGIN_DIR;
-  settings.path = native ? dir + "/native/lib" + plugin + ".so" : dir + "/" + plugin + ".wasm";
+  settings.path = path;
   settings.config_json = kPluginConfig.at(plugin);
   settings.signals = {signal};
   settings.watch_interval = std::chrono::milliseconds(0);
@@ -191,19 +192,31 @@ void plugin_batch(benchmark::State& state, const std::string& plugin, Signal sig
   state.SetItemsProcessed(state.iterations() * kItems);
   state.counters["items_out_per_batch"] =
       static_cast<double>(sink.items) / static_cast<double>(state.iterations());
+  state.counters["module_bytes"] = static_cast<double>(std::filesystem::file_size(path));
   processor->shutdown(std::chrono::steady_clock::now());
 }
 
 const bool kPluginBenchmarks = [] {
-  for (const char* plugin : {"filter", "transform", "redact"}) {
+  const std::string dir = WEFT_BENCH_PLUGIN_DIR;
+  auto add = [](const std::string& name, const std::string& plugin, Signal signal,
+                const std::string& path, bool native) {
+    benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& state) {
+      plugin_batch(state, plugin, signal, path, native);
+    })->Unit(benchmark::kMicrosecond);
+  };
+  for (const std::string plugin : {"filter", "transform", "redact"}) {
     for (const Signal signal : {Signal::kTraces, Signal::kLogs}) {
-      for (const bool native : {false, true}) {
-        const std::string name = std::string("BM_PluginBatch/") + plugin + "/" +
-                                 std::string(signal_name(signal)) + (native ? "/native" : "/wasm");
-        benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& state) {
-          plugin_batch(state, plugin, signal, native);
-        })->Unit(benchmark::kMicrosecond);
-      }
+      const std::string name = "BM_PluginBatch/" + plugin + "/" + std::string(signal_name(signal));
+      add(name + "/wasm", plugin, signal, dir + "/" + plugin + ".wasm", false);
+      add(name + "/native", plugin, signal, dir + "/native/lib" + plugin + ".so", true);
+    }
+  }
+  // The filter example built with each SDK (make sdk-examples), against the C build above.
+  for (const char* lang : {"cpp", "go", "rust", "as"}) {
+    const std::string path = dir + "/" + lang + "/filter.wasm";
+    if (std::filesystem::exists(path)) {
+      add(std::string("BM_PluginBatch/filter/traces/") + lang, "filter", Signal::kTraces, path,
+          false);
     }
   }
   return true;

@@ -571,15 +571,20 @@ int plugin_build(const std::string& dir_arg, const std::string& sdk_dir, std::os
   std::map<std::string, std::string> env;
   if (lang == "c" || lang == "cpp") {
     const bool cpp = lang == "cpp";
-    std::vector<std::string> cmd = {cpp ? "clang++" : "clang",
-                                    "--target=wasm32-wasi",
-                                    "-O2",
-                                    "-mexec-model=reactor",
-                                    "-Wl,--strip-debug",
-                                    "-Wall",
-                                    "-I" + (sdk / "c" / "include").string()};
+    const std::string include = "-I" + (sdk / "c" / "include").string();
+    std::string c_sdk = (sdk / "c" / "src" / "weft.c").string();
+    if (cpp) {  // the C SDK compiled as C first: one clang++ command cannot mix -std values
+      fs::create_directories(dir / ".weft");
+      steps.push_back({"clang", "--target=wasm32-wasi", "-O2", "-Wall", include, "-c", c_sdk,
+                       "-o", ".weft/weft.o"});
+      c_sdk = ".weft/weft.o";
+    }
+    std::vector<std::string> cmd = {cpp ? "clang++" : "clang", "--target=wasm32-wasi", "-O2",
+                                    "-mexec-model=reactor", "-Wl,--strip-debug", "-Wall", include};
     if (cpp) {
-      for (const char* flag : {"-std=c++17", "-fno-exceptions"}) cmd.emplace_back(flag);
+      for (const char* flag : {"-std=c++17", "-fno-exceptions", "-fno-rtti"}) {
+        cmd.emplace_back(flag);
+      }
       cmd.push_back("-I" + (sdk / "cpp" / "include").string());
     }
     cmd.insert(cmd.end(), {"-o", wasm});
@@ -589,8 +594,7 @@ int plugin_build(const std::string& dir_arg, const std::string& sdk_dir, std::os
       return 2;
     }
     cmd.insert(cmd.end(), sources.begin(), sources.end());
-    if (cpp) cmd.insert(cmd.end(), {"-x", "c"});
-    cmd.push_back((sdk / "c" / "src" / "weft.c").string());
+    cmd.push_back(c_sdk);
     steps.push_back(cmd);
   } else if (lang == "go") {
     env = {{"GOOS", "wasip1"}, {"GOARCH", "wasm"}};

@@ -20,9 +20,6 @@ PLUGINS = Path(os.environ.get("WEFT_PLUGIN_DIR", WEFT.parent / "plugins"))
 EXAMPLES = {
     "c": ["filter", "transform", "redact"],
     "cpp": ["filter", "transform"],
-    "go": ["filter", "transform", "redact"],
-    "rust": ["filter", "transform", "redact"],
-    "as": ["filter", "transform"],
 }
 
 
