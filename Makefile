@@ -41,6 +41,7 @@ build: configure
 # installed by its setup.sh; C's are part of `build`. Into $(BUILD_DIR)/plugins/<lang>/.
 sdk-examples: build
 	sdk/cpp/setup.sh && sdk/cpp/build.sh $(BUILD_DIR)/plugins/cpp
+	sdk/go/setup.sh && sdk/go/build.sh $(BUILD_DIR)/plugins/go
 
 run: build
 	$(WEFT_BIN) --config $(CONFIG)

@@ -402,13 +402,13 @@ int plugin_inspect(const std::string& path, bool json, std::ostream& out, std::o
   const auto& m = *module.value();
   std::string abi = "unknown";
   if (m.exports_function("weft_abi_version")) {
-    auto instance = wasm::Instance::create(module.value(), {});
+    wasm::InstanceLimits limits;
+    limits.timeout = std::chrono::seconds(5);  // a language runtime's start-up, compiled cold
+    auto instance = wasm::Instance::create(module.value(), limits);
     if (instance.ok()) {
-      bool ready = true;
-      if (m.exports_function("_initialize"))
-        ready = instance.value()->call("_initialize", {}, nullptr).ok();
+      // (Instance::create has run _initialize.)
       auto version = instance.value()->call("weft_abi_version", {}, nullptr);
-      if (ready && version.ok()) abi = std::to_string(version.value);
+      abi = version.ok() ? std::to_string(version.value) : "unknown (" + version.message + ")";
     } else {
       abi = "unknown (" + instance.status().message() + ")";
     }
@@ -575,12 +575,17 @@ int plugin_build(const std::string& dir_arg, const std::string& sdk_dir, std::os
     std::string c_sdk = (sdk / "c" / "src" / "weft.c").string();
     if (cpp) {  // the C SDK compiled as C first: one clang++ command cannot mix -std values
       fs::create_directories(dir / ".weft");
-      steps.push_back({"clang", "--target=wasm32-wasi", "-O2", "-Wall", include, "-c", c_sdk,
-                       "-o", ".weft/weft.o"});
+      steps.push_back({"clang", "--target=wasm32-wasi", "-O2", "-Wall", include, "-c", c_sdk, "-o",
+                       ".weft/weft.o"});
       c_sdk = ".weft/weft.o";
     }
-    std::vector<std::string> cmd = {cpp ? "clang++" : "clang", "--target=wasm32-wasi", "-O2",
-                                    "-mexec-model=reactor", "-Wl,--strip-debug", "-Wall", include};
+    std::vector<std::string> cmd = {cpp ? "clang++" : "clang",
+                                    "--target=wasm32-wasi",
+                                    "-O2",
+                                    "-mexec-model=reactor",
+                                    "-Wl,--strip-debug",
+                                    "-Wall",
+                                    include};
     if (cpp) {
       for (const char* flag : {"-std=c++17", "-fno-exceptions", "-fno-rtti"}) {
         cmd.emplace_back(flag);

@@ -20,6 +20,7 @@ PLUGINS = Path(os.environ.get("WEFT_PLUGIN_DIR", WEFT.parent / "plugins"))
 EXAMPLES = {
     "c": ["filter", "transform", "redact"],
     "cpp": ["filter", "transform"],
+    "go": ["filter", "transform", "redact"],
 }
 
 

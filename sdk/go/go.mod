@@ -1,0 +1,3 @@
+module weft.local/sdk
+
+go 1.24
