@@ -42,6 +42,7 @@ build: configure
 sdk-examples: build
 	sdk/cpp/setup.sh && sdk/cpp/build.sh $(BUILD_DIR)/plugins/cpp
 	sdk/go/setup.sh && sdk/go/build.sh $(BUILD_DIR)/plugins/go
+	sdk/rust/setup.sh && sdk/rust/build.sh $(BUILD_DIR)/plugins/rust
 
 run: build
 	$(WEFT_BIN) --config $(CONFIG)

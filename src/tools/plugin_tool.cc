@@ -605,6 +605,7 @@ int plugin_build(const std::string& dir_arg, const std::string& sdk_dir, std::os
     env = {{"GOOS", "wasip1"}, {"GOARCH", "wasm"}};
     steps.push_back({"go", "build", "-buildmode=c-shared", "-trimpath", "-o", wasm, "."});
   } else if (lang == "rust") {
+    env = {{"CARGO_TARGET_DIR", "target"}};  // the project's own, whatever the environment says
     steps.push_back({"cargo", "build", "--release", "--target", "wasm32-wasip1"});
     steps.push_back({"cp", "target/wasm32-wasip1/release/" + ident + ".wasm", wasm});
   } else if (lang == "as") {
@@ -617,9 +618,10 @@ int plugin_build(const std::string& dir_arg, const std::string& sdk_dir, std::os
     return 2;
   }
   for (const auto& step : steps) {
-    if (!run(step, dir, step.front() == "go" ? env : std::map<std::string, std::string>{}, out,
-             err))
+    if (!run(step, dir, step.front() == "cp" ? std::map<std::string, std::string>{} : env, out,
+             err)) {
       return 1;
+    }
   }
   if (on_path("wasm-opt")) {
     const std::string tmp = wasm + ".opt";

@@ -21,6 +21,7 @@ EXAMPLES = {
     "c": ["filter", "transform", "redact"],
     "cpp": ["filter", "transform"],
     "go": ["filter", "transform", "redact"],
+    "rust": ["filter", "transform", "redact"],
 }
 
 
