@@ -43,6 +43,7 @@ sdk-examples: build
 	sdk/cpp/setup.sh && sdk/cpp/build.sh $(BUILD_DIR)/plugins/cpp
 	sdk/go/setup.sh && sdk/go/build.sh $(BUILD_DIR)/plugins/go
 	sdk/rust/setup.sh && sdk/rust/build.sh $(BUILD_DIR)/plugins/rust
+	sdk/assemblyscript/setup.sh && sdk/assemblyscript/build.sh $(BUILD_DIR)/plugins/as
 
 run: build
 	$(WEFT_BIN) --config $(CONFIG)

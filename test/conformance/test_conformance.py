@@ -22,6 +22,7 @@ EXAMPLES = {
     "cpp": ["filter", "transform"],
     "go": ["filter", "transform", "redact"],
     "rust": ["filter", "transform", "redact"],
+    "as": ["filter", "transform"],
 }
 
 

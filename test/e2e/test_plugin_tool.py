@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-LANGS = ["c", "cpp", "go", "rust"]
+LANGS = ["c", "cpp", "go", "rust", "as"]
 
 
 def weft(weft_bin, *args, cwd=None, timeout=600):
