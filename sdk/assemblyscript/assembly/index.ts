@@ -73,6 +73,14 @@ export class Reader {
     this.end = ptr + <usize>len;
   }
 
+  /** Starts over on another message (readers can be reused: no allocation). */
+  reset(ptr: usize, len: i32): Reader {
+    this.p = ptr;
+    this.end = ptr + <usize>len;
+    this.error = false;
+    return this;
+  }
+
   @inline private varint(): bool {
     let p = this.p;
     const end = this.end;
@@ -141,9 +149,12 @@ export class Reader {
   }
 }
 
+// A scratch reader for the leaf functions below (they never call each other).
+const leafReader = new Reader(0, 0);
+
 /** The first length-delimited field `number` of a message (empty if absent). */
 export function pbBytes(ptr: usize, len: i32, number: u32): Bytes {
-  const r = new Reader(ptr, len);
+  const r = leafReader.reset(ptr, len);
   while (r.next()) {
     if (r.number == number && r.wireType == 2) return new Bytes(r.bytesPtr, r.bytesLen);
   }
@@ -152,7 +163,7 @@ export function pbBytes(ptr: usize, len: i32, number: u32): Bytes {
 
 /** The first varint or fixed field `number` of a message (0 if absent). */
 export function pbU64(ptr: usize, len: i32, number: u32): u64 {
-  const r = new Reader(ptr, len);
+  const r = leafReader.reset(ptr, len);
   while (r.next()) {
     if (r.number == number && r.wireType != 2) return r.u64;
   }
@@ -180,7 +191,7 @@ export class Value {
 
   static read(ptr: usize, len: i32): Value {
     const v = new Value();
-    const r = new Reader(ptr, len);
+    const r = leafReader.reset(ptr, len);
     while (r.next()) {
       switch (r.number) {
         case 1:
@@ -217,18 +228,28 @@ export class Value {
   }
 }
 
+// Scratch readers for Attributes.find (one call at a time: no allocation per attribute).
+const findReader = new Reader(0, 0);
+const keyReader = new Reader(0, 0);
+
 /** The attributes (KeyValue, field `field`) of a message. */
 export class Attributes {
   constructor(public ptr: usize, public len: i32, public field: u32) {}
 
   /** The value of the first attribute with this key (null if absent); only it is decoded. */
   find(key: Bytes): Value | null {
-    const r = new Reader(this.ptr, this.len);
+    const r = findReader.reset(this.ptr, this.len);
+    const kv = keyReader;
     while (r.next()) {
       if (r.number != this.field || r.wireType != 2) continue;
-      if (pbBytes(r.bytesPtr, r.bytesLen, 1).equals(key)) {
-        const v = pbBytes(r.bytesPtr, r.bytesLen, 2);
-        return Value.read(v.ptr, v.len);
+      kv.reset(r.bytesPtr, r.bytesLen);
+      while (kv.next()) {
+        if (kv.number != 1 || kv.wireType != 2) continue;
+        if (kv.bytesLen == key.len && memory.compare(kv.bytesPtr, key.ptr, key.len) == 0) {
+          const v = pbBytes(r.bytesPtr, r.bytesLen, 2);
+          return Value.read(v.ptr, v.len);
+        }
+        break;
       }
     }
     return null;
@@ -264,11 +285,20 @@ export class Item {
   attributesField: u32 = 0;
   signal: Signal = Signal.Traces;
 
+  private attrs: Attributes = new Attributes(0, 0, 0);
+  private resourceAttrs: Attributes = new Attributes(0, 0, 1);
+
+  /** The item's attributes (the same object on every call, updated for this item). */
   attributes(): Attributes {
-    return new Attributes(this.raw.ptr, this.raw.len, this.attributesField);
+    this.attrs.ptr = this.raw.ptr;
+    this.attrs.len = this.raw.len;
+    this.attrs.field = this.attributesField;
+    return this.attrs;
   }
   resourceAttributes(): Attributes {
-    return new Attributes(this.resource.ptr, this.resource.len, 1);
+    this.resourceAttrs.ptr = this.resource.ptr;
+    this.resourceAttrs.len = this.resource.len;
+    return this.resourceAttrs;
   }
   /** Span name (traces) or metric name (metrics); empty for log records. */
   name(): Bytes {
@@ -322,13 +352,15 @@ export class Batch {
         while (items.next()) {
           if (items.number != 2 || items.wireType != 2) continue;
           if (this.signal != Signal.Metrics) {
-            it.raw = new Bytes(items.bytesPtr, items.bytesLen);
+            it.raw.ptr = items.bytesPtr;
+            it.raw.len = items.bytesLen;
             it.attributesField = itemsField;
             it.index = index++;
             if (!fn(it)) return this.done(index);
             continue;
           }
-          it.metric = new Bytes(items.bytesPtr, items.bytesLen);
+          it.metric.ptr = items.bytesPtr;
+          it.metric.len = items.bytesLen;
           const mr = new Reader(items.bytesPtr, items.bytesLen);
           while (mr.next()) {
             if (mr.wireType != 2 || !isMetricData(mr.number)) continue;
@@ -336,7 +368,8 @@ export class Batch {
             const points = new Reader(mr.bytesPtr, mr.bytesLen);
             while (points.next()) {
               if (points.number != 1 || points.wireType != 2) continue;
-              it.raw = new Bytes(points.bytesPtr, points.bytesLen);
+              it.raw.ptr = points.bytesPtr;
+              it.raw.len = points.bytesLen;
               it.index = index++;
               if (!fn(it)) return this.done(index);
             }
