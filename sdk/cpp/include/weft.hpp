@@ -216,6 +216,13 @@ inline Status drop_all() {
   return weft_drop_all() == 0 ? ok() : error("weft refused drop_all");
 }
 
+// Replaces the batch with these request bytes (same signal; weft checks them).
+inline Status replace(std::string_view request) {
+  return weft_replace(reinterpret_cast<const uint8_t*>(request.data()), request.size()) == 0
+             ? ok()
+             : error("weft refused the replacement");
+}
+
 // A keep-mask: every item kept until dropped. Owns its buffer.
 class KeepMask {
  public:
