@@ -31,10 +31,10 @@ OTELCOL="$("$ROOT/bench/build-otelcol.sh" | tail -n 1)"
 mkdir -p "$ROOT/bench/results"
 
 log "Wasm boundary micro-benchmarks"
-# Pinned like the collector runs (where there is a second CPU); the median of 3 repetitions.
+# Pinned like the collector runs (where there is a second CPU); the median of 5 repetitions.
 PIN=()
 if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then PIN=(taskset -c 1); fi
-"${PIN[@]}" "$BUILD_DIR/weft_bench" --benchmark_min_time=0.3 --benchmark_repetitions=3 \
+"${PIN[@]}" "$BUILD_DIR/weft_bench" --benchmark_min_time=0.3 --benchmark_repetitions=5 \
   --benchmark_report_aggregates_only=true \
   --benchmark_out="$ROOT/bench/results/wasm_boundary.json" --benchmark_out_format=json
 

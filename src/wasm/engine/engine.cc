@@ -396,6 +396,12 @@ std::unique_ptr<wasmtime::Linker> make_linker(wasmtime::Engine& engine) {
   return linker;
 }
 
+// Epoch ticks for a call's deadline: never before the timeout (the first tick may come at
+// once), at most one tick after it.
+uint64_t deadline_ticks(std::chrono::milliseconds timeout, std::chrono::milliseconds tick) {
+  return static_cast<uint64_t>((timeout.count() + tick.count() - 1) / tick.count()) + 1;
+}
+
 }  // namespace
 
 Instance::Instance(std::shared_ptr<Module> module, std::unique_ptr<Impl> impl,
@@ -413,7 +419,7 @@ Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<Module> modul
     return Status::permanent("cannot set up WASI: " + wasi.err().message());
   }
   impl->store.context().set_epoch_deadline(
-      std::max<int64_t>(1, limits.timeout / module->engine_->options().epoch_tick));
+      deadline_ticks(limits.timeout, module->engine_->options().epoch_tick));
   {
     std::lock_guard lock(module->impl_->linker_mu);
     if (!module->impl_->linker) module->impl_->linker = make_linker(engine);
@@ -447,8 +453,8 @@ CallResult Instance::call(std::string_view name, const std::vector<int32_t>& arg
   std::vector<wasmtime::Val> params;
   params.reserve(args.size());
   for (int32_t a : args) params.emplace_back(a);
-  store.context().set_epoch_deadline(static_cast<uint64_t>(
-      std::max<int64_t>(1, limits_.timeout / module_->engine_->options().epoch_tick)));
+  store.context().set_epoch_deadline(
+      deadline_ticks(limits_.timeout, module_->engine_->options().epoch_tick));
   impl_->state->host = host;
   Engine::Impl& engine = *module_->engine_->impl_;
   engine.active_calls.fetch_add(1);

@@ -74,8 +74,11 @@ std::unique_ptr<Instance> spinner(Engine& engine) {
 TEST(EngineTest, EpochDeadlineStopsAnInfiniteLoop) {
   auto engine = make_engine();
   auto instance = spinner(*engine);
+  const auto start = std::chrono::steady_clock::now();
   auto result = instance->call("spin", {}, nullptr);
   EXPECT_EQ(result.failure, Failure::kTimeout) << result.message;
+  // Never before the 20 ms timeout (ticks are coarser than milliseconds).
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(20));
 }
 
 // The epoch ticker parks when no call runs; a call after a long idle spell must still
