@@ -40,18 +40,28 @@ var pinned = map[uintptr][]byte{}
 //go:wasmexport weft_abi_version
 func abiVersion() int32 { return 1 }
 
+// The last input buffer, kept for the next batch: a new one would be zeroed and collected
+// (a batch is often 100 KB or more).
+var spare []byte
+
 //go:wasmexport weft_alloc
 func alloc(size int32) int32 {
 	if size < 0 {
 		return 0
 	}
-	buf := make([]byte, size+1) // +1: never empty, so it has an address
+	var buf []byte
+	if cap(spare) > int(size) {
+		buf, spare = spare[:size+1], nil
+	} else {
+		buf = make([]byte, size+1) // +1: never empty, so it has an address
+	}
 	p := uintptr(unsafe.Pointer(&buf[0]))
 	pinned[p] = buf
 	return int32(p)
 }
 
-// take returns the buffer weft wrote at ptr and releases it to the GC once dropped.
+// take returns the buffer weft wrote at ptr; release hands it back for reuse once the
+// call that reads it has returned.
 func take(ptr, size int32) []byte {
 	p := uintptr(ptr)
 	buf, ok := pinned[p]
@@ -60,6 +70,12 @@ func take(ptr, size int32) []byte {
 	}
 	delete(pinned, p)
 	return buf[:size]
+}
+
+func release(buf []byte) {
+	if cap(buf) > cap(spare) {
+		spare = buf
+	}
 }
 
 //go:wasmexport weft_configure
@@ -80,7 +96,9 @@ func Process(signal Signal, ptr, size int32, fn ProcessFunc) int32 {
 	}
 	batch := &Batch{signal: signal, request: data}
 	batch.count = batch.countItems()
-	return status(fn(batch))
+	rc := status(fn(batch))
+	release(data) // the batch and what was read from it are not used after the call
+	return rc
 }
 
 func status(err error) int32 {

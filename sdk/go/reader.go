@@ -45,11 +45,23 @@ func (r *Reader) Next(f *Field) bool {
 	if r.Err || r.p >= len(r.b) {
 		return false
 	}
-	tag, ok := r.varint()
-	if !ok || tag>>3 == 0 {
+	// One-byte tags and lengths (the common case) are read here: Go does not inline varint.
+	var tag uint64
+	if c := r.b[r.p]; c < 0x80 {
+		tag = uint64(c)
+		r.p++
+	} else {
+		var ok bool
+		if tag, ok = r.varint(); !ok {
+			r.Err = true
+			return false
+		}
+	}
+	if tag>>3 == 0 {
 		r.Err = true
 		return false
 	}
+	var ok bool
 	f.Number, f.WireType, f.U64, f.Bytes = uint32(tag>>3), uint32(tag&7), 0, nil
 	switch f.WireType {
 	case 0:
@@ -75,7 +87,13 @@ func (r *Reader) Next(f *Field) bool {
 		f.U64 = uint64(uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24)
 		r.p += 4
 	case 2:
-		n, ok := r.varint()
+		var n uint64
+		if r.p < len(r.b) && r.b[r.p] < 0x80 {
+			n, ok = uint64(r.b[r.p]), true
+			r.p++
+		} else {
+			n, ok = r.varint()
+		}
 		if !ok || n > uint64(len(r.b)-r.p) {
 			r.Err = true
 			return false
