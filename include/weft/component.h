@@ -24,6 +24,8 @@ struct ComponentContext {
   telemetry::Registry* metrics = nullptr;
   std::shared_ptr<spdlog::logger> logger;
   telemetry::AuditLog* audit = nullptr;  // null: audit events go to the log only
+  // A processor's pipeline ("traces/in"); empty for components shared between pipelines.
+  std::string pipeline = {};
 };
 
 // Lifecycle shared by every component. shutdown() is safe without start()

@@ -54,8 +54,9 @@ Status Service::build() {
     Consumer* next = pipeline.to_exporters.get();
     for (auto it = p.processors.rbegin(); it != p.processors.rend(); ++it) {
       const auto& entry = config_.processors.at(*it);
-      auto processor = entry.factory->create_processor(context(ComponentKind::kProcessor, *it),
-                                                       *entry.config, p.signal, next);
+      ComponentContext ctx = context(ComponentKind::kProcessor, *it);
+      ctx.pipeline = p.id;
+      auto processor = entry.factory->create_processor(ctx, *entry.config, p.signal, next);
       next = processor.get();
       pipeline.processors.insert(pipeline.processors.begin(), std::move(processor));
     }

@@ -1,20 +1,112 @@
 #include "core/yaml_json.h"
 
-#include <cctype>
 #include <charconv>
 #include <cstdio>
+#include <optional>
+#include <string_view>
 
 namespace weft {
 namespace {
 
-bool is_number(const std::string& s) {
-  if (s.empty() || (std::isdigit(static_cast<unsigned char>(s[0])) == 0 && s[0] != '-')) {
-    return false;
+bool all_of(std::string_view s, int (*pred)(int)) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (pred(static_cast<unsigned char>(c)) == 0) return false;
   }
-  double d = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
-  return ec == std::errc() && end == s.data() + s.size() && s != "." && s.back() != '.';
+  return true;
 }
+
+int is_octal(int c) {
+  return c >= '0' && c <= '7' ? 1 : 0;
+}
+int is_digit(int c) {
+  return c >= '0' && c <= '9' ? 1 : 0;
+}
+int is_hex(int c) {
+  return is_digit(c) != 0 || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ? 1 : 0;
+}
+
+// Digits without leading zeros ("0" for none left).
+std::string_view trim_zeros(std::string_view digits) {
+  const size_t first = digits.find_first_not_of('0');
+  return first == std::string_view::npos ? std::string_view("0") : digits.substr(first);
+}
+
+// An integer in base 8 or 16 as decimal; nullopt past 64 bits.
+std::optional<std::string> radix_to_decimal(std::string_view digits, int base) {
+  uint64_t value = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value, base);
+  if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+  return std::to_string(value);
+}
+
+// The core schema's float: [-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?
+std::optional<std::string> core_float(std::string_view s, std::string_view sign) {
+  const size_t e = s.find_first_of("eE");
+  std::string_view mantissa = s.substr(0, e);
+  std::string_view exponent = e == std::string_view::npos ? std::string_view() : s.substr(e + 1);
+  const size_t dot = mantissa.find('.');
+  std::string_view whole = mantissa.substr(0, dot);
+  std::string_view fraction =
+      dot == std::string_view::npos ? std::string_view() : mantissa.substr(dot + 1);
+  if (whole.empty() && fraction.empty()) return std::nullopt;
+  if ((!whole.empty() && !all_of(whole, is_digit)) ||
+      (!fraction.empty() && !all_of(fraction, is_digit))) {
+    return std::nullopt;
+  }
+  std::string out(sign == "-" ? "-" : "");
+  out += whole.empty() ? std::string_view("0") : trim_zeros(whole);
+  if (!fraction.empty()) out += "." + std::string(fraction);
+  if (e != std::string_view::npos) {
+    std::string_view exp_sign;
+    if (!exponent.empty() && (exponent[0] == '+' || exponent[0] == '-')) {
+      exp_sign = exponent.substr(0, 1);
+      exponent.remove_prefix(1);
+    }
+    if (!all_of(exponent, is_digit)) return std::nullopt;
+    out += "e" + std::string(exp_sign == "-" ? "-" : "") + std::string(trim_zeros(exponent));
+  } else if (fraction.empty()) {
+    out += ".0";  // "1." is a float
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string yaml_scalar_to_json(const std::string& s) {
+  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return "null";
+  if (s == "true" || s == "True" || s == "TRUE") return "true";
+  if (s == "false" || s == "False" || s == "FALSE") return "false";
+  std::string_view body = s;
+  std::string_view sign;
+  if (body[0] == '+' || body[0] == '-') {
+    sign = body.substr(0, 1);
+    body.remove_prefix(1);
+  }
+  const std::string minus = sign == "-" ? "-" : "";
+  if (body == ".inf" || body == ".Inf" || body == ".INF") {
+    return sign == "-" ? "\"-Infinity\"" : "\"Infinity\"";
+  }
+  if (sign.empty() && (body == ".nan" || body == ".NaN" || body == ".NAN")) return "\"NaN\"";
+  if (sign.empty() && body.size() > 2 && body.substr(0, 2) == "0o" &&
+      all_of(body.substr(2), is_octal)) {
+    if (auto v = radix_to_decimal(body.substr(2), 8)) return *v;
+    return json_quote(s);
+  }
+  if (sign.empty() && body.size() > 2 && body.substr(0, 2) == "0x" &&
+      all_of(body.substr(2), is_hex)) {
+    if (auto v = radix_to_decimal(body.substr(2), 16)) return *v;
+    return json_quote(s);
+  }
+  if (all_of(body, is_digit)) {
+    const std::string_view digits = trim_zeros(body);
+    return (digits == "0" ? std::string() : minus) + std::string(digits);
+  }
+  if (auto f = core_float(body, sign)) return *f;
+  return json_quote(s);
+}
+
+namespace {
 
 void write(std::string& out, const YAML::Node& node) {
   switch (node.Type()) {
@@ -41,12 +133,11 @@ void write(std::string& out, const YAML::Node& node) {
       break;
     }
     case YAML::NodeType::Scalar: {
-      const std::string& s = node.Scalar();
-      const bool plain = node.Tag() != "!";
-      if (plain && (s == "true" || s == "false" || s == "null" || is_number(s))) {
-        out += s;
+      // A quoted scalar has the tag "!"; a plain one "?" (or an explicit tag such as !!str).
+      if (node.Tag() == "?") {
+        out += yaml_scalar_to_json(node.Scalar());
       } else {
-        out += json_quote(s);
+        out += json_quote(node.Scalar());
       }
       break;
     }

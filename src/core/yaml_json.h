@@ -7,9 +7,16 @@
 
 namespace weft {
 
-// A YAML tree as JSON: maps become objects, sequences arrays; a plain scalar
-// that reads as a number, true/false or null keeps that type, a quoted one is a string.
+// A YAML tree as JSON, always valid JSON: maps become objects (keys as strings), sequences
+// arrays. A plain scalar is typed by the YAML 1.2 core schema: null, ~ and nothing are null;
+// true/false (also True, TRUE, ...) booleans; decimal, 0o octal and 0x hex integers and
+// decimal floats numbers, written the way JSON writes them ("010" is 10, "00.5" is 0.5,
+// "0x1F" is 31, "+1." is 1.0; an integer too large for 64 bits keeps its digits); .inf, -.inf
+// and .nan, which JSON cannot hold, the strings "Infinity", "-Infinity" and "NaN". Everything
+// else, and every quoted scalar, is a string.
 std::string yaml_to_json(const YAML::Node& node);
+// One plain scalar as yaml_to_json writes it.
+std::string yaml_scalar_to_json(const std::string& scalar);
 
 // A JSON string literal (quotes included) holding text.
 std::string json_quote(std::string_view text);

@@ -2,12 +2,15 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
+#include <google/protobuf/stubs/logging.h>
 #include <malloc.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <mutex>
 #include <thread>
 
 #include "core/builtin.h"
@@ -38,8 +41,60 @@ std::optional<weft::CollectorConfig> load(const std::vector<std::string>& files,
   return std::move(loaded.config);
 }
 
+// libprotobuf's own messages in weft's log format instead of its own lines on stderr.
+std::shared_ptr<spdlog::logger>& protobuf_logger() {
+  static auto* logger = new std::shared_ptr<spdlog::logger>();
+  return *logger;
+}
+
+void log_protobuf(google::protobuf::LogLevel level, const char* file, int line,
+                  const std::string& message) {
+  auto& logger = protobuf_logger();
+  if (!logger) return;
+  const auto lvl = level == google::protobuf::LOGLEVEL_INFO      ? spdlog::level::info
+                   : level == google::protobuf::LOGLEVEL_WARNING ? spdlog::level::warn
+                                                                 : spdlog::level::err;
+  logger->log(lvl, "{} ({}:{})", message, file, line);
+}
+
+// What the signal thread asks of main(), which does the work.
+struct Requests {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stop = false;
+  int stop_signal = 0;
+  int reloads = 0;
+};
+
+// Waits for signals from the start, so a SIGTERM while weft is still starting is seen too.
+// After SIGTERM or SIGINT, weft exits within the shutdown timeout (plus a second) whatever
+// is still running: every plugin call has a deadline, but a compile or a peer may not.
+void watch_signals(sigset_t signals, std::shared_ptr<Requests> requests,
+                   std::chrono::nanoseconds shutdown_timeout, std::shared_ptr<spdlog::logger> log) {
+  std::thread([signals, requests, shutdown_timeout, log] {
+    int received = 0;
+    while (sigwait(&signals, &received) == 0) {
+      std::unique_lock lock(requests->mu);
+      if (received == SIGHUP) {
+        ++requests->reloads;
+        requests->cv.notify_all();
+        continue;
+      }
+      if (requests->stop) continue;
+      requests->stop = true;
+      requests->stop_signal = received;
+      requests->cv.notify_all();
+      lock.unlock();
+      std::this_thread::sleep_for(shutdown_timeout + std::chrono::seconds(1));
+      log->error("shutdown did not finish within service.shutdown_timeout; exiting now");
+      log->flush();
+      std::_Exit(1);
+    }
+  }).detach();
+}
+
 int run(const std::vector<std::string>& files, const weft::Factories& factories) {
-  // Handle termination signals synchronously in main(); every thread made later inherits the mask.
+  // Termination signals go to one thread; every thread made later inherits the mask.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
@@ -52,19 +107,30 @@ int run(const std::vector<std::string>& files, const weft::Factories& factories)
   if (!config) return 1;
   auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
   sink->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ [%n] %v");
-  weft::Service service(std::move(*config), sink);
+  protobuf_logger() = std::make_shared<spdlog::logger>("protobuf", sink);
+  google::protobuf::SetLogHandler(&log_protobuf);
   auto log = std::make_shared<spdlog::logger>("weft", sink);
+  auto requests = std::make_shared<Requests>();
+  watch_signals(signals, requests, config->shutdown_timeout, log);
+  weft::Service service(std::move(*config), sink);
   log->info("weft {} starting", WEFT_VERSION);
   if (weft::Status s = service.start(); !s.is_ok()) {
     log->error("cannot start: {}", s.message());
     service.shutdown();
     return 1;
   }
-  int received = 0;
-  while (sigwait(&signals, &received) == 0 && received == SIGHUP) {
+  std::unique_lock lock(requests->mu);
+  while (true) {
+    requests->cv.wait(lock, [&] { return requests->stop || requests->reloads > 0; });
+    if (requests->stop) break;
+    requests->reloads = 0;
+    lock.unlock();
     log->info("received SIGHUP, reloading plugins");
     (void)service.reload_plugins();
+    lock.lock();
   }
+  const int received = requests->stop_signal;
+  lock.unlock();
   log->info("received {}, shutting down", received == SIGTERM ? "SIGTERM" : "SIGINT");
   service.shutdown();
   return 0;

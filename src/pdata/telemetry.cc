@@ -49,8 +49,7 @@ void Telemetry::sync_wire() const {
   if (!wire_stale_) return;
   wire_.clear();
   message_->SerializeToString(&wire_);
-  auto items = wire::count_items(signal_, wire_);
-  items_ = items.ok() ? items.value() : 0;
+  items_ = wire::count_valid_items(signal_, wire_);
   wire_stale_ = false;
 }
 
@@ -94,8 +93,8 @@ std::vector<Telemetry> Telemetry::split(size_t max_items) && {
     return out;
   }
   for (auto& chunk : wire::split(signal_, wire_, max_items)) {
-    auto items = wire::count_items(signal_, chunk);
-    out.push_back(Telemetry(signal_, std::move(chunk), items.ok() ? items.value() : 0));
+    const size_t items = wire::count_valid_items(signal_, chunk);
+    out.push_back(Telemetry(signal_, std::move(chunk), items));
   }
   return out;
 }

@@ -1,6 +1,9 @@
 #include "pdata/wire.h"
 
+#include <cstring>
 #include <string>
+
+#include "pdata/schema.h"
 
 namespace weft::pdata::wire {
 namespace {
@@ -142,19 +145,163 @@ void append_len_field(std::string& out, uint32_t number, std::string_view payloa
   out.append(payload);
 }
 
+bool valid_utf8(std::string_view text) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* end = p + text.size();
+  while (p < end) {
+    while (end - p >= 8) {  // ASCII, eight bytes at a time
+      uint64_t word = 0;
+      std::memcpy(&word, p, 8);
+      if ((word & 0x8080808080808080ULL) != 0) break;
+      p += 8;
+    }
+    if (p == end) break;
+    const unsigned char c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    ptrdiff_t follow = 0;
+    uint32_t code = 0;
+    if (c >= 0xc2 && c <= 0xdf) {
+      follow = 1;
+      code = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      follow = 2;
+      code = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      follow = 3;
+      code = c & 0x07;
+    } else {
+      return false;  // a continuation byte first, an overlong lead, or past U+10FFFF
+    }
+    if (end - p <= follow) return false;
+    for (ptrdiff_t k = 1; k <= follow; ++k) {
+      if ((p[k] & 0xc0) != 0x80) return false;
+      code = (code << 6) | (p[k] & 0x3f);
+    }
+    if (follow == 2 && (code < 0x800 || (code >= 0xd800 && code <= 0xdfff))) return false;
+    if (follow == 3 && (code < 0x10000 || code > 0x10ffff)) return false;
+    p += follow + 1;
+  }
+  return true;
+}
+
+namespace {
+
+// protobuf's own nesting limit: what it can decode, the walker accepts.
+constexpr int kMaxDepth = 100;
+
+bool packed_varints(std::string_view bytes) {
+  size_t i = 0;
+  while (i < bytes.size()) {
+    size_t n = 0;
+    while (i + n < bytes.size() && (static_cast<uint8_t>(bytes[i + n]) & 0x80) != 0) ++n;
+    if (i + n >= bytes.size() || n >= 10) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+// Walks a request against its schema, counting items; the first problem ends it, with the
+// path of the field it is in.
+class Validator {
+ public:
+  explicit Validator(const Schema& schema) : schema_(schema) {}
+
+  bool message(uint16_t type, std::string_view bytes, int depth) {
+    const MessageRule& rule = schema_.messages[type];
+    if (rule.item) ++items;
+    Reader reader(bytes);
+    Field f;
+    while (reader.next(f)) {
+      if (f.number >= rule.fields.size()) continue;
+      const FieldRule& r = rule.fields[f.number];
+      const bool len = f.type == WireType::kLen;
+      switch (r.kind) {
+        case FieldKind::kUnknown:
+          continue;
+        case FieldKind::kVarint:
+          if (f.type == WireType::kVarint || (r.packable && len && packed_varints(f.bytes)))
+            continue;
+          return wrong_type(r, f);
+        case FieldKind::kFixed64:
+          if (f.type == WireType::kFixed64 || (r.packable && len && f.bytes.size() % 8 == 0))
+            continue;
+          return wrong_type(r, f);
+        case FieldKind::kFixed32:
+          if (f.type == WireType::kFixed32 || (r.packable && len && f.bytes.size() % 4 == 0))
+            continue;
+          return wrong_type(r, f);
+        case FieldKind::kString:
+          if (!len) return wrong_type(r, f);
+          if (!valid_utf8(f.bytes)) return fail(r.name + ": a string that is not valid UTF-8");
+          continue;
+        case FieldKind::kBytes:
+          if (!len) return wrong_type(r, f);
+          if (r.id_bytes != 0 && !f.bytes.empty() && f.bytes.size() != r.id_bytes) {
+            return fail(r.name + ": " + std::to_string(f.bytes.size()) + " bytes; an id has " +
+                        std::to_string(r.id_bytes) + " (or none)");
+          }
+          continue;
+        case FieldKind::kMessage:
+          if (!len) return wrong_type(r, f);
+          if (depth >= kMaxDepth) return fail(r.name + ": nested more than 100 deep");
+          if (!message(r.message, f.bytes, depth + 1)) {
+            error = r.name + "." + error;
+            return false;
+          }
+          continue;
+      }
+    }
+    if (reader.failed()) return fail("a field that runs past its message");
+    return true;
+  }
+
+  size_t items = 0;
+  std::string error;
+
+ private:
+  bool fail(std::string what) {
+    error = std::move(what);
+    return false;
+  }
+  bool wrong_type(const FieldRule& r, const Field& f) {
+    static constexpr const char* kWireTypes[] = {"varint", "fixed64", "length-delimited",
+                                                 "",       "",        "fixed32"};
+    return fail(r.name + ": wire type " + kWireTypes[static_cast<uint32_t>(f.type)] +
+                " where the schema has " +
+                (r.kind == FieldKind::kMessage  ? "a message"
+                 : r.kind == FieldKind::kString ? "a string"
+                 : r.kind == FieldKind::kBytes  ? "bytes"
+                                                : "a number"));
+  }
+
+  const Schema& schema_;
+};
+
+}  // namespace
+
 Result<size_t> count_items(Signal signal, std::string_view request) {
+  Validator validator(Schema::of(signal));
+  if (!validator.message(0, request, 0)) {
+    return Status::invalid_argument("malformed protobuf payload: " + validator.error);
+  }
+  return validator.items;
+}
+
+size_t count_valid_items(Signal signal, std::string_view request) {
   size_t total = 0;
-  const bool ok = for_each_entry(request, kResourceEntries, [&](const Field& resource) {
+  for_each_entry(request, kResourceEntries, [&](const Field& resource) {
     return for_each_entry(resource.bytes, kScopeEntries, [&](const Field& scope) {
       return for_each_entry(scope.bytes, kItems, [&](const Field& item) {
         size_t weight = 0;
-        if (!item_weight(signal, item.bytes, weight)) return false;
+        item_weight(signal, item.bytes, weight);
         total += weight;
         return true;
       });
     });
   });
-  if (!ok) return Status::invalid_argument("malformed protobuf payload");
   return total;
 }
 

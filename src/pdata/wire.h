@@ -46,9 +46,16 @@ class Reader {
 void append_varint(std::string& out, uint64_t value);
 void append_len_field(std::string& out, uint32_t number, std::string_view payload);
 
-// Validates the structure of an Export*ServiceRequest down to its items and
-// returns the number of items (spans, metric data points, log records).
+// Validates an Export*ServiceRequest against the signal's OTLP schema and returns the number
+// of items (spans, metric data points, log records). Every field of the schema must have its
+// wire type (numbers, strings, bytes, nested messages, packed repeated numbers), strings must
+// be UTF-8 and trace and span ids 16 and 8 bytes or empty; fields the schema does not have
+// are skipped, as protobuf does. The error names the path of the first bad field.
 Result<size_t> count_items(Signal signal, std::string_view request);
+// The items of a request that count_items accepted (or that weft encoded), without checking.
+size_t count_valid_items(Signal signal, std::string_view request);
+
+bool valid_utf8(std::string_view text);
 
 // Splits a request into requests of at most max_items items each, keeping
 // resource and scope of every item. A metric is never split across requests,

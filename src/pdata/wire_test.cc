@@ -377,6 +377,112 @@ TEST(CountItemsTest, EntriesThatAreNotLengthDelimitedAreRejected) {
   EXPECT_FALSE(count_items(Signal::kMetrics, request).ok());
 }
 
+// One span's bytes (as given) in a traces request.
+std::string request_with_span(const std::string& span) {
+  std::string scope, resource, request;
+  append_len_field(scope, 2, span);
+  append_len_field(resource, 2, scope);
+  append_len_field(request, 1, resource);
+  return request;
+}
+
+std::string schema_error(Signal signal, std::string_view request) {
+  auto count = count_items(signal, request);
+  return count.ok() ? std::string("accepted") : count.status().message();
+}
+
+TEST(SchemaTest, FieldsWithTheWrongWireTypeAreRejectedWithTheirPath) {
+  std::string span;
+  append_varint(span, (5 << 3) | 0);  // name (a string) as a varint
+  append_varint(span, 7);
+  EXPECT_EQ(schema_error(Signal::kTraces, request_with_span(span)),
+            "malformed protobuf payload: resource_spans.scope_spans.spans.name: wire type varint "
+            "where the schema has a string");
+  span.clear();
+  append_len_field(span, 7, "x");  // start_time_unix_nano (fixed64) as bytes
+  EXPECT_NE(schema_error(Signal::kTraces, request_with_span(span)).find("start_time_unix_nano"),
+            std::string::npos);
+  span.clear();
+  append_varint(span, (9 << 3) | 1);  // attributes (a message) as fixed64
+  span += std::string(8, '\0');
+  EXPECT_NE(schema_error(Signal::kTraces, request_with_span(span)).find("attributes: wire type"),
+            std::string::npos);
+}
+
+TEST(SchemaTest, StringsMustBeUtf8AndIdsHaveTheirLength) {
+  std::string span;
+  append_len_field(span, 5, "caf\xc3");  // a name cut inside a character
+  EXPECT_NE(schema_error(Signal::kTraces, request_with_span(span))
+                .find("spans.name: a string "
+                      "that is not valid UTF-8"),
+            std::string::npos);
+  for (const char* bad : {"\xc0\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\x80", "\xff"}) {
+    EXPECT_FALSE(valid_utf8(bad)) << bad;
+  }
+  EXPECT_TRUE(valid_utf8("plain ascii, longer than eight bytes"));
+  EXPECT_TRUE(valid_utf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+  span.clear();
+  append_len_field(span, 1, "12345");  // trace_id
+  EXPECT_NE(schema_error(Signal::kTraces, request_with_span(span))
+                .find("spans.trace_id: 5 bytes; an id has 16 (or none)"),
+            std::string::npos);
+  span.clear();
+  append_len_field(span, 2, std::string(16, 'a'));  // span_id
+  EXPECT_NE(schema_error(Signal::kTraces, request_with_span(span)).find("span_id: 16 bytes"),
+            std::string::npos);
+  span.clear();
+  append_len_field(span, 1, "");  // an empty id is no id
+  append_len_field(span, 2, std::string(8, 'a'));
+  EXPECT_EQ(count_ok(Signal::kTraces, request_with_span(span)), 1u);
+}
+
+// What a plugin could hand back as a "replacement": a request of another signal.
+TEST(SchemaTest, ARequestOfAnotherSignalIsRejected) {
+  auto logs = make_logs(1, 1, 2);
+  logs.mutable_resource_logs(0)->mutable_scope_logs(0)->mutable_log_records(0)->set_time_unix_nano(
+      42);
+  EXPECT_FALSE(count_items(Signal::kTraces, logs.SerializeAsString()).ok());
+  EXPECT_FALSE(count_items(Signal::kTraces, make_mixed_metrics().SerializeAsString()).ok());
+  EXPECT_FALSE(count_items(Signal::kLogs, make_traces(1, 1, 2).SerializeAsString()).ok());
+  EXPECT_FALSE(count_items(Signal::kMetrics, make_traces(1, 1, 2).SerializeAsString()).ok());
+}
+
+TEST(SchemaTest, RepeatedNumbersArePackedOrNot) {
+  auto request = make_mixed_metrics();  // protobuf packs bucket_counts and explicit_bounds
+  EXPECT_EQ(count_ok(Signal::kMetrics, request.SerializeAsString()), 12u);
+  std::string point;  // a histogram point with bucket_counts (6, fixed64) one field each
+  for (int i = 0; i < 2; ++i) {
+    append_varint(point, (6 << 3) | 1);
+    point += std::string(8, '\1');
+  }
+  append_len_field(point, 6, std::string(7, '\1'));  // and a packed run that is not 8-byte
+  std::string histogram, metric, scope, resource, bad;
+  append_len_field(histogram, 1, point);
+  append_len_field(metric, 9, histogram);
+  append_len_field(scope, 2, metric);
+  append_len_field(resource, 2, scope);
+  append_len_field(bad, 1, resource);
+  EXPECT_NE(schema_error(Signal::kMetrics, bad).find("bucket_counts: wire type length-delimited"),
+            std::string::npos);
+}
+
+TEST(SchemaTest, NestingDeeperThanProtobufDecodesIsRejected) {
+  std::string value;  // AnyValue{array_value{values[AnyValue{...}]}}, 200 deep
+  append_len_field(value, 1, "leaf");
+  for (int i = 0; i < 200; ++i) {
+    std::string array, any;
+    append_len_field(array, 1, value);
+    append_len_field(any, 5, array);
+    value = any;
+  }
+  std::string kv, span;
+  append_len_field(kv, 1, "k");
+  append_len_field(kv, 2, value);
+  append_len_field(span, 9, kv);
+  EXPECT_NE(schema_error(Signal::kTraces, request_with_span(span)).find("nested more than 100"),
+            std::string::npos);
+}
+
 TEST(SplitTest, SmallRequestIsReturnedAsIs) {
   const std::string request = make_traces(2, 2, 2).SerializeAsString();
   EXPECT_EQ(split(Signal::kTraces, request, 8), std::vector<std::string>{request});

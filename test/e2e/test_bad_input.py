@@ -70,6 +70,44 @@ def test_malformed_protobuf_metrics_and_logs_are_400(weft):
     check_http_refused(weft, 400, path="/v1/logs", body=garbage(seed=3))
 
 
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while n >= 0x80:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _with_span(span: bytes) -> bytes:
+    return _field(1, _field(2, _field(2, span)))
+
+
+@pytest.mark.parametrize("what,span", [
+    ("name as a varint", b"\x28\x07"),
+    ("start time as bytes", _field(7, b"x")),
+    ("attribute as fixed64", b"\x49" + bytes(8)),
+    ("a 5-byte trace id", _field(1, b"12345")),
+    ("a name that is not UTF-8", _field(5, b"caf\xc3")),
+])
+def test_requests_that_break_the_schema_are_400(weft, what, span):
+    check_http_refused(weft, 400, body=_with_span(span))
+    assert "libprotobuf" not in weft.log_text(), "protobuf wrote its own lines into the log"
+
+
+def test_a_logs_request_on_the_traces_path_is_400(weft):
+    from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
+    req = logs_service_pb2.ExportLogsServiceRequest()
+    record = req.resource_logs.add().scope_logs.add().log_records.add()
+    record.time_unix_nano = 1_700_000_000_000_000_000
+    record.body.string_value = "a log, not a span"
+    check_http_refused(weft, 400, body=req.SerializeToString())
+
+
 def test_malformed_json_is_400(weft):
     check_http_refused(weft, 400, body=b'{"resourceSpans": [ {"scopeSpans": ', content_type="application/json")
 

@@ -385,7 +385,7 @@ export class Batch {
   }
 }
 
-// ---- results (at most one per call) --------------------------------------------------
+// ---- results (drop or replace alone; keep and edits may go together) ----------------------------
 
 export function dropAll(): string | null {
   return host_drop_all() == 0 ? null : "weft refused drop_all";

@@ -207,7 +207,7 @@ enum {
  * type: use weft_item.attributes_field, which is right for every item). */
 uint32_t weft_item_attributes_field(weft_signal signal);
 
-/* ---- results (at most one per call) ------------------------------------------------------- */
+/* ---- results (drop or replace alone; keep and edits may go together) ------------------------- */
 
 int weft_drop_all(void);
 int weft_keep(const uint8_t* mask, size_t len);

@@ -210,7 +210,7 @@ class Batch {
   const weft_batch* batch_;
 };
 
-// ---- results (at most one per call) ------------------------------------------------------
+// ---- results (drop or replace alone; keep and edits may go together) ----------------------------
 
 inline Status drop_all() {
   return weft_drop_all() == 0 ? ok() : error("weft refused drop_all");

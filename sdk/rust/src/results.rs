@@ -1,4 +1,4 @@
-//! Results: at most one per call (docs/abi.md, "Results").
+//! Results: drop or replace alone, or a keep-mask and edits together (docs/abi.md, "Results").
 
 use crate::{host, Error, Result};
 

@@ -1,6 +1,9 @@
 #include "wasm/engine/engine.h"
 
+#include <malloc.h>
 #include <sodium.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -20,6 +23,7 @@ namespace weft::wasm {
 namespace {
 
 constexpr uint64_t kWasmPage = 64ull * 1024;
+constexpr int kCompilerNice = 10;
 
 std::string sha256_hex(std::string_view bytes) {
   unsigned char digest[crypto_hash_sha256_BYTES];
@@ -47,14 +51,44 @@ struct Engine::Impl {
   std::atomic<bool> stop{false};
   std::thread ticker;
   // The ticker parks after a few idle ticks, so an idle collector does not wake every
-  // millisecond; the first call after that wakes it.
+  // tick; the first call after that wakes it.
   std::atomic<int> active_calls{0};
   std::atomic<bool> parked{false};
+  // When the next tick is scheduled (steady clock, ns), published after each tick; 0 while
+  // parked. Ticks follow the schedule one tick apart and never come before it.
+  std::atomic<int64_t> next_tick_ns{0};
   std::mutex park_mu;
   std::condition_variable park_cv;
   std::weak_ptr<Engine> self;
   std::string settings_key;  // what besides the module bytes decides the compiled artifact
   std::atomic<uint64_t> hits{0}, misses{0};
+  std::mutex compile_mu;  // one compile at a time: bounds the compiler's memory
+
+  // Guest code runs only inside one of these: it wakes the ticker and sets the deadline.
+  class Running {
+   public:
+    Running(Impl& engine, wasmtime::Store::Context store, std::chrono::milliseconds timeout,
+            std::chrono::milliseconds tick)
+        : engine_(engine) {
+      const auto now = std::chrono::steady_clock::now();
+      engine_.active_calls.fetch_add(1);
+      if (engine_.parked.load()) {
+        std::lock_guard lock(engine_.park_mu);
+        engine_.park_cv.notify_one();
+      }
+      const int64_t next = engine_.next_tick_ns.load(std::memory_order_acquire);
+      std::optional<std::chrono::steady_clock::time_point> next_tick;
+      if (next != 0)
+        next_tick = std::chrono::steady_clock::time_point(std::chrono::nanoseconds(next));
+      store.set_epoch_deadline(deadline_ticks(now, timeout, next_tick, tick));
+    }
+    ~Running() { engine_.active_calls.fetch_sub(1); }
+    Running(const Running&) = delete;
+    Running& operator=(const Running&) = delete;
+
+   private:
+    Impl& engine_;
+  };
 };
 
 // Per-store state reached from host functions through the store's data.
@@ -80,6 +114,7 @@ struct Instance::Impl {
 Engine::Engine(EngineOptions options) : options_(std::move(options)) {
   wasmtime::Config config;
   config.epoch_interruption(options_.epoch_interruption);
+  config.parallel_compilation(false);  // compiles run on one low-priority thread (compile())
   // For profiling plugins with `perf` (docs/performance.md): name compiled code in
   // /tmp/perf-PID.map.
   if (std::getenv("WEFT_WASM_PERFMAP") != nullptr)
@@ -89,25 +124,40 @@ Engine::Engine(EngineOptions options) : options_(std::move(options)) {
   pool.total_memories(options_.pool_instances);
   pool.total_tables(options_.pool_instances);
   pool.max_memory_size(options_.pool_max_memory_bytes);
+  pool.table_elements(options_.pool_table_elements);
   config.pooling_allocation_strategy(pool);
   impl_ = std::make_unique<Impl>(std::move(config));
   std::ostringstream key;
   key << "wasmtime-" << WASMTIME_VERSION << "-epoch-pool" << options_.pool_max_memory_bytes;
   impl_->settings_key = key.str();
   impl_->ticker = std::thread([impl = impl_.get(), tick = options_.epoch_tick] {
+    using Clock = std::chrono::steady_clock;
+    auto publish = [impl](Clock::time_point next) {
+      impl->next_tick_ns.store(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(next.time_since_epoch()).count(),
+          std::memory_order_release);
+    };
     int idle_ticks = 0;
+    Clock::time_point next = Clock::now() + tick;
+    publish(next);
     while (!impl->stop.load()) {
       if (impl->active_calls.load() > 0) {
         idle_ticks = 0;
       } else if (++idle_ticks > kTicksBeforeParking) {
         std::unique_lock lock(impl->park_mu);
+        impl->next_tick_ns.store(0, std::memory_order_release);
         impl->parked = true;
         impl->park_cv.wait(lock, [impl] { return impl->stop || impl->active_calls > 0; });
         impl->parked = false;
         idle_ticks = 0;
+        next = Clock::now() + tick;
+        publish(next);
       }
-      std::this_thread::sleep_for(tick);
+      // On schedule, not `tick` after the last one: sleeping in steps drifts later and later.
+      std::this_thread::sleep_until(next);
       impl->engine.increment_epoch();
+      next += tick;
+      publish(next);  // after the increment: a reader never sees a schedule ahead of the epoch
     }
   });
 }
@@ -136,9 +186,145 @@ Result<std::shared_ptr<Engine>> Engine::create(EngineOptions options) {
   return engine;
 }
 
-Result<std::shared_ptr<Module>> Engine::compile(std::string_view wasm_or_wat) {
+namespace {
+
+// LEB128 and the few other encodings of the binary format that read_module_shape needs.
+class BinaryReader {
+ public:
+  explicit BinaryReader(std::string_view bytes) : bytes_(bytes) {}
+  bool u8(uint8_t& v) {
+    if (pos_ >= bytes_.size()) return false;
+    v = static_cast<uint8_t>(bytes_[pos_++]);
+    return true;
+  }
+  bool leb(uint64_t& v) {
+    v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      uint8_t byte = 0;
+      if (!u8(byte)) return false;
+      v |= static_cast<uint64_t>(byte & 0x7f) << shift;
+      if ((byte & 0x80) == 0) return true;
+    }
+    return false;
+  }
+  bool skip(uint64_t n) {
+    if (n > bytes_.size() - pos_) return false;
+    pos_ += n;
+    return true;
+  }
+  bool name() {
+    uint64_t n = 0;
+    return leb(n) && skip(n);
+  }
+  // Limits of a table or memory: the minimum (the maximum is skipped).
+  bool limits(uint64_t& minimum, bool& custom_page) {
+    uint8_t flags = 0;
+    uint64_t maximum = 0;
+    if (!u8(flags) || flags > 0x0f || !leb(minimum)) return false;
+    if ((flags & 1) != 0 && !leb(maximum)) return false;
+    custom_page = (flags & 8) != 0;
+    return true;
+  }
+  // A table's element type: funcref, externref, or a typed reference (not looked into).
+  bool reftype() {
+    uint8_t t = 0;
+    if (!u8(t)) return false;
+    if (t != 0x63 && t != 0x64) return true;
+    uint64_t heap = 0;
+    return leb(heap);
+  }
+  [[nodiscard]] bool done() const { return pos_ >= bytes_.size(); }
+  [[nodiscard]] size_t pos() const { return pos_; }
+
+ private:
+  std::string_view bytes_;
+  size_t pos_ = 0;
+};
+
+Status malformed(const std::string& what) {
+  return Status::invalid_argument("not a valid WebAssembly module: " + what);
+}
+
+}  // namespace
+
+Result<ModuleShape> read_module_shape(std::string_view binary) {
+  if (binary.size() < 8 || binary.substr(0, 4) != std::string_view("\0asm", 4)) {
+    return malformed("no \\0asm header");
+  }
+  if (binary.substr(4, 4) != std::string_view("\1\0\0\0", 4)) {
+    return malformed(
+        "a component or an unknown binary version (weft loads core modules, version 1)");
+  }
+  ModuleShape shape;
+  BinaryReader sections(binary.substr(8));
+  while (!sections.done()) {
+    uint8_t id = 0;
+    uint64_t size = 0;
+    if (!sections.u8(id) || !sections.leb(size)) return malformed("truncated section header");
+    const size_t start = 8 + sections.pos();
+    if (!sections.skip(size)) return malformed("section " + std::to_string(id) + " is truncated");
+    BinaryReader body(binary.substr(start, size));
+    uint64_t count = 0;
+    bool custom_page = false;
+    switch (id) {
+      case 2:  // imports: functions count; tables and memories are never linked by weft
+        if (!body.leb(count)) return malformed("bad import section");
+        for (uint64_t i = 0; i < count; ++i) {
+          uint8_t kind = 0;
+          uint64_t type = 0;
+          if (!body.name() || !body.name() || !body.u8(kind)) return malformed("bad import");
+          if (kind != 0) break;  // the shape of other kinds is left to the compiler
+          if (!body.leb(type)) return malformed("bad import");
+          ++shape.functions;
+        }
+        break;
+      case 3:  // functions defined
+        if (!body.leb(count)) return malformed("bad function section");
+        shape.functions += count;
+        break;
+      case 4:  // tables
+        if (!body.leb(count)) return malformed("bad table section");
+        for (uint64_t i = 0; i < count; ++i) {
+          uint8_t first = 0;
+          uint64_t minimum = 0;
+          BinaryReader peek = body;
+          if (!peek.u8(first)) return malformed("bad table");
+          if (first == 0x40 && !(body.skip(2))) return malformed("bad table");
+          if (!body.reftype() || !body.limits(minimum, custom_page)) return malformed("bad table");
+          shape.table_minimum = std::max(shape.table_minimum, minimum);
+          if (first == 0x40) break;  // an initialiser expression follows: stop reading tables
+        }
+        break;
+      case 5:  // memories
+        if (!body.leb(count)) return malformed("bad memory section");
+        for (uint64_t i = 0; i < count; ++i) {
+          uint64_t minimum = 0;
+          uint64_t page_log2 = 16;
+          if (!body.limits(minimum, custom_page)) return malformed("bad memory");
+          if (custom_page && !body.leb(page_log2)) return malformed("bad memory");
+          const uint64_t bytes = page_log2 < 64 && minimum <= (UINT64_MAX >> page_log2)
+                                     ? minimum << page_log2
+                                     : UINT64_MAX;
+          shape.memory_minimum = std::max(shape.memory_minimum, bytes);
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  return shape;
+}
+
+Result<std::shared_ptr<Module>> Engine::compile(std::string_view wasm_or_wat,
+                                                const CompileLimits& limits) {
   std::string binary;
   if (wasm_or_wat.substr(0, 4) == std::string_view("\0asm", 4)) {
+    if (wasm_or_wat.size() > limits.module_bytes) {
+      return Status::invalid_argument("the module has " + std::to_string(wasm_or_wat.size()) +
+                                      " bytes, over limits.module_size (" +
+                                      std::to_string(limits.module_bytes) +
+                                      "); refused before compiling");
+    }
     binary = std::string(wasm_or_wat);
   } else {
     auto converted = wasmtime::wat2wasm(wasm_or_wat);
@@ -146,6 +332,28 @@ Result<std::shared_ptr<Module>> Engine::compile(std::string_view wasm_or_wat) {
       return Status::invalid_argument("invalid module text: " + converted.err().message());
     const auto& bytes = converted.ok();
     binary.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  }
+  auto shape = read_module_shape(binary);
+  if (!shape.ok()) return shape.status();
+  auto refuse = [](const std::string& why) {
+    return Status::invalid_argument(why + "; refused before compiling");
+  };
+  if (binary.size() > limits.module_bytes) {
+    return refuse("the module has " + std::to_string(binary.size()) +
+                  " bytes, over limits.module_size (" + std::to_string(limits.module_bytes) + ")");
+  }
+  if (shape.value().functions > kMaxModuleFunctions) {
+    return refuse("the module has " + std::to_string(shape.value().functions) +
+                  " functions; weft loads at most " + std::to_string(kMaxModuleFunctions));
+  }
+  if (shape.value().table_minimum > options_.pool_table_elements) {
+    return refuse("a table of the module starts with " +
+                  std::to_string(shape.value().table_minimum) + " elements; weft allows " +
+                  std::to_string(options_.pool_table_elements));
+  }
+  if (shape.value().memory_minimum > limits.memory_bytes) {
+    return refuse("the module's memory starts at " + std::to_string(shape.value().memory_minimum) +
+                  " bytes, over limits.memory (" + std::to_string(limits.memory_bytes) + ")");
   }
   const std::string hash = sha256_hex(binary);
   namespace fs = std::filesystem;
@@ -165,13 +373,29 @@ Result<std::shared_ptr<Module>> Engine::compile(std::string_view wasm_or_wat) {
       // A stale or damaged artifact: compile again and replace it.
     }
   }
-  auto compiled = wasmtime::Module::compile(impl_->engine, span_of(binary));
-  if (!compiled)
-    return Status::invalid_argument("cannot compile module: " + compiled.err().message());
+  // On a thread of its own at a low CPU priority (a new thread, since niceness cannot be
+  // lowered again without privileges), one compile at a time; the compiler's garbage is
+  // handed back to the system afterwards instead of staying resident.
+  std::optional<wasmtime::Module> module;
+  std::string error;
+  {
+    std::lock_guard lock(impl_->compile_mu);
+    std::thread compiler([&] {
+      (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kCompilerNice);
+      auto compiled = wasmtime::Module::compile(impl_->engine, span_of(binary));
+      if (compiled) {
+        module = compiled.unwrap();
+      } else {
+        error = compiled.err().message();
+      }
+    });
+    compiler.join();
+    malloc_trim(0);
+  }
+  if (!module) return Status::invalid_argument("cannot compile module: " + error);
   ++impl_->misses;
-  wasmtime::Module module = compiled.unwrap();
   if (!cached.empty()) {
-    auto artifact = module.serialize();
+    auto artifact = module->serialize();
     std::error_code ec;
     fs::create_directories(cached.parent_path(), ec);
     const fs::path tmp = cached.string() + ".tmp" +
@@ -185,7 +409,7 @@ Result<std::shared_ptr<Module>> Engine::compile(std::string_view wasm_or_wat) {
     }
   }
   return std::shared_ptr<Module>(
-      new Module(impl_->self.lock(), std::make_unique<Module::Impl>(std::move(module)), hash));
+      new Module(impl_->self.lock(), std::make_unique<Module::Impl>(std::move(*module)), hash));
 }
 
 Module::Module(std::shared_ptr<Engine> engine, std::unique_ptr<Impl> impl, std::string hash)
@@ -263,13 +487,14 @@ wasmtime::Result<std::string_view, Trap> guest_bytes(Caller& caller, int32_t ptr
   return std::string_view(reinterpret_cast<const char*>(mem.data()) + p, n);
 }
 
-// Copies as much of `value` as fits in the guest's buffer; returns the full size.
+// Copies as much of `value` as fits in the guest's buffer; returns the full size. The whole
+// buffer [ptr, ptr + cap) must lie in guest memory, however much of it is written.
 wasmtime::Result<int32_t, Trap> copy_out(Caller& caller, const std::string& value, int32_t ptr,
                                          int32_t cap, const char* fn) {
-  const int32_t n = std::min<int32_t>(cap, static_cast<int32_t>(value.size()));
-  auto dest = guest_bytes(caller, ptr, n, fn);
+  auto dest = guest_bytes(caller, ptr, cap, fn);
   if (!dest) return dest.err();
-  std::memcpy(const_cast<char*>(dest.ok().data()), value.data(), static_cast<size_t>(n));
+  const size_t n = std::min(dest.ok().size(), value.size());
+  std::memcpy(const_cast<char*>(dest.ok().data()), value.data(), n);
   return static_cast<int32_t>(value.size());
 }
 
@@ -396,13 +621,74 @@ std::unique_ptr<wasmtime::Linker> make_linker(wasmtime::Engine& engine) {
   return linker;
 }
 
-// Epoch ticks for a call's deadline: never before the timeout (the first tick may come at
-// once), at most one tick after it.
-uint64_t deadline_ticks(std::chrono::milliseconds timeout, std::chrono::milliseconds tick) {
-  return static_cast<uint64_t>((timeout.count() + tick.count() - 1) / tick.count()) + 1;
+// What a failed call or instantiation says: one line, the cause first, then where it was.
+std::string describe(const wasmtime::TrapError& error) {
+  std::string message = error.message();
+  // An error chain ("... Caused by: <cause>") names the cause last; a trap names it first.
+  if (const size_t at = message.find("Caused by:"); at != std::string::npos) {
+    message = message.substr(at + 10);
+  }
+  message.erase(0, message.find_first_not_of(" \n\t"));
+  message = message.substr(0, message.find('\n'));
+  if (message.rfind("wasm trap: ", 0) == 0) message.erase(0, 11);
+  std::string where;
+  size_t frames = 0;
+  auto add_frames = [&](const wasmtime::Trace& trace) {
+    for (const auto& frame : trace) {
+      if (frames++ == 4) {
+        where += " <- ...";
+        break;
+      }
+      where += where.empty() ? "" : " <- ";
+      const auto name = frame.func_name();
+      where += name ? std::string(*name) : "func " + std::to_string(frame.func_index());
+    }
+  };
+  if (const auto* trap = std::get_if<wasmtime::Trap>(&error.data)) {
+    add_frames(trap->trace());
+  } else if (const auto* err = std::get_if<wasmtime::Error>(&error.data)) {
+    add_frames(err->trace());
+  }
+  return where.empty() ? message : message + " (in " + where + ")";
+}
+
+bool is_interrupt(const wasmtime::TrapError& error) {
+  if (const auto* trap = std::get_if<wasmtime::Trap>(&error.data)) {
+    return trap->code() == WASMTIME_TRAP_CODE_INTERRUPT;
+  }
+  return false;
 }
 
 }  // namespace
+
+uint64_t deadline_ticks(std::chrono::steady_clock::time_point now, std::chrono::nanoseconds timeout,
+                        std::optional<std::chrono::steady_clock::time_point> next_tick,
+                        std::chrono::nanoseconds tick) {
+  const auto ceil_div = [](int64_t a, int64_t b) { return a <= 0 ? 0 : (a + b - 1) / b; };
+  // Parked: the ticker wakes up at some moment up to now and ticks one tick after that.
+  if (!next_tick) return static_cast<uint64_t>(ceil_div(timeout.count(), tick.count())) + 1;
+  // The k-th tick from now comes at next_tick + (k - 1) * tick or later.
+  const int64_t after_next = (now + timeout - *next_tick).count();
+  return static_cast<uint64_t>(1 + ceil_div(after_next, tick.count()));
+}
+
+std::string_view failure_name(Failure failure) {
+  switch (failure) {
+    case Failure::kNone:
+      return "ok";
+    case Failure::kTrap:
+      return "trap";
+    case Failure::kTimeout:
+      return "timeout";
+    case Failure::kMemoryLimit:
+      return "memory limit";
+    case Failure::kBadInterface:
+      return "bad interface";
+    case Failure::kBadResult:
+      return "bad result";
+  }
+  return "failure";
+}
 
 Instance::Instance(std::shared_ptr<Module> module, std::unique_ptr<Impl> impl,
                    InstanceLimits limits)
@@ -411,21 +697,30 @@ Instance::~Instance() = default;
 
 Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<Module> module,
                                                    const InstanceLimits& limits) {
-  auto& engine = module->engine_->impl_->engine;
-  auto impl = std::make_unique<Impl>(engine);
+  Engine& engine = *module->engine_;
+  auto impl = std::make_unique<Impl>(engine.impl_->engine);
   impl->store.context().set_data(impl->state.get());
   impl->store.limiter(static_cast<int64_t>(limits.memory_bytes), -1, -1, -1, -1);
   if (auto wasi = impl->store.context().set_wasi(wasmtime::WasiConfig()); !wasi) {
     return Status::permanent("cannot set up WASI: " + wasi.err().message());
   }
-  impl->store.context().set_epoch_deadline(
-      deadline_ticks(limits.timeout, module->engine_->options().epoch_tick));
   {
     std::lock_guard lock(module->impl_->linker_mu);
-    if (!module->impl_->linker) module->impl_->linker = make_linker(engine);
+    if (!module->impl_->linker) module->impl_->linker = make_linker(engine.impl_->engine);
+  }
+  {
+    // The module's start function runs here, under the start deadline like any guest code.
+    Engine::Impl::Running running(*engine.impl_, impl->store.context(), limits.start_timeout,
+                                  engine.options().epoch_tick);
     auto instance = module->impl_->linker->instantiate(impl->store, module->impl_->module);
-    if (!instance)
-      return Status::invalid_argument("cannot instantiate: " + instance.err().message());
+    if (!instance) {
+      if (is_interrupt(instance.err())) {
+        return Status::invalid_argument(
+            "timeout: the module's start function did not finish within " +
+            std::to_string(limits.start_timeout.count()) + "ms (limits.start_timeout)");
+      }
+      return Status::invalid_argument("cannot instantiate: " + describe(instance.err()));
+    }
     impl->instance = instance.unwrap();
   }
   auto memory = impl->instance->get(impl->store, "memory");
@@ -434,14 +729,19 @@ Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<Module> modul
   }
   std::unique_ptr<Instance> out(new Instance(std::move(module), std::move(impl), limits));
   if (out->module_->exports_function("_initialize")) {  // a WASI reactor's constructors
-    auto init = out->call("_initialize", {}, nullptr);
+    auto init = out->call("_initialize", {}, nullptr, limits.start_timeout);
+    if (init.failure == Failure::kTimeout) {
+      return Status::invalid_argument("timeout: _initialize did not finish within " +
+                                      std::to_string(limits.start_timeout.count()) +
+                                      "ms (limits.start_timeout)");
+    }
     if (!init.ok()) return Status::invalid_argument("_initialize failed: " + init.message);
   }
   return out;
 }
 
-CallResult Instance::call(std::string_view name, const std::vector<int32_t>& args,
-                          HostCalls* host) {
+CallResult Instance::call(std::string_view name, const std::vector<int32_t>& args, HostCalls* host,
+                          std::optional<std::chrono::milliseconds> timeout) {
   CallResult result;
   auto& store = impl_->store;
   auto ext = impl_->instance->get(store, name);
@@ -453,31 +753,31 @@ CallResult Instance::call(std::string_view name, const std::vector<int32_t>& arg
   std::vector<wasmtime::Val> params;
   params.reserve(args.size());
   for (int32_t a : args) params.emplace_back(a);
-  store.context().set_epoch_deadline(
-      deadline_ticks(limits_.timeout, module_->engine_->options().epoch_tick));
+  const Engine& engine = *module_->engine_;
   impl_->state->host = host;
-  Engine::Impl& engine = *module_->engine_->impl_;
-  engine.active_calls.fetch_add(1);
-  if (engine.parked.load()) {
-    std::lock_guard lock(engine.park_mu);
-    engine.park_cv.notify_one();
-  }
-  auto results = std::get<wasmtime::Func>(*ext).call(store, params);
-  engine.active_calls.fetch_sub(1);
+  auto results = [&] {
+    Engine::Impl::Running running(*engine.impl_, store.context(), timeout.value_or(limits_.timeout),
+                                  engine.options().epoch_tick);
+    return std::get<wasmtime::Func>(*ext).call(store, params);
+  }();
   impl_->state->host = nullptr;
   if (!results) {
     const auto& error = results.err();
-    result.message = error.message();
     result.failure = Failure::kTrap;
-    if (const auto* trap = std::get_if<wasmtime::Trap>(&error.data)) {
-      if (trap->code() == WASMTIME_TRAP_CODE_INTERRUPT) result.failure = Failure::kTimeout;
-    } else if (result.message.find("signature") != std::string::npos ||
-               result.message.find("type mismatch") != std::string::npos) {
+    if (is_interrupt(error)) {
+      result.failure = Failure::kTimeout;
+    } else if (std::holds_alternative<wasmtime::Error>(error.data) &&
+               (error.message().find("signature") != std::string::npos ||
+                error.message().find("type mismatch") != std::string::npos)) {
       result.failure = Failure::kBadInterface;
     }
     if (result.failure == Failure::kTrap && memory_bytes() + kWasmPage > limits_.memory_bytes) {
       result.failure = Failure::kMemoryLimit;
     }
+    result.message = result.failure == Failure::kTimeout
+                         ? "timeout: " + std::string(name) + " did not finish within " +
+                               std::to_string(timeout.value_or(limits_.timeout).count()) + "ms"
+                         : std::string(failure_name(result.failure)) + ": " + describe(error);
     return result;
   }
   const auto& values = results.ok();

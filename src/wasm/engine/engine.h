@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,7 +26,36 @@ struct EngineOptions {
   std::string cache_dir;           // empty: no on-disk cache
   uint32_t pool_instances = 256;
   uint64_t pool_max_memory_bytes = 256ull << 20;  // largest memory an instance may get
+  uint32_t pool_table_elements = 20000;           // largest table an instance may get
 };
+
+// What a module may be before weft compiles it: checked on its binary in microseconds, so a
+// module that could never run is refused without spending seconds and gigabytes compiling it.
+struct CompileLimits {
+  uint64_t module_bytes = 32ull << 20;
+  uint64_t memory_bytes = 64ull << 20;  // its memory's minimum must fit the instance's cap
+};
+
+// The most functions (imported and defined) a module may have. Compile memory grows with
+// them: 300,000 small functions took about 2 GB and 25-57 s; 100,000 take a fraction of it.
+inline constexpr uint32_t kMaxModuleFunctions = 100000;
+
+// The static facts of a module binary that the limits are checked against.
+struct ModuleShape {
+  uint64_t functions = 0;       // imported and defined
+  uint64_t table_minimum = 0;   // the largest minimum of its tables, in elements
+  uint64_t memory_minimum = 0;  // its memory's minimum, in bytes
+};
+// Reads the shape from the binary's section headers; an error for what is not a core module.
+Result<ModuleShape> read_module_shape(std::string_view binary);
+
+// Epoch ticks for a deadline `timeout` after `now`, given when the ticker's next tick is
+// scheduled (`next_tick`, or nullopt while the ticker is parked). Ticks never come before
+// their schedule and the schedule advances one tick at a time, so the deadline is never early
+// and at most one tick late (plus however late the ticker thread runs).
+uint64_t deadline_ticks(std::chrono::steady_clock::time_point now, std::chrono::nanoseconds timeout,
+                        std::optional<std::chrono::steady_clock::time_point> next_tick,
+                        std::chrono::nanoseconds tick);
 
 class Module;
 
@@ -36,8 +66,12 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // Compiles a module from its binary or text (WAT) form, or loads it from the cache.
-  Result<std::shared_ptr<Module>> compile(std::string_view wasm_or_wat);
+  // Compiles a module from its binary or text (WAT) form, or loads it from the cache. The
+  // limits and the engine's own (table size, function count) are checked before compiling.
+  // Compiles run one at a time, on a thread of their own at low CPU priority, so a large
+  // module never takes CPU from the pipelines; the compiler's memory is returned after.
+  Result<std::shared_ptr<Module>> compile(std::string_view wasm_or_wat,
+                                          const CompileLimits& limits = {});
   [[nodiscard]] const EngineOptions& options() const { return options_; }
   // Cache hits and misses since start (for tests and metrics).
   [[nodiscard]] uint64_t cache_hits() const;
@@ -81,6 +115,8 @@ class Module {
 struct InstanceLimits {
   uint64_t memory_bytes = 64ull << 20;
   std::chrono::milliseconds timeout{100};
+  // Instantiation: the module's start function and `_initialize`, each.
+  std::chrono::milliseconds start_timeout{1000};
 };
 
 // Why a call did not return normally.
@@ -90,7 +126,9 @@ enum class Failure {
   kTimeout,       // the epoch deadline passed
   kMemoryLimit,   // trapped while its memory was at the cap
   kBadInterface,  // missing export or wrong signature
+  kBadResult,     // returned what the ABI does not allow (weft_alloc's pointer, for one)
 };
+[[nodiscard]] std::string_view failure_name(Failure failure);
 
 struct CallResult {
   Failure failure = Failure::kNone;
@@ -110,9 +148,11 @@ class Instance {
   Instance(const Instance&) = delete;
   Instance& operator=(const Instance&) = delete;
 
-  // Calls an export taking i32 arguments and returning one i32 (or nothing, as 0).
-  // Host calls the guest makes meanwhile go to `host`.
-  CallResult call(std::string_view name, const std::vector<int32_t>& args, HostCalls* host);
+  // Calls an export taking i32 arguments and returning one i32 (or nothing, as 0), with the
+  // instance's timeout unless `timeout` is given. Host calls the guest makes meanwhile go to
+  // `host`. A failure's message is one line: the cause first, then where it happened.
+  CallResult call(std::string_view name, const std::vector<int32_t>& args, HostCalls* host,
+                  std::optional<std::chrono::milliseconds> timeout = std::nullopt);
   // Copies bytes into guest memory at ptr; false if out of bounds.
   bool write(uint32_t ptr, std::string_view bytes);
   [[nodiscard]] uint64_t memory_bytes() const;

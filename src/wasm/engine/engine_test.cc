@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <thread>
 
+#include <wasmtime.hh>
+
 namespace weft::wasm {
 namespace {
 
@@ -36,7 +38,10 @@ class RecordingHost : public HostCalls {
   [[nodiscard]] std::string_view config() const override { return "{\"k\":1}"; }
   int64_t now_unix_nano() override { return 42; }
   int32_t metric(int32_t, std::string_view, double, std::string_view) override { return 0; }
-  int32_t kv_get(std::string_view, std::string&) override { return kAbiNotFound; }
+  int32_t kv_get(std::string_view, std::string& value) override {
+    value = "stored";
+    return static_cast<int32_t>(value.size());
+  }
   int32_t kv_set(std::string_view, std::string_view) override { return 0; }
   int32_t kv_delete(std::string_view) override { return 0; }
   int32_t env_get(std::string_view, std::string&) override { return kAbiDenied; }
@@ -154,6 +159,133 @@ TEST(EngineTest, RejectsInvalidModulesAndMissingExports) {
   EXPECT_FALSE(engine->compile("(module (func (export \"f\") (result i32)))").ok());
   auto instance = instantiate(*engine, "(module)");
   EXPECT_EQ(instance->call("nope", {}, nullptr).failure, Failure::kBadInterface);
+}
+
+TEST(EngineTest, AStartFunctionThatNeverReturnsIsStopped) {
+  auto engine = make_engine();
+  auto module = engine->compile(R"((module (func $spin (loop br 0)) (start $spin)))");
+  ASSERT_TRUE(module.ok()) << module.status().message();
+  InstanceLimits limits;
+  limits.start_timeout = std::chrono::milliseconds(30);
+  auto instance = Instance::create(module.value(), limits);
+  ASSERT_FALSE(instance.ok());
+  EXPECT_NE(instance.status().message().find("start function did not finish within 30ms"),
+            std::string::npos)
+      << instance.status().message();
+}
+
+TEST(EngineTest, AnInitializeThatNeverReturnsIsStopped) {
+  auto engine = make_engine();
+  auto module = engine->compile(R"((module (memory (export "memory") 1)
+    (func (export "_initialize") (loop br 0))))");
+  ASSERT_TRUE(module.ok());
+  InstanceLimits limits;
+  limits.start_timeout = std::chrono::milliseconds(30);
+  auto instance = Instance::create(module.value(), limits);
+  ASSERT_FALSE(instance.ok());
+  EXPECT_NE(instance.status().message().find("_initialize did not finish within 30ms"),
+            std::string::npos)
+      << instance.status().message();
+}
+
+TEST(EngineTest, AFailureIsOneLineThatStartsWithTheCause) {
+  auto engine = make_engine();
+  auto instance = instantiate(*engine, R"((module
+    (func $inner unreachable)
+    (func $outer (export "outer") (result i32) call $inner i32.const 0)))");
+  auto result = instance->call("outer", {}, nullptr);
+  EXPECT_EQ(result.failure, Failure::kTrap);
+  EXPECT_EQ(result.message.find('\n'), std::string::npos) << result.message;
+  EXPECT_EQ(result.message.rfind("trap: ", 0), 0u) << result.message;
+  EXPECT_NE(result.message.find("unreachable"), std::string::npos) << result.message;
+  EXPECT_NE(result.message.find("(in inner <- outer)"), std::string::npos) << result.message;
+}
+
+// A buffer the host may fill must lie in guest memory whole, as every other range.
+TEST(EngineTest, AnOutputBufferPastTheEndOfMemoryTraps) {
+  auto engine = make_engine();
+  auto instance = instantiate(*engine, R"((module
+    (import "weft" "kv_get" (func $kv_get (param i32 i32 i32 i32) (result i32)))
+    (memory (export "memory") 1)
+    (func (export "fits") (result i32)
+      (call $kv_get (i32.const 0) (i32.const 1) (i32.const 65000) (i32.const 536)))
+    (func (export "past") (result i32)
+      (call $kv_get (i32.const 0) (i32.const 1) (i32.const 65000) (i32.const 100000)))))");
+  RecordingHost host;
+  auto fits = instance->call("fits", {}, &host);
+  ASSERT_TRUE(fits.ok()) << fits.message;
+  EXPECT_EQ(fits.value, 6);
+  auto past = instance->call("past", {}, &host);
+  EXPECT_EQ(past.failure, Failure::kTrap);
+  EXPECT_NE(past.message.find("weft.kv_get: pointer out of bounds"), std::string::npos)
+      << past.message;
+}
+
+TEST(EngineTest, ReadsTheShapeOfAModule) {
+  auto engine = make_engine();
+  auto binary = wasmtime::wat2wasm(R"((module
+    (import "weft" "log" (func (param i32 i32 i32)))
+    (table 10 funcref) (memory 3)
+    (func) (func) (func)))");
+  ASSERT_TRUE(binary);
+  const auto& bytes = binary.ok();
+  auto shape = read_module_shape(
+      std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+  ASSERT_TRUE(shape.ok()) << shape.status().message();
+  EXPECT_EQ(shape.value().functions, 4u);
+  EXPECT_EQ(shape.value().table_minimum, 10u);
+  EXPECT_EQ(shape.value().memory_minimum, 3u * 65536);
+  EXPECT_FALSE(read_module_shape("not wasm").ok());
+  EXPECT_FALSE(read_module_shape(std::string("\0asm\x0d\0\x01\0", 8)).ok());  // a component
+  EXPECT_FALSE(read_module_shape(std::string("\0asm\1\0\0\0\x03\x05\x01", 11)).ok());
+}
+
+// What could never run is refused from its binary, before seconds of compiling.
+TEST(EngineTest, ModulesOverTheStaticLimitsAreRefusedBeforeCompiling) {
+  auto engine = make_engine();
+  auto refused = [&](const std::string& wat, CompileLimits limits = {}) {
+    auto module = engine->compile(wat, limits);
+    EXPECT_FALSE(module.ok());
+    return module.ok() ? std::string() : module.status().message();
+  };
+  CompileLimits small;
+  small.module_bytes = 100;
+  EXPECT_NE(
+      refused("(module (data (i32.const 0) \"" + std::string(200, 'x') + "\") (memory 1))", small)
+          .find("over limits.module_size (100); refused before compiling"),
+      std::string::npos);
+  EXPECT_NE(refused("(module (table 20001 funcref))").find("20001 elements; weft allows 20000"),
+            std::string::npos);
+  CompileLimits tight;
+  tight.memory_bytes = 1 << 20;
+  EXPECT_NE(refused("(module (memory 17))", tight).find("over limits.memory"), std::string::npos);
+  std::string many = "(module";
+  for (uint32_t i = 0; i <= kMaxModuleFunctions; ++i) many += " (func)";
+  EXPECT_NE(refused(many + ")").find("100001 functions; weft loads at most 100000"),
+            std::string::npos);
+  EXPECT_EQ(engine->cache_misses(), 0u);  // nothing was compiled
+}
+
+// Ticks come on schedule or later, one tick apart: the k-th tick from now comes at
+// next_tick + (k - 1) * tick at the earliest.
+TEST(EngineTest, DeadlinesAreNeverEarlyAndAtMostOneTickLate) {
+  using namespace std::chrono;
+  const nanoseconds tick = milliseconds(5);
+  const auto now = steady_clock::time_point(seconds(1000));
+  for (auto timeout :
+       {milliseconds(1), milliseconds(5), milliseconds(50), milliseconds(100), milliseconds(107)}) {
+    for (int64_t offset_us = 1; offset_us <= 5000; offset_us += 250) {  // next tick is ahead
+      const auto next_tick = now + microseconds(offset_us);
+      const uint64_t k = deadline_ticks(now, timeout, next_tick, tick);
+      const auto fires = next_tick + (static_cast<int64_t>(k) - 1) * tick;
+      EXPECT_GE(fires, now + timeout) << timeout.count() << "ms, next tick +" << offset_us;
+      EXPECT_LT(fires, now + timeout + tick) << timeout.count() << "ms, next tick +" << offset_us;
+    }
+    // Parked: the ticker resumes after this call woke it, a tick later.
+    const uint64_t k = deadline_ticks(now, timeout, std::nullopt, tick);
+    EXPECT_GE(now + static_cast<int64_t>(k) * tick, now + timeout);
+    EXPECT_LE(now + static_cast<int64_t>(k) * tick, now + timeout + 2 * tick);
+  }
 }
 
 }  // namespace

@@ -470,7 +470,16 @@ Status apply_edits(pdata::Telemetry& data, std::string_view bytes) {
   while (!reader.done()) {
     Edit e;
     if (!reader.read(e)) return Status::invalid_argument("malformed edit list");
-    if (e.target > 1 || (e.target == 0 && e.index >= items)) {
+    if (e.target > 1) {
+      return Status::invalid_argument("edit " + std::to_string(edits.size()) + " has target " +
+                                      std::to_string(e.target) +
+                                      "; targets are 0 (an item) and 1 (a resource)");
+    }
+    if (!pdata::wire::valid_utf8(e.key) || !pdata::wire::valid_utf8(e.text)) {
+      return Status::invalid_argument("edit " + std::to_string(edits.size()) +
+                                      " has a key or value that is not valid UTF-8");
+    }
+    if (e.target == 0 && e.index >= items) {
       return Status::invalid_argument("edit targets item " + std::to_string(e.index) + " of " +
                                       std::to_string(items));
     }

@@ -236,6 +236,11 @@ TEST(ApplyEditsTest, BadEditListsChangeNothing) {
   EXPECT_FALSE(apply_edits(data.value(), encode({{1, 1, 3, "a", "x"}})).is_ok());   // no resource 3
   EXPECT_FALSE(apply_edits(data.value(), encode({{8, 0, 0, "", "body"}})).is_ok());  // logs only
   EXPECT_FALSE(apply_edits(data.value(), "\x01").is_ok());                           // cut short
+  const Status target =
+      apply_edits(data.value(), encode({{1, 0, 0, "a", "x"}, {1, 7, 0, "a", "x"}}));
+  EXPECT_EQ(target.message(), "edit 1 has target 7; targets are 0 (an item) and 1 (a resource)");
+  EXPECT_EQ(apply_edits(data.value(), encode({{1, 0, 0, "a", "\xff"}})).message(),
+            "edit 0 has a key or value that is not valid UTF-8");
   EXPECT_EQ(data.value().wire(), before);
 }
 

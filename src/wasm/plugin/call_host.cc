@@ -5,6 +5,7 @@
 #include <cctype>
 #include <chrono>
 #include <cstdlib>
+#include <utility>
 
 #include "wasm/host/results.h"
 
@@ -12,6 +13,8 @@ namespace weft::wasm {
 namespace {
 
 constexpr double kHistogramBuckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+constexpr size_t kMaxText = 4096;  // log lines, error texts, metric attributes (bytes)
+constexpr size_t kMaxMetricAttributes = 16;
 
 bool valid_metric_name(std::string_view name) {
   if (name.empty() || name.size() > 100) return false;
@@ -21,10 +24,38 @@ bool valid_metric_name(std::string_view name) {
   return true;
 }
 
+telemetry::Labels labels_of(const ComponentContext& ctx) {
+  telemetry::Labels labels = {{"plugin", ctx.id}};
+  if (!ctx.pipeline.empty()) labels.emplace_back("pipeline", ctx.pipeline);
+  return labels;
+}
+
 }  // namespace
+
+bool LogBudget::admit(Clock::time_point now) {
+  std::lock_guard lock(mu_);
+  const double elapsed = std::chrono::duration<double>(now - refilled_).count();
+  refilled_ = now;
+  tokens_ = std::min(burst_, tokens_ + std::max(0.0, elapsed) * rate_);
+  if (tokens_ >= 1) {
+    tokens_ -= 1;
+    return true;
+  }
+  ++refused_;
+  return false;
+}
+
+uint64_t LogBudget::summary_due(Clock::time_point now) {
+  std::lock_guard lock(mu_);
+  if (refused_ == 0 || (summarised_ != Clock::time_point{} && now - summarised_ < kSummaryInterval))
+    return 0;
+  summarised_ = now;
+  return std::exchange(refused_, 0);
+}
 
 PluginShared::PluginShared(const PluginSettings& settings, const ComponentContext& ctx)
     : id(ctx.id),
+      labels(labels_of(ctx)),
       config(settings.config_json),
       state_cap(settings.state_bytes),
       env_allowed(settings.env_allowed),
@@ -33,19 +64,51 @@ PluginShared::PluginShared(const PluginSettings& settings, const ComponentContex
       audit(ctx.audit),
       log(ctx.logger),
       denied(&ctx.metrics->counter("weft_plugin_denied_calls",
-                                   "Host calls refused for lack of a permission.",
-                                   {{"plugin", ctx.id}})) {}
+                                   "Host calls refused for lack of a permission.", labels)),
+      log_budget(settings.log_rate, settings.log_burst),
+      log_suppressed(&ctx.metrics->counter("weft_plugin_log_suppressed",
+                                           "Lines of weft.log over the plugin's budget.", labels)),
+      series_cap(settings.metric_series),
+      metric_refused(&ctx.metrics->counter("weft_plugin_metric_refused",
+                                           "weft.metric calls past the plugin's series cap.",
+                                           labels)) {}
+
+void PluginShared::summarise_logs() {
+  if (const uint64_t n = log_budget.summary_due(std::chrono::steady_clock::now()); n > 0) {
+    log->warn(
+        "plugin: {} log lines suppressed over its budget (limits.log_rate); the total is "
+        "in weft_plugin_log_suppressed",
+        n);
+  }
+}
 
 void CallHost::log(int32_t level, std::string_view message) {
+  if (!shared_.log_budget.admit(std::chrono::steady_clock::now())) {
+    shared_.log_suppressed->add();
+    shared_.summarise_logs();
+    return;
+  }
   const auto lvl = level <= 0   ? spdlog::level::debug
                    : level == 1 ? spdlog::level::info
                    : level == 2 ? spdlog::level::warn
                                 : spdlog::level::err;
-  shared_.log->log(lvl, "plugin: {}", message.substr(0, 4096));
+  // One line each, at most kMaxText bytes: a plugin cannot write lines that look like weft's.
+  std::string line;
+  line.reserve(std::min(message.size(), kMaxText));
+  for (char c : message.substr(0, kMaxText)) {
+    if (c == '\n') {
+      line += "\\n";
+    } else if (static_cast<unsigned char>(c) < 0x20 && c != '\t') {
+      line += '?';
+    } else {
+      line.push_back(c);
+    }
+  }
+  shared_.log->log(lvl, "plugin: {}", line);
 }
 
 void CallHost::set_error(std::string_view message) {
-  error = std::string(message.substr(0, 4096));
+  error = std::string(message.substr(0, kMaxText));
 }
 
 int64_t CallHost::now_unix_nano() {
@@ -56,21 +119,43 @@ int64_t CallHost::now_unix_nano() {
 
 int32_t CallHost::metric(int32_t kind, std::string_view name, double value,
                          std::string_view attributes) {
-  if (!valid_metric_name(name) || kind < 0 || kind > 2) return kAbiInvalid;
-  telemetry::Labels labels = {{"plugin", shared_.id}};
+  if (!valid_metric_name(name) || kind < 0 || kind > 2 || attributes.size() > kMaxText)
+    return kAbiInvalid;
+  telemetry::Labels labels = shared_.labels;
+  const size_t own = labels.size();
   size_t pos = 0;
   while (pos < attributes.size()) {
-    if (labels.size() > 16) return kAbiInvalid;  // "plugin" plus at most 16 of its own
+    if (labels.size() >= own + kMaxMetricAttributes) return kAbiInvalid;
     size_t end = attributes.find('\n', pos);
     if (end == std::string_view::npos) end = attributes.size();
     const std::string_view line = attributes.substr(pos, end - pos);
     const size_t eq = line.find('=');
     if (eq == std::string_view::npos || !valid_metric_name(line.substr(0, eq)) ||
-        line.substr(0, eq) == "plugin" || line.substr(0, eq) == "le") {
+        line.substr(0, eq) == "plugin" || line.substr(0, eq) == "pipeline" ||
+        line.substr(0, eq) == "le") {
       return kAbiInvalid;
     }
     labels.emplace_back(std::string(line.substr(0, eq)), std::string(line.substr(eq + 1)));
     pos = end + 1;
+  }
+  {
+    std::string key = std::to_string(kind) + ":" + std::string(name) + "\n";
+    key.append(attributes);
+    std::lock_guard lock(shared_.series_mu);
+    if (shared_.series.find(key) == shared_.series.end()) {
+      if (shared_.series.size() >= shared_.series_cap) {
+        if (shared_.metric_refused->value() == 0) {
+          shared_.log->warn(
+              "plugin reached its cap of {} metric series (limits.metric_series); "
+              "weft.metric returns -4 for new series, counted in "
+              "weft_plugin_metric_refused",
+              shared_.series_cap);
+        }
+        shared_.metric_refused->add();
+        return kAbiLimit;
+      }
+      shared_.series.insert(std::move(key));
+    }
   }
   const std::string full = "weft_plugin_" + std::string(name);
   const std::string help = "Reported by a plugin.";
@@ -151,38 +236,54 @@ int32_t CallHost::emit(int32_t signal, std::string_view request) {
   return kAbiOk;
 }
 
-int32_t CallHost::set(Kind k, std::string_view b) {
-  if (kind != Kind::kNone) return kAbiInvalid;
-  kind = k;
-  bytes = std::string(b);
+int32_t CallHost::result_drop_all() {
+  if (result_set()) return kAbiInvalid;
+  drop = true;
+  return kAbiOk;
+}
+
+int32_t CallHost::result_replace(std::string_view request) {
+  if (result_set()) return kAbiInvalid;
+  replace = std::string(request);
+  return kAbiOk;
+}
+
+int32_t CallHost::result_keep(std::string_view mask) {
+  if (drop || replace || keep) return kAbiInvalid;
+  keep = std::string(mask);
+  return kAbiOk;
+}
+
+int32_t CallHost::result_edits(std::string_view list) {
+  if (drop || replace || edits) return kAbiInvalid;
+  edits = std::string(list);
   return kAbiOk;
 }
 
 Status CallHost::apply(const pdata::Telemetry& data, Outcome& outcome) {
-  switch (kind) {
-    case Kind::kNone:
-      return Status::ok();
-    case Kind::kDrop:
-      outcome.kind = Outcome::kDropped;
-      return Status::ok();
-    case Kind::kKeep:
-    case Kind::kEdits: {
-      pdata::Telemetry changed = data.clone();
-      Status applied =
-          kind == Kind::kKeep ? apply_keep_mask(changed, bytes) : apply_edits(changed, bytes);
-      if (applied.is_ok()) outcome.output = std::move(changed);
-      return applied;
-    }
-    case Kind::kReplace: {
-      auto replaced = pdata::Telemetry::from_wire(data.signal(), std::move(bytes));
-      if (!replaced.ok()) {
-        return Status::invalid_argument("replacement is not a valid request: " +
-                                        replaced.status().message());
-      }
-      outcome.output = std::move(replaced).value();
-      return Status::ok();
-    }
+  if (drop) {
+    outcome.kind = Outcome::kDropped;
+    return Status::ok();
   }
+  if (replace) {
+    auto replaced = pdata::Telemetry::from_wire(data.signal(), std::move(*replace));
+    if (!replaced.ok()) {
+      return Status::invalid_argument("replacement is not a valid " +
+                                      std::string(signal_name(data.signal())) +
+                                      " request: " + replaced.status().message());
+    }
+    outcome.output = std::move(replaced).value();
+    return Status::ok();
+  }
+  if (!keep && !edits) return Status::ok();
+  pdata::Telemetry changed = data.clone();
+  if (edits) {
+    if (Status s = apply_edits(changed, *edits); !s.is_ok()) return s;
+  }
+  if (keep) {
+    if (Status s = apply_keep_mask(changed, *keep); !s.is_ok()) return s;
+  }
+  outcome.output = std::move(changed);
   return Status::ok();
 }
 

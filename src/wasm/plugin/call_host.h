@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -17,12 +18,39 @@
 
 namespace weft::wasm {
 
+// weft.log's budget: a token bucket of `burst` lines refilled at `rate` lines per second.
+// What it refuses is counted, and summed up in one log line per kSummaryInterval.
+class LogBudget {
+ public:
+  using Clock = std::chrono::steady_clock;
+  static constexpr std::chrono::seconds kSummaryInterval{10};
+
+  LogBudget(double rate, double burst) : rate_(rate), burst_(burst), tokens_(burst) {}
+  // Whether one more line may be written now.
+  bool admit(Clock::time_point now);
+  // The lines refused since the last summary, once per interval (0 when none is due).
+  uint64_t summary_due(Clock::time_point now);
+
+ private:
+  std::mutex mu_;
+  double rate_, burst_, tokens_;
+  Clock::time_point refilled_ = Clock::now();
+  Clock::time_point summarised_{};
+  uint64_t refused_ = 0;
+};
+
 // What the host calls of every instance of one plugin share: its identity, settings,
 // key-value state and where its logs and metrics go.
 struct PluginShared {
   PluginShared(const PluginSettings& settings, const ComponentContext& ctx);
 
+  // Writes the summary of suppressed log lines if one is due.
+  void summarise_logs();
+
   std::string id;
+  // Of every metric of the plugin: plugin, and the pipeline if any (a processor listed in two
+  // pipelines is two plugins, with their own state, so with their own series).
+  telemetry::Labels labels;
   std::string config;
   uint64_t state_cap = 0;
   std::set<std::string> env_allowed;
@@ -34,13 +62,19 @@ struct PluginShared {
   std::mutex kv_mu;
   std::map<std::string, std::string, std::less<>> kv;
   uint64_t kv_bytes = 0;
+
+  LogBudget log_budget;
+  telemetry::Counter* log_suppressed = nullptr;
+
+  std::mutex series_mu;
+  std::set<std::string, std::less<>> series;  // name and attributes of each weft.metric series
+  uint32_t series_cap = 0;
+  telemetry::Counter* metric_refused = nullptr;
 };
 
 // The host side of one call: the plugin's shared state plus this call's result.
 class CallHost final : public HostCalls {
  public:
-  enum class Kind { kNone, kDrop, kKeep, kEdits, kReplace };
-
   explicit CallHost(PluginShared& shared) : shared_(shared) {}
 
   void log(int32_t level, std::string_view message) override;
@@ -53,10 +87,10 @@ class CallHost final : public HostCalls {
   int32_t kv_set(std::string_view key, std::string_view value) override;
   int32_t kv_delete(std::string_view key) override;
   int32_t env_get(std::string_view name, std::string& value) override;
-  int32_t result_drop_all() override { return set(Kind::kDrop, {}); }
-  int32_t result_keep(std::string_view mask) override { return set(Kind::kKeep, mask); }
-  int32_t result_edits(std::string_view edits) override { return set(Kind::kEdits, edits); }
-  int32_t result_replace(std::string_view request) override { return set(Kind::kReplace, request); }
+  int32_t result_drop_all() override;
+  int32_t result_keep(std::string_view mask) override;
+  int32_t result_edits(std::string_view edits) override;
+  int32_t result_replace(std::string_view request) override;
   int32_t emit(int32_t signal, std::string_view request) override;
 
   // After a call that returned 0: what became of `data` (never changed itself; a changed
@@ -67,12 +101,14 @@ class CallHost final : public HostCalls {
   std::vector<pdata::Telemetry> emitted;
   uint64_t emitted_bytes = 0;
 
-  Kind kind = Kind::kNone;
-  std::string bytes;
+  // The result: nothing (unchanged), drop, a replacement, or a keep-mask and edits (either
+  // or both; edits address the items as they came, then the mask drops some).
+  bool drop = false;
+  std::optional<std::string> keep, edits, replace;
   std::string error;
 
  private:
-  int32_t set(Kind k, std::string_view b);
+  [[nodiscard]] bool result_set() const { return drop || keep || edits || replace; }
   PluginShared& shared_;
 };
 

@@ -15,6 +15,7 @@ namespace weft::wasm {
 namespace {
 
 constexpr int kFailuresBeforeBackoff = 5;
+constexpr uint64_t kWasmPage = 64 * 1024;
 constexpr std::chrono::milliseconds kFirstBackoff{1000};
 constexpr std::chrono::milliseconds kMaxBackoff{60000};
 constexpr double kLatencyBuckets[] = {0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1};
@@ -69,8 +70,13 @@ struct Plugin::Version {
 Plugin::Plugin(std::shared_ptr<Engine> engine, PluginSettings settings, ComponentContext ctx)
     : engine_(std::move(engine)), settings_(std::move(settings)), ctx_(std::move(ctx)) {
   shared_ = std::make_unique<PluginShared>(settings_, ctx_);
+  const telemetry::Labels& l = shared_->labels;
   auto& r = *ctx_.metrics;
-  const telemetry::Labels l = {{"plugin", ctx_.id}};
+  auto with = [&l](const char* key, std::string value) {
+    telemetry::Labels out = l;
+    out.emplace_back(key, std::move(value));
+    return out;
+  };
   metrics_ = std::make_unique<Metrics>();
   auto& m = *metrics_;
   m.calls = &r.counter("weft_plugin_calls", "Batches handed to the plugin.", l);
@@ -82,10 +88,10 @@ Plugin::Plugin(std::shared_ptr<Engine> engine, PluginSettings settings, Componen
   m.memory_limits = &r.counter("weft_plugin_memory_limit_hits", "Traps at the memory cap.", l);
   m.backed_off =
       &r.counter("weft_plugin_backed_off_batches", "Batches not offered to a failing plugin.", l);
-  m.reloads_ok = &r.counter("weft_plugin_reloads", "Versions loaded by a reload.",
-                            {{"plugin", ctx_.id}, {"result", "ok"}});
-  m.reloads_failed = &r.counter("weft_plugin_reloads", "Versions loaded by a reload.",
-                                {{"plugin", ctx_.id}, {"result", "failed"}});
+  m.reloads_ok =
+      &r.counter("weft_plugin_reloads", "Versions loaded by a reload.", with("result", "ok"));
+  m.reloads_failed =
+      &r.counter("weft_plugin_reloads", "Versions loaded by a reload.", with("result", "failed"));
   m.memory = &r.gauge("weft_plugin_memory_bytes", "Linear memory of the last instance used.", l);
   m.generation = &r.gauge("weft_plugin_generation", "Version number of the running module.", l);
   m.latency_sum =
@@ -94,11 +100,10 @@ Plugin::Plugin(std::shared_ptr<Engine> engine, PluginSettings settings, Componen
   for (double le : kLatencyBuckets) {
     m.latency_buckets.push_back(&r.counter("weft_plugin_call_duration_seconds_bucket",
                                            "Call duration histogram.",
-                                           {{"plugin", ctx_.id}, {"le", fmt::format("{}", le)}}));
+                                           with("le", fmt::format("{}", le))));
   }
   m.latency_buckets.push_back(&r.counter("weft_plugin_call_duration_seconds_bucket",
-                                         "Call duration histogram.",
-                                         {{"plugin", ctx_.id}, {"le", "+Inf"}}));
+                                         "Call duration histogram.", with("le", "+Inf")));
 }
 
 Plugin::~Plugin() {
@@ -106,9 +111,11 @@ Plugin::~Plugin() {
 }
 
 void Plugin::audit(const std::string& event, const std::string& detail) {
+  telemetry::Labels labels = shared_->labels;
+  labels.emplace_back("event", event);
   ctx_.metrics
       ->counter("weft_plugin_lifecycle_events", "Plugin lifecycle events (see the audit log).",
-                {{"plugin", ctx_.id}, {"event", event}})
+                labels)
       .add();
   ctx_.logger->info("audit: event={} plugin={} path={} {}", event, ctx_.id, settings_.path, detail);
   if (ctx_.audit != nullptr) {
@@ -120,20 +127,20 @@ Result<std::unique_ptr<Instance>> Plugin::new_instance(Version& version) {
   auto created = Instance::create(version.module, settings_.limits);
   if (!created.ok()) return created.status();
   auto instance = std::move(created).value();
+  // Setting an instance up is part of starting it: each call has the start deadline.
+  const auto deadline = settings_.limits.start_timeout;
   CallHost host(*shared_);
-  auto abi = instance->call("weft_abi_version", {}, &host);
+  auto abi = instance->call("weft_abi_version", {}, &host, deadline);
   if (!abi.ok()) return Status::invalid_argument("weft_abi_version failed: " + abi.message);
   if (abi.value != 1) {
     return Status::invalid_argument("plugin speaks ABI version " + std::to_string(abi.value) +
                                     "; this weft loads version 1");
   }
   const std::string& config = settings_.config_json;
-  auto ptr = instance->call("weft_alloc", {static_cast<int32_t>(config.size())}, &host);
-  if (!ptr.ok() || ptr.value == 0 || !instance->write(static_cast<uint32_t>(ptr.value), config)) {
-    return Status::invalid_argument("weft_alloc failed for the config: " + ptr.message);
-  }
-  auto configured =
-      instance->call("weft_configure", {ptr.value, static_cast<int32_t>(config.size())}, &host);
+  auto ptr = place(*instance, host, config, deadline);
+  if (!ptr.ok()) return Status::invalid_argument("placing the config: " + ptr.message);
+  auto configured = instance->call(
+      "weft_configure", {ptr.value, static_cast<int32_t>(config.size())}, &host, deadline);
   if (!configured.ok())
     return Status::invalid_argument("weft_configure failed: " + configured.message);
   if (configured.value != 0) {
@@ -143,8 +150,35 @@ Result<std::unique_ptr<Instance>> Plugin::new_instance(Version& version) {
   return instance;
 }
 
+CallResult Plugin::place(Instance& instance, CallHost& host, std::string_view bytes,
+                         std::optional<std::chrono::milliseconds> timeout) {
+  const auto size = static_cast<int32_t>(bytes.size());
+  CallResult ptr = instance.call("weft_alloc", {size}, &host, timeout);
+  if (!ptr.ok() || (ptr.value != 0 && instance.write(static_cast<uint32_t>(ptr.value), bytes))) {
+    return ptr;
+  }
+  const uint64_t memory = instance.memory_bytes();
+  ptr.message = "weft_alloc(" + std::to_string(size) + ") returned " +
+                std::to_string(static_cast<uint32_t>(ptr.value));
+  if (ptr.value != 0) {
+    ptr.failure = Failure::kBadResult;
+    ptr.message += ", which with " + std::to_string(size) + " bytes runs past the end of memory (" +
+                   std::to_string(memory) + " bytes)";
+  } else if (memory + bytes.size() + kWasmPage > settings_.limits.memory_bytes) {
+    // Its memory cannot grow by the request: the plugin has hit its cap.
+    ptr.failure = Failure::kMemoryLimit;
+    ptr.message += ": memory is at " + std::to_string(memory) + " bytes of its limits.memory " +
+                   std::to_string(settings_.limits.memory_bytes);
+  } else {
+    ptr.failure = Failure::kBadResult;
+    ptr.message += " with memory at " + std::to_string(memory) + " of " +
+                   std::to_string(settings_.limits.memory_bytes) + " bytes";
+  }
+  return ptr;
+}
+
 Result<std::shared_ptr<Plugin::Version>> Plugin::load_version(const std::string& bytes) {
-  auto module = engine_->compile(bytes);
+  auto module = engine_->compile(bytes, {settings_.module_bytes, settings_.limits.memory_bytes});
   if (!module.ok()) return module.status();
   std::vector<std::string> missing;
   const auto exports = module.value()->exports();
@@ -178,9 +212,10 @@ Result<std::shared_ptr<Plugin::Version>> Plugin::load_version(const std::string&
   version->module = module.value();
   if (version->module->exports_function("weft_shutdown")) {
     PluginShared* shared = shared_.get();
-    version->on_drop = [shared](Instance& instance) {
+    const auto deadline = settings_.limits.start_timeout;
+    version->on_drop = [shared, deadline](Instance& instance) {
       CallHost host(*shared);
-      (void)instance.call("weft_shutdown", {}, &host);
+      (void)instance.call("weft_shutdown", {}, &host, deadline);
     };
   }
   auto first = new_instance(*version);  // proves it instantiates and configures
@@ -288,17 +323,12 @@ Outcome Plugin::process(pdata::Telemetry& data) {
   metrics_->items_in->add(items);
   const std::string& wire = data.wire();
   CallHost host(*shared_);
-  auto ptr = instance->call("weft_alloc", {static_cast<int32_t>(wire.size())}, &host);
-  CallResult call;
-  if (!ptr.ok()) {
-    call = ptr;
-  } else if (ptr.value == 0 || !instance->write(static_cast<uint32_t>(ptr.value), wire)) {
-    call.failure = Failure::kMemoryLimit;
-    call.message = "weft_alloc could not provide " + std::to_string(wire.size()) + " bytes";
-  } else {
+  CallResult call = place(*instance, host, wire, std::nullopt);
+  if (call.ok()) {
     call = instance->call(process_export(data.signal()),
-                          {ptr.value, static_cast<int32_t>(wire.size())}, &host);
+                          {call.value, static_cast<int32_t>(wire.size())}, &host);
   }
+  shared_->summarise_logs();
   metrics_->memory->set(static_cast<int64_t>(instance->memory_bytes()));
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -316,6 +346,9 @@ Outcome Plugin::process(pdata::Telemetry& data) {
         break;
       case Failure::kMemoryLimit:
         metrics_->memory_limits->add();
+        break;
+      case Failure::kBadResult:
+        metrics_->errors->add();
         break;
       default:
         metrics_->traps->add();

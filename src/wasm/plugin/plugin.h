@@ -20,6 +20,7 @@
 namespace weft::wasm {
 
 struct PluginShared;
+class CallHost;
 
 enum class OnError { kPass, kDrop, kReject };
 
@@ -27,7 +28,11 @@ struct PluginSettings {
   std::string path;
   std::string config_json = "{}";
   InstanceLimits limits;
+  uint64_t module_bytes = 32ull << 20;
   uint64_t state_bytes = 1 << 20;
+  double log_rate = 100;    // weft.log lines per second, on average
+  double log_burst = 1000;  // lines at once
+  uint32_t metric_series = 1000;
   OnError on_error = OnError::kPass;
   std::set<std::string> env_allowed;
   std::set<Signal> signals;                        // the plugin must export process for these
@@ -71,6 +76,10 @@ class Plugin {
   Plugin(std::shared_ptr<Engine> engine, PluginSettings settings, ComponentContext ctx);
   Result<std::shared_ptr<Version>> load_version(const std::string& bytes);
   Result<std::unique_ptr<Instance>> new_instance(Version& version);
+  // Copies bytes into a buffer from weft_alloc; the call's result holds the pointer, or why
+  // there is none (a weft_alloc that returns 0 below the memory cap is the plugin's error).
+  CallResult place(Instance& instance, CallHost& host, std::string_view bytes,
+                   std::optional<std::chrono::milliseconds> timeout);
   void watch();
   void audit(const std::string& event, const std::string& detail);
 

@@ -4,8 +4,11 @@
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <spdlog/sinks/ostream_sink.h>
+
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
@@ -26,6 +29,7 @@ std::string plugin_wat(const std::string& body, const std::string& extra = "", i
     (import "weft" "result_drop_all" (func $drop (result i32)))
     (import "weft" "result_keep" (func $keep (param i32 i32) (result i32)))
     (import "weft" "result_replace" (func $replace (param i32 i32) (result i32)))
+    (import "weft" "result_edits" (func $edits (param i32 i32) (result i32)))
     (import "weft" "metric" (func $metric (param i32 i32 i32 f64 i32 i32) (result i32)))
     (memory (export "memory") 4)
     (data (i32.const 16) "HOME\01\00\01")
@@ -279,6 +283,145 @@ TEST_F(PluginTest, ReloadSwapsVersionsAndKeepsTheOldOneOnABadFile) {
   EXPECT_EQ(plugin.value()->process(again).kind, Outcome::kDropped)
       << "the old version keeps running";
   EXPECT_EQ(metric(R"(weft_plugin_reloads{plugin="wasm/test",result="failed"})"), 1u);
+}
+
+// Edits address the items as they came; the mask then drops some. One call, both results.
+TEST_F(PluginTest, KeepAndEditsInOneCall) {
+  // Two edits (set "k" = "v" on items 0 and 1), mask 1,0,1; a second keep or a drop is refused.
+  const std::string edit_list =
+      R"((data (i32.const 400) "\01\00\00\00\00\00\01\00\00\00k\01\00\00\00v)"
+      R"(\01\00\01\00\00\00\01\00\00\00k\01\00\00\00v"))";
+  auto plugin = load(plugin_wat(
+      "(i32.store8 (i32.const 100) (i32.const 1)) (i32.store8 (i32.const 101) (i32.const 0)) "
+      "(i32.store8 (i32.const 102) (i32.const 1)) "
+      "(drop (call $edits (i32.const 400) (i32.const 32))) "
+      "(drop (call $keep (i32.const 100) (i32.const 3))) "
+      "(i32.add (i32.add (i32.const 4) (call $keep (i32.const 100) (i32.const 3))) "
+      "(call $drop))",  // 4 - 2 - 2 = 0: both refused
+      edit_list));
+  ASSERT_TRUE(plugin.ok()) << plugin.status().message();
+  auto input = three_spans();
+  auto outcome = plugin.value()->process(input);
+  ASSERT_EQ(outcome.kind, Outcome::kKept) << outcome.error;
+  ASSERT_TRUE(outcome.output.has_value());
+  const auto& req =
+      static_cast<const opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest&>(
+          outcome.output->message());
+  const auto& spans = req.resource_spans(0).scope_spans(0).spans();
+  ASSERT_EQ(spans.size(), 2);
+  EXPECT_EQ(spans[0].name(), "a");
+  ASSERT_EQ(spans[0].attributes_size(), 1);
+  EXPECT_EQ(spans[0].attributes(0).value().string_value(), "v");
+  EXPECT_EQ(spans[1].name(), "c");
+  EXPECT_EQ(spans[1].attributes_size(), 0);
+}
+
+// weft_alloc's answer is checked: 0 below the memory cap, or a buffer past the end of
+// memory, is the plugin's error (not a memory-limit hit), and says what it returned.
+TEST_F(PluginTest, ABadWeftAllocResultIsAPluginError) {
+  const std::string normal =
+      R"((func (export "weft_alloc") (param i32) (result i32) i32.const 1024))";
+  auto with_alloc = [&](const std::string& body) {
+    std::string wat = plugin_wat("i32.const 0");
+    wat.replace(wat.find(normal), normal.size(),
+                "(func (export \"weft_alloc\") (param i32) (result i32) " + body + ")");
+    return wat;
+  };
+  // The config is 2 bytes ("{}"); batches are larger.
+  auto zero =
+      load(with_alloc("(select (i32.const 1024) (i32.const 0) (i32.lt_u (local.get 0) "
+                      "(i32.const 10)))"));
+  ASSERT_TRUE(zero.ok()) << zero.status().message();
+  auto data = three_spans();
+  auto outcome = zero.value()->process(data);
+  EXPECT_EQ(outcome.kind, Outcome::kFailed);
+  EXPECT_NE(outcome.error.find(") returned 0 with memory at 262144 of 1048576 bytes"),
+            std::string::npos)
+      << outcome.error;
+  EXPECT_EQ(metric(R"(weft_plugin_errors{plugin="wasm/test"})"), 1u);
+  EXPECT_EQ(metric(R"(weft_plugin_memory_limit_hits{plugin="wasm/test"})"), 0u);
+
+  auto past =
+      load(with_alloc("(select (i32.const 1024) (i32.const 262140) (i32.lt_u (local.get "
+                      "0) (i32.const 10)))"));
+  ASSERT_TRUE(past.ok());
+  outcome = past.value()->process(data);
+  EXPECT_NE(outcome.error.find("returned 262140, which with"), std::string::npos) << outcome.error;
+  EXPECT_NE(outcome.error.find("runs past the end of memory (262144 bytes)"), std::string::npos);
+
+  auto never = load(with_alloc("i32.const 0"));
+  ASSERT_FALSE(never.ok());
+  EXPECT_NE(never.status().message().find("placing the config: weft_alloc(2) returned 0"),
+            std::string::npos)
+      << never.status().message();
+}
+
+TEST_F(PluginTest, PluginLogsAreBoundedByABudget) {
+  std::ostringstream out;
+  ctx_.logger = std::make_shared<spdlog::logger>(
+      "test", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+  PluginSettings settings;
+  settings.log_rate = 1;
+  settings.log_burst = 20;
+  auto plugin =
+      load(plugin_wat("(local $i i32) (block (loop "
+                      "(call $log (i32.const 1) (i32.const 16) (i32.const 4)) "
+                      "(local.set $i (i32.add (local.get $i) (i32.const 1))) "
+                      "(br_if 0 (i32.lt_u (local.get $i) (i32.const 5000))))) i32.const 0"),
+           settings);
+  ASSERT_TRUE(plugin.ok()) << plugin.status().message();
+  auto data = three_spans();
+  EXPECT_EQ(plugin.value()->process(data).kind, Outcome::kKept);
+  const std::string text = out.str();
+  size_t lines = 0;
+  for (size_t at = text.find("plugin: HOME"); at != std::string::npos;
+       at = text.find("plugin: HOME", at + 1)) {
+    ++lines;
+  }
+  EXPECT_GE(lines, 20u);
+  EXPECT_LE(lines, 22u);  // the burst, and what a second of refill adds at most
+  const uint64_t suppressed = metric(R"(weft_plugin_log_suppressed{plugin="wasm/test"})");
+  EXPECT_EQ(suppressed + lines, 5000u);
+  EXPECT_NE(text.find("log lines suppressed over its budget"), std::string::npos) << text;
+}
+
+TEST_F(PluginTest, PluginMetricSeriesAreCapped) {
+  PluginSettings settings;
+  settings.metric_series = 5;
+  // Twenty series (k=a ... k=t); returns how many calls were refused with -4.
+  auto plugin = load(
+      plugin_wat(
+          "(local $i i32) (local $refused i32) (block (loop "
+          "(i32.store8 (i32.const 309) (i32.add (i32.const 97) (local.get $i))) "
+          "(if (i32.eq (call $metric (i32.const 1) (i32.const 300) (i32.const 7) (f64.const 1) "
+          "(i32.const 307) (i32.const 3)) (i32.const -4)) "
+          "(then (local.set $refused (i32.add (local.get $refused) (i32.const 1))))) "
+          "(local.set $i (i32.add (local.get $i) (i32.const 1))) "
+          "(br_if 0 (i32.lt_u (local.get $i) (i32.const 20))))) "
+          "(i32.sub (local.get $refused) (i32.const 15))"),
+      settings);
+  ASSERT_TRUE(plugin.ok()) << plugin.status().message();
+  auto data = three_spans();
+  auto outcome = plugin.value()->process(data);
+  EXPECT_EQ(outcome.kind, Outcome::kKept) << outcome.error;  // exactly 15 refused
+  EXPECT_EQ(metric(R"(weft_plugin_metric_refused{plugin="wasm/test"})"), 15u);
+  EXPECT_NE(registry_.render().find(R"(weft_plugin_latency{k="e",plugin="wasm/test"} 1)"),
+            std::string::npos);
+  EXPECT_EQ(registry_.render().find(R"(weft_plugin_latency{k="f",plugin="wasm/test"})"),
+            std::string::npos);
+  // An existing series can still be updated.
+  auto again = plugin.value()->process(data);
+  EXPECT_EQ(metric(R"(weft_plugin_metric_refused{plugin="wasm/test"})"), 30u);
+}
+
+// A processor in two pipelines is two plugins, each with its own state and metrics.
+TEST_F(PluginTest, MetricsCarryThePipeline) {
+  ctx_.pipeline = "traces/a";
+  auto plugin = load(plugin_wat("i32.const 0"));
+  ASSERT_TRUE(plugin.ok());
+  auto data = three_spans();
+  (void)plugin.value()->process(data);
+  EXPECT_EQ(metric(R"(weft_plugin_calls{pipeline="traces/a",plugin="wasm/test"})"), 1u);
 }
 
 }  // namespace

@@ -9,6 +9,11 @@
 #include "wasm/plugin/directory.h"
 
 namespace weft::wasm {
+namespace {
+
+const uint64_t kMaxPluginMemory = EngineOptions{}.pool_max_memory_bytes;
+
+}  // namespace
 
 Status PluginFactory::check(const ComponentConfig& config, const std::set<Signal>& signals) const {
   return check_plugin(cast(config).plugin, signals);
@@ -47,11 +52,28 @@ void load_plugin_settings(ConfigReader& reader, PluginSettings& p) {
   ConfigReader limits = reader.child("limits");
   limits.read_size("memory", p.limits.memory_bytes);
   limits.read_size("state", p.state_bytes);
-  std::chrono::nanoseconds timeout = p.limits.timeout;
-  limits.read_duration("timeout", timeout);
-  p.limits.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
-  if (p.limits.timeout.count() < 1) limits.error("timeout", "must be at least 1ms");
+  limits.read_size("module_size", p.module_bytes);
+  auto read_ms = [&limits](const char* key, std::chrono::milliseconds& out) {
+    std::chrono::nanoseconds value = out;
+    limits.read_duration(key, value);
+    out = std::chrono::duration_cast<std::chrono::milliseconds>(value);
+    if (out.count() < 1) limits.error(key, "must be at least 1ms");
+  };
+  read_ms("timeout", p.limits.timeout);
+  read_ms("start_timeout", p.limits.start_timeout);
   if (p.limits.memory_bytes < (1 << 16)) limits.error("memory", "must be at least 64KiB");
+  if (p.limits.memory_bytes > kMaxPluginMemory) {
+    limits.error("memory", "must be at most " + std::to_string(kMaxPluginMemory >> 20) + "MiB");
+  }
+  limits.read("log_rate", p.log_rate);
+  if (p.log_rate < 0)
+    limits.error("log_rate", "must be 0 (no plugin logs) or more lines per second");
+  limits.read("log_burst", p.log_burst);
+  if (p.log_burst < 1) limits.error("log_burst", "must be at least 1 line");
+  uint64_t series = p.metric_series;
+  limits.read("metric_series", series);
+  if (series < 1 || series > 1000000) limits.error("metric_series", "must be 1 to 1000000");
+  p.metric_series = static_cast<uint32_t>(series);
   std::string on_error = "pass";
   reader.read("on_error", on_error);
   if (on_error == "pass") {

@@ -1,0 +1,106 @@
+#include "pdata/schema.h"
+
+#include <google/protobuf/descriptor.h>
+
+#include <map>
+#include <string_view>
+
+#include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+
+namespace weft::pdata::wire {
+namespace {
+
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+
+bool is_item(std::string_view name) {
+  for (std::string_view item :
+       {"opentelemetry.proto.trace.v1.Span", "opentelemetry.proto.logs.v1.LogRecord",
+        "opentelemetry.proto.metrics.v1.NumberDataPoint",
+        "opentelemetry.proto.metrics.v1.HistogramDataPoint",
+        "opentelemetry.proto.metrics.v1.ExponentialHistogramDataPoint",
+        "opentelemetry.proto.metrics.v1.SummaryDataPoint"}) {
+    if (name == item) return true;
+  }
+  return false;
+}
+
+FieldKind kind_of(const FieldDescriptor& field) {
+  switch (field.type()) {
+    case FieldDescriptor::TYPE_DOUBLE:
+    case FieldDescriptor::TYPE_FIXED64:
+    case FieldDescriptor::TYPE_SFIXED64:
+      return FieldKind::kFixed64;
+    case FieldDescriptor::TYPE_FLOAT:
+    case FieldDescriptor::TYPE_FIXED32:
+    case FieldDescriptor::TYPE_SFIXED32:
+      return FieldKind::kFixed32;
+    case FieldDescriptor::TYPE_STRING:
+      return FieldKind::kString;
+    case FieldDescriptor::TYPE_BYTES:
+      return FieldKind::kBytes;
+    case FieldDescriptor::TYPE_MESSAGE:
+      return FieldKind::kMessage;
+    case FieldDescriptor::TYPE_GROUP:
+      return FieldKind::kUnknown;  // OTLP has none; the walker refuses group wire types
+    default:
+      return FieldKind::kVarint;
+  }
+}
+
+Schema build(const Descriptor* request) {
+  Schema schema;
+  std::map<const Descriptor*, uint16_t> index;
+  std::vector<const Descriptor*> order = {request};
+  index[request] = 0;
+  for (size_t i = 0; i < order.size(); ++i) {  // breadth first; messages grow as it goes
+    const Descriptor* d = order[i];
+    MessageRule rule;
+    rule.name = d->full_name();
+    rule.item = is_item(rule.name);
+    for (int f = 0; f < d->field_count(); ++f) {
+      const FieldDescriptor* field = d->field(f);
+      const auto number = static_cast<size_t>(field->number());
+      if (rule.fields.size() <= number) rule.fields.resize(number + 1);
+      FieldRule& r = rule.fields[number];
+      r.kind = kind_of(*field);
+      r.name = field->name();
+      r.packable = field->is_repeated() && field->is_packable();
+      if (r.kind == FieldKind::kBytes) {
+        if (r.name == "trace_id") r.id_bytes = 16;
+        if (r.name == "span_id" || r.name == "parent_span_id") r.id_bytes = 8;
+      }
+      if (r.kind == FieldKind::kMessage) {
+        const Descriptor* child = field->message_type();
+        auto [it, added] = index.emplace(child, static_cast<uint16_t>(order.size()));
+        if (added) order.push_back(child);
+        r.message = it->second;
+      }
+    }
+    schema.messages.push_back(std::move(rule));
+  }
+  return schema;
+}
+
+}  // namespace
+
+const Schema& Schema::of(Signal signal) {
+  namespace collector = opentelemetry::proto::collector;
+  static const Schema traces = build(collector::trace::v1::ExportTraceServiceRequest::descriptor());
+  static const Schema metrics =
+      build(collector::metrics::v1::ExportMetricsServiceRequest::descriptor());
+  static const Schema logs = build(collector::logs::v1::ExportLogsServiceRequest::descriptor());
+  switch (signal) {
+    case Signal::kTraces:
+      return traces;
+    case Signal::kMetrics:
+      return metrics;
+    case Signal::kLogs:
+      return logs;
+  }
+  return traces;
+}
+
+}  // namespace weft::pdata::wire
