@@ -597,6 +597,10 @@ def section_ratios(img_link) -> list[str]:
 # What each micro-benchmark in bench/wasm_boundary_bench.cc measures.
 BOUNDARY_WHAT = {
     "BM_CopyBatch/512": "one memcpy of a 512-span request: the floor of any hand-over",
+    "BM_SchemaCheck/512": "the OTLP schema check every received request and plugin replacement "
+                          "gets (wire types, UTF-8, id lengths, item count)",
+    "BM_ProtobufDecode/512": "decoding the same request with protobuf, for scale: what the "
+                             "schema check spares",
     "BM_EmptyPluginBatch/512": "Plugin::process with a plugin that returns at once: pool "
                                "checkout, weft_alloc, copy into guest memory, call, result",
     "BM_InstantiateCompiledModule": "a new instance of a compiled module (pooling allocator)",

@@ -16,6 +16,7 @@
 #include "core/builtin.h"
 #include "loadgen/requests.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+#include "pdata/wire.h"
 #include "telemetry/metrics.h"
 #include "wasm/engine/engine.h"
 #include "wasm/plugin/plugin.h"
@@ -85,6 +86,29 @@ void BM_CopyBatch(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * dest.size()));
 }
 BENCHMARK(BM_CopyBatch)->Arg(512);
+
+// What receivers and plugin results pay to check a request against the OTLP schema (wire
+// types, UTF-8, id lengths) and count its items, next to what decoding it would cost.
+void BM_SchemaCheck(benchmark::State& state) {
+  auto batch = spans(static_cast<int>(state.range(0)));
+  for (auto _ : state) {
+    auto items = pdata::wire::count_items(Signal::kTraces, batch.wire());
+    benchmark::DoNotOptimize(items);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * batch.wire().size()));
+}
+BENCHMARK(BM_SchemaCheck)->Arg(512);
+
+void BM_ProtobufDecode(benchmark::State& state) {
+  auto batch = spans(static_cast<int>(state.range(0)));
+  for (auto _ : state) {
+    google::protobuf::Arena arena;
+    auto* message = pdata::new_request(Signal::kTraces, &arena);
+    benchmark::DoNotOptimize(message->ParseFromString(batch.wire()));
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * batch.wire().size()));
+}
+BENCHMARK(BM_ProtobufDecode)->Arg(512);
 
 void BM_EmptyPluginBatch(benchmark::State& state) {
   telemetry::Registry registry;

@@ -69,8 +69,9 @@ struct Requests {
 // Waits for signals from the start, so a SIGTERM while weft is still starting is seen too.
 // After SIGTERM or SIGINT, weft exits within the shutdown timeout (plus a second) whatever
 // is still running: every plugin call has a deadline, but a compile or a peer may not.
-void watch_signals(sigset_t signals, std::shared_ptr<Requests> requests,
-                   std::chrono::nanoseconds shutdown_timeout, std::shared_ptr<spdlog::logger> log) {
+void watch_signals(sigset_t signals, const std::shared_ptr<Requests>& requests,
+                   std::chrono::nanoseconds shutdown_timeout,
+                   const std::shared_ptr<spdlog::logger>& log) {
   std::thread([signals, requests, shutdown_timeout, log] {
     int received = 0;
     while (sigwait(&signals, &received) == 0) {

@@ -88,19 +88,20 @@ Schema build(const Descriptor* request) {
 
 const Schema& Schema::of(Signal signal) {
   namespace collector = opentelemetry::proto::collector;
-  static const Schema traces = build(collector::trace::v1::ExportTraceServiceRequest::descriptor());
-  static const Schema metrics =
+  static const Schema kTraces =
+      build(collector::trace::v1::ExportTraceServiceRequest::descriptor());
+  static const Schema kMetrics =
       build(collector::metrics::v1::ExportMetricsServiceRequest::descriptor());
-  static const Schema logs = build(collector::logs::v1::ExportLogsServiceRequest::descriptor());
+  static const Schema kLogs = build(collector::logs::v1::ExportLogsServiceRequest::descriptor());
   switch (signal) {
     case Signal::kTraces:
-      return traces;
+      return kTraces;
     case Signal::kMetrics:
-      return metrics;
+      return kMetrics;
     case Signal::kLogs:
-      return logs;
+      return kLogs;
   }
-  return traces;
+  return kTraces;
 }
 
 }  // namespace weft::pdata::wire

@@ -31,6 +31,11 @@ Result<Telemetry> Telemetry::from_wire(Signal signal, std::string wire) {
   return Telemetry(signal, std::move(wire), items.value());
 }
 
+Telemetry Telemetry::from_valid_wire(Signal signal, std::string wire) {
+  const size_t items = wire::count_valid_items(signal, wire);
+  return Telemetry(signal, std::move(wire), items);
+}
+
 Telemetry Telemetry::empty(Signal signal) {
   return Telemetry(signal, std::string(), 0);
 }

@@ -18,6 +18,9 @@
 // engine settings.
 namespace weft::wasm {
 
+// The largest memory an instance may get (limits.memory may not ask for more).
+inline constexpr uint64_t kMaxInstanceMemory = 256ull << 20;
+
 struct EngineOptions {
   // A call traps between its timeout and one tick later. 1 ms ticks cost 3-5% of a busy
   // plugin's CPU on a shared core (the ticker preempts it); 5 ms ticks about 1%.
@@ -25,8 +28,8 @@ struct EngineOptions {
   bool epoch_interruption = true;  // off only to measure its cost (then calls have no deadline)
   std::string cache_dir;           // empty: no on-disk cache
   uint32_t pool_instances = 256;
-  uint64_t pool_max_memory_bytes = 256ull << 20;  // largest memory an instance may get
-  uint32_t pool_table_elements = 20000;           // largest table an instance may get
+  uint64_t pool_max_memory_bytes = kMaxInstanceMemory;
+  uint32_t pool_table_elements = 20000;  // largest table an instance may get
 };
 
 // What a module may be before weft compiles it: checked on its binary in microseconds, so a

@@ -15,7 +15,7 @@ namespace weft::wasm {
 namespace {
 
 constexpr int kFailuresBeforeBackoff = 5;
-constexpr uint64_t kWasmPage = 64 * 1024;
+constexpr uint64_t kWasmPage = 64ULL * 1024;
 constexpr std::chrono::milliseconds kFirstBackoff{1000};
 constexpr std::chrono::milliseconds kMaxBackoff{60000};
 constexpr double kLatencyBuckets[] = {0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1};

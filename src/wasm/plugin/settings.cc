@@ -9,11 +9,6 @@
 #include "wasm/plugin/directory.h"
 
 namespace weft::wasm {
-namespace {
-
-const uint64_t kMaxPluginMemory = EngineOptions{}.pool_max_memory_bytes;
-
-}  // namespace
 
 Status PluginFactory::check(const ComponentConfig& config, const std::set<Signal>& signals) const {
   return check_plugin(cast(config).plugin, signals);
@@ -62,8 +57,8 @@ void load_plugin_settings(ConfigReader& reader, PluginSettings& p) {
   read_ms("timeout", p.limits.timeout);
   read_ms("start_timeout", p.limits.start_timeout);
   if (p.limits.memory_bytes < (1 << 16)) limits.error("memory", "must be at least 64KiB");
-  if (p.limits.memory_bytes > kMaxPluginMemory) {
-    limits.error("memory", "must be at most " + std::to_string(kMaxPluginMemory >> 20) + "MiB");
+  if (p.limits.memory_bytes > kMaxInstanceMemory) {
+    limits.error("memory", "must be at most " + std::to_string(kMaxInstanceMemory >> 20) + "MiB");
   }
   limits.read("log_rate", p.log_rate);
   if (p.log_rate < 0)
