@@ -50,6 +50,43 @@ FieldKind kind_of(const FieldDescriptor& field) {
   }
 }
 
+}  // namespace
+
+void set_actions(FieldRule& rule) {
+  using A = FieldAction;
+  rule.actions.fill(A::kBadWire);
+  const bool unknown = rule.kind == FieldKind::kUnknown;
+  auto allow = [&](FieldKind kind, A action) {
+    return unknown || rule.kind == kind ? action : A::kWrongType;
+  };
+  rule.actions[0] = allow(FieldKind::kVarint, A::kVarint);
+  rule.actions[1] = allow(FieldKind::kFixed64, A::kFixed64);
+  rule.actions[5] = allow(FieldKind::kFixed32, A::kFixed32);
+  switch (rule.kind) {
+    case FieldKind::kUnknown:
+    case FieldKind::kBytes:
+      rule.actions[2] = rule.id_bytes != 0 ? A::kId : A::kBytes;
+      break;
+    case FieldKind::kString:
+      rule.actions[2] = A::kString;
+      break;
+    case FieldKind::kMessage:
+      rule.actions[2] = A::kMessage;
+      break;
+    case FieldKind::kVarint:
+      rule.actions[2] = rule.packable ? A::kPackedVarint : A::kWrongType;
+      break;
+    case FieldKind::kFixed64:
+      rule.actions[2] = rule.packable ? A::kPackedFixed64 : A::kWrongType;
+      break;
+    case FieldKind::kFixed32:
+      rule.actions[2] = rule.packable ? A::kPackedFixed32 : A::kWrongType;
+      break;
+  }
+}
+
+namespace {
+
 Schema build(const Descriptor* request) {
   Schema schema;
   std::map<const Descriptor*, uint16_t> index;
@@ -79,6 +116,7 @@ Schema build(const Descriptor* request) {
         r.message = it->second;
       }
     }
+    for (FieldRule& r : rule.fields) set_actions(r);
     schema.messages.push_back(std::move(rule));
   }
   return schema;

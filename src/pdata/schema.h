@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -21,13 +22,32 @@ enum class FieldKind : uint8_t {
   kMessage,
 };
 
+// What the walker does with a field, by the field's rule and the wire type it came with.
+enum class FieldAction : uint8_t {
+  kVarint,        // skip a varint
+  kFixed64,       // skip 8 bytes
+  kFixed32,       // skip 4 bytes
+  kBytes,         // skip a length-delimited payload
+  kString,        // check the payload is UTF-8
+  kId,            // check the payload is empty or id_bytes long
+  kMessage,       // walk the payload as the message `message`
+  kPackedVarint,  // check the payload is varints
+  kPackedFixed64,
+  kPackedFixed32,
+  kWrongType,  // a wire type the schema does not allow for the field
+  kBadWire,    // a group or a wire type that does not exist
+};
+
 struct FieldRule {
   FieldKind kind = FieldKind::kUnknown;
-  bool packable = false;  // a repeated number: one field each, or packed into one
-  uint8_t id_bytes = 0;   // trace and span ids: empty or exactly this long
-  uint16_t message = 0;   // kMessage: its index in Schema::messages
+  bool packable = false;                 // a repeated number: one field each, or packed into one
+  uint8_t id_bytes = 0;                  // trace and span ids: empty or exactly this long
+  uint16_t message = 0;                  // kMessage: its index in Schema::messages
+  std::array<FieldAction, 8> actions{};  // by wire type, from the above (see actions_for)
   std::string name;
 };
+// Fills rule.actions from its kind, packable and id_bytes.
+void set_actions(FieldRule& rule);
 
 struct MessageRule {
   std::string name;               // "opentelemetry.proto.trace.v1.Span"

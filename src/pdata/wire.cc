@@ -225,50 +225,66 @@ class Validator {
   bool message(uint16_t type, const uint8_t* p, const uint8_t* end, int depth) {
     const MessageRule& rule = schema_.messages[type];
     if (rule.item) ++items;
-    static const FieldRule kUnknown;
+    const FieldRule* rules = rule.fields.data();
+    const size_t known = rule.fields.size();
     while (p < end) {
       uint64_t tag = 0;
       if (!read_varint_at(p, end, tag) || (tag >> 3) == 0 || (tag >> 3) > 0x1fffffff) {
         return fail("a field that is not protobuf");
       }
       const uint64_t number = tag >> 3;
-      const FieldRule& r = number < rule.fields.size() ? rule.fields[number] : kUnknown;
-      const FieldKind kind = r.kind;
-      switch (tag & 7) {
-        case 0: {
-          uint64_t value = 0;
-          if (!read_varint_at(p, end, value)) return fail("a field that runs past its message");
-          if (kind != FieldKind::kVarint && kind != FieldKind::kUnknown) {
-            return wrong_type(r, WireType::kVarint);
+      const FieldRule& r = number < known ? rules[number] : unknown_;
+      const auto wire = static_cast<uint32_t>(tag & 7);
+      const FieldAction action = r.actions[wire];
+      if (action == FieldAction::kVarint) {
+        uint64_t value = 0;
+        if (!read_varint_at(p, end, value)) return truncated();
+        continue;
+      }
+      if (action == FieldAction::kFixed64 || action == FieldAction::kFixed32) {
+        const ptrdiff_t n = action == FieldAction::kFixed64 ? 8 : 4;
+        if (end - p < n) return truncated();
+        p += n;
+        continue;
+      }
+      if (action == FieldAction::kWrongType) return wrong_type(r, static_cast<WireType>(wire));
+      if (action == FieldAction::kBadWire) return fail("a group or an unknown wire type");
+      uint64_t length = 0;
+      if (!read_varint_at(p, end, length) || length > static_cast<uint64_t>(end - p)) {
+        return truncated();
+      }
+      const uint8_t* payload = p;
+      p += length;
+      switch (action) {
+        case FieldAction::kString:
+          if (!valid_utf8(std::string_view(reinterpret_cast<const char*>(payload), length))) {
+            return fail(r.name + ": a string that is not valid UTF-8");
           }
           break;
-        }
-        case 1:
-          if (end - p < 8) return fail("a field that runs past its message");
-          p += 8;
-          if (kind != FieldKind::kFixed64 && kind != FieldKind::kUnknown) {
-            return wrong_type(r, WireType::kFixed64);
+        case FieldAction::kId:
+          if (length != 0 && length != r.id_bytes) {
+            return fail(r.name + ": " + std::to_string(length) + " bytes; an id has " +
+                        std::to_string(r.id_bytes) + " (or none)");
           }
           break;
-        case 5:
-          if (end - p < 4) return fail("a field that runs past its message");
-          p += 4;
-          if (kind != FieldKind::kFixed32 && kind != FieldKind::kUnknown) {
-            return wrong_type(r, WireType::kFixed32);
+        case FieldAction::kMessage:
+          if (depth >= kMaxDepth) return fail(r.name + ": nested more than 100 deep");
+          if (!message(r.message, payload, p, depth + 1)) {
+            error = r.name + "." + error;
+            return false;
           }
           break;
-        case 2: {
-          uint64_t length = 0;
-          if (!read_varint_at(p, end, length) || length > static_cast<uint64_t>(end - p)) {
-            return fail("a field that runs past its message");
-          }
-          const uint8_t* payload = p;
-          p += length;
-          if (!length_delimited(r, payload, p, depth)) return false;
+        case FieldAction::kPackedVarint:
+          if (!packed_varints(payload, p)) return wrong_type(r, WireType::kLen);
           break;
-        }
-        default:  // groups (3, 4) are not used by OTLP; 6 and 7 do not exist
-          return fail("a group or an unknown wire type");
+        case FieldAction::kPackedFixed64:
+          if (length % 8 != 0) return wrong_type(r, WireType::kLen);
+          break;
+        case FieldAction::kPackedFixed32:
+          if (length % 4 != 0) return wrong_type(r, WireType::kLen);
+          break;
+        default:  // kBytes
+          break;
       }
     }
     return true;
@@ -278,36 +294,16 @@ class Validator {
   std::string error;
 
  private:
-  bool length_delimited(const FieldRule& r, const uint8_t* p, const uint8_t* end, int depth) {
-    const auto length = static_cast<size_t>(end - p);
-    switch (r.kind) {
-      case FieldKind::kUnknown:
-        return true;
-      case FieldKind::kString:
-        if (valid_utf8(std::string_view(reinterpret_cast<const char*>(p), length))) return true;
-        return fail(r.name + ": a string that is not valid UTF-8");
-      case FieldKind::kBytes:
-        if (r.id_bytes == 0 || length == 0 || length == r.id_bytes) return true;
-        return fail(r.name + ": " + std::to_string(length) + " bytes; an id has " +
-                    std::to_string(r.id_bytes) + " (or none)");
-      case FieldKind::kMessage:
-        if (depth >= kMaxDepth) return fail(r.name + ": nested more than 100 deep");
-        if (message(r.message, p, end, depth + 1)) return true;
-        error = r.name + "." + error;
-        return false;
-      case FieldKind::kVarint:
-        if (r.packable && packed_varints(p, end)) return true;
-        break;
-      case FieldKind::kFixed64:
-        if (r.packable && length % 8 == 0) return true;
-        break;
-      case FieldKind::kFixed32:
-        if (r.packable && length % 4 == 0) return true;
-        break;
-    }
-    return wrong_type(r, WireType::kLen);
+  // A field number the schema does not have: skipped whatever its (existing) wire type.
+  static const FieldRule& unknown_rule() {
+    static const FieldRule kRule = [] {
+      FieldRule rule;
+      set_actions(rule);
+      return rule;
+    }();
+    return kRule;
   }
-
+  bool truncated() { return fail("a field that runs past its message"); }
   bool fail(std::string what) {
     error = std::move(what);
     return false;
@@ -324,6 +320,7 @@ class Validator {
   }
 
   const Schema& schema_;
+  const FieldRule& unknown_ = unknown_rule();
 };
 
 }  // namespace
