@@ -13,14 +13,14 @@
 #include <map>
 #include <random>
 
-#include "core/builtin.h"
+#include "exe/components.h"
 #include "loadgen/requests.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 #include "pdata/wire.h"
-#include "telemetry/metrics.h"
 #include "wasm/engine/engine.h"
 #include "wasm/plugin/plugin.h"
 #include "wasm/plugin/settings.h"
+#include "weft/metrics.h"
 
 std::unique_ptr<weft::Factory> make_native_processor_factory();  // bench/native
 

@@ -13,9 +13,9 @@
 
 #include <mutex>
 
-#include "core/builtin.h"
 #include "wasm/plugin/call_host.h"
 #include "wasm/plugin/settings.h"
+#include "weft/factory.h"
 #include "weft_native.h"
 
 namespace weft::bench {

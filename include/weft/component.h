@@ -18,6 +18,26 @@ class Registry;
 class AuditLog;
 }  // namespace telemetry
 
+// Something the collector reloads on SIGHUP and POST /plugins/reload (a plugin).
+class Reloadable {
+ public:
+  virtual ~Reloadable() = default;
+  // Loads its source again; on failure the running version stays and the error is returned.
+  [[nodiscard]] virtual Status reload() = 0;
+  // What is running now, for the reload report ("generation 3").
+  [[nodiscard]] virtual std::string describe() const = 0;
+};
+
+// What components reach of the collector that runs them (the Go collector's component.Host).
+class Host {
+ public:
+  virtual ~Host() = default;
+  // From start() until remove_reloadable; `id` names it in reload reports.
+  virtual void add_reloadable(const std::string& id, Reloadable* reloadable) = 0;
+  // After this returns, no reload of it runs or will run.
+  virtual void remove_reloadable(Reloadable* reloadable) = 0;
+};
+
 // What a component gets from the collector when it is created.
 struct ComponentContext {
   std::string id;  // "otlp", "otlp/2", ...
@@ -26,6 +46,7 @@ struct ComponentContext {
   telemetry::AuditLog* audit = nullptr;  // null: audit events go to the log only
   // A processor's pipeline ("traces/in"); empty for components shared between pipelines.
   std::string pipeline = {};
+  Host* host = nullptr;  // null outside a running collector (weft validate, weft plugin test)
 };
 
 // Lifecycle shared by every component. shutdown() is safe without start()

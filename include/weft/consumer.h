@@ -1,7 +1,7 @@
 #pragma once
 
-#include "pdata/telemetry.h"
 #include "weft/status.h"
+#include "weft/telemetry.h"
 
 namespace weft {
 

@@ -88,3 +88,13 @@ class FactoryFor : public Factory {
 };
 
 }  // namespace weft
+
+// The last line of a component's factory file: defines make_<name>_factory(), which the
+// binary's component list (src/exe/components.inc) names to build the component in.
+#define WEFT_DEFINE_FACTORY(name, FactoryClass)                    \
+  namespace weft {                                                 \
+  std::unique_ptr<Factory> make_##name##_factory();                \
+  }                                                                \
+  std::unique_ptr<::weft::Factory> weft::make_##name##_factory() { \
+    return std::make_unique<FactoryClass>();                       \
+  }

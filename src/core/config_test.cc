@@ -12,7 +12,7 @@
 
 #include "components/processors/batch/batch.h"
 #include "components/receivers/otlp/config.h"
-#include "core/builtin.h"
+#include "exe/components.h"
 #include "weft/config_reader.h"
 
 namespace weft {

@@ -5,8 +5,7 @@
 #include <algorithm>
 #include <set>
 
-#include "core/yaml_json.h"
-#include "wasm/plugin/directory.h"
+#include "util/yaml_json.h"
 
 namespace weft {
 
@@ -23,7 +22,9 @@ Service::~Service() {
 ComponentContext Service::context(ComponentKind kind, const std::string& id) {
   auto logger = std::make_shared<spdlog::logger>(std::string(kind_name(kind)) + "/" + id, sink_);
   logger->set_level(logger_->level());
-  return ComponentContext{id, &registry_, std::move(logger), audit_.get()};
+  ComponentContext ctx{id, &registry_, std::move(logger), audit_.get()};
+  ctx.host = this;
+  return ctx;
 }
 
 Status Service::build() {
@@ -153,16 +154,32 @@ Status Service::start() {
   return Status::ok();
 }
 
+void Service::add_reloadable(const std::string& id, Reloadable* reloadable) {
+  std::lock_guard lock(reload_mu_);
+  reloadables_[id] = reloadable;
+}
+
+void Service::remove_reloadable(Reloadable* reloadable) {
+  std::lock_guard lock(reload_mu_);
+  std::erase_if(reloadables_,
+                [reloadable](const auto& entry) { return entry.second == reloadable; });
+}
+
 std::pair<int, std::string> Service::reload_plugins() {
-  auto reports = wasm::reload_all_plugins();
+  std::lock_guard lock(reload_mu_);
   bool all_ok = true;
   std::string body = "{\"plugins\":[";
-  for (size_t i = 0; i < reports.size(); ++i) {
-    const auto& r = reports[i];
-    all_ok = all_ok && r.ok;
-    logger_->log(r.ok ? spdlog::level::info : spdlog::level::err, "reload {}: {}", r.id, r.message);
-    body += (i > 0 ? "," : "") + std::string("{\"id\":") + json_quote(r.id) +
-            ",\"ok\":" + (r.ok ? "true" : "false") + ",\"message\":" + json_quote(r.message) + "}";
+  bool first = true;
+  for (const auto& [id, reloadable] : reloadables_) {
+    const Status status = reloadable->reload();
+    const std::string message = status.is_ok() ? reloadable->describe() : status.message();
+    all_ok = all_ok && status.is_ok();
+    logger_->log(status.is_ok() ? spdlog::level::info : spdlog::level::err, "reload {}: {}", id,
+                 message);
+    body += (first ? "" : ",") + std::string("{\"id\":") + json_quote(id) +
+            ",\"ok\":" + (status.is_ok() ? "true" : "false") +
+            ",\"message\":" + json_quote(message) + "}";
+    first = false;
   }
   body += "]}";
   return {all_ok ? 200 : 500, body};

@@ -2,14 +2,16 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "core/config.h"
 #include "core/fanout.h"
-#include "telemetry/audit.h"
-#include "telemetry/metrics.h"
 #include "telemetry/metrics_server.h"
+#include "weft/audit.h"
+#include "weft/component.h"
+#include "weft/metrics.h"
 
 namespace spdlog::sinks {
 class sink;
@@ -20,7 +22,7 @@ namespace weft {
 // The running collector: builds the component graph from a checked config,
 // starts it back to front (exporters first, receivers last) and shuts it down
 // front to back, so that whatever was accepted drains through to the exporters.
-class Service {
+class Service final : public Host {
  public:
   Service(CollectorConfig config, std::shared_ptr<spdlog::sinks::sink> sink);
   ~Service();
@@ -29,9 +31,12 @@ class Service {
   // Stops receivers, drains processors and exporters, within shutdown_timeout.
   void shutdown();
   [[nodiscard]] telemetry::Registry& metrics() { return registry_; }
-  // Reloads every wasm plugin from its file (SIGHUP, POST /plugins/reload):
+  // Reloads every reloadable component (the wasm plugins; SIGHUP, POST /plugins/reload):
   // HTTP status and a JSON report.
   std::pair<int, std::string> reload_plugins();
+
+  void add_reloadable(const std::string& id, Reloadable* reloadable) override;
+  void remove_reloadable(Reloadable* reloadable) override;
 
  private:
   struct Pipeline {
@@ -64,6 +69,8 @@ class Service {
   std::unique_ptr<telemetry::AuditLog> audit_;
   std::shared_ptr<spdlog::logger> logger_;
   bool shut_down_ = false;
+  std::mutex reload_mu_;  // held through a reload, so a component leaving waits for it
+  std::map<std::string, Reloadable*> reloadables_;
 };
 
 }  // namespace weft

@@ -13,9 +13,9 @@
 #include <mutex>
 #include <thread>
 
-#include "core/builtin.h"
 #include "core/config.h"
 #include "core/service.h"
+#include "exe/components.h"
 #include "tools/plugin_tool.h"
 
 namespace {

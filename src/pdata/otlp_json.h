@@ -5,8 +5,8 @@
 
 #include <google/protobuf/message.h>
 
-#include "pdata/telemetry.h"
 #include "weft/result.h"
+#include "weft/telemetry.h"
 
 // OTLP/JSON as the OTLP specification defines it: the protobuf JSON mapping with
 // lowerCamelCase keys and integer enums, except that trace and span ids are

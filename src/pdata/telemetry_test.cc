@@ -1,4 +1,4 @@
-#include "pdata/telemetry.h"
+#include "weft/telemetry.h"
 
 #include <gtest/gtest.h>
 

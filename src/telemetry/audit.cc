@@ -1,11 +1,11 @@
-#include "telemetry/audit.h"
+#include "weft/audit.h"
 
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <ctime>
 
-#include "core/yaml_json.h"
+#include "util/yaml_json.h"
 
 namespace weft::telemetry {
 

@@ -2,8 +2,8 @@
 
 #include <httplib.h>
 
-#include "core/http_listener.h"
 #include "telemetry/process.h"
+#include "util/http_listener.h"
 
 #include "weft/config_reader.h"
 

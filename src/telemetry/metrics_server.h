@@ -4,7 +4,7 @@
 #include <memory>
 #include <string>
 
-#include "telemetry/metrics.h"
+#include "weft/metrics.h"
 #include "weft/status.h"
 
 namespace httplib {

@@ -1,4 +1,4 @@
-#include "telemetry/metrics.h"
+#include "weft/metrics.h"
 
 #include <gtest/gtest.h>
 

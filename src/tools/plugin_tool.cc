@@ -19,10 +19,10 @@
 #include <vector>
 
 #include "pdata/otlp_json.h"
-#include "telemetry/audit.h"
-#include "telemetry/metrics.h"
 #include "wasm/engine/engine.h"
 #include "wasm/plugin/plugin.h"
+#include "weft/audit.h"
+#include "weft/metrics.h"
 
 namespace weft::tools {
 namespace {

@@ -2,8 +2,8 @@
 
 #include <string_view>
 
-#include "pdata/telemetry.h"
 #include "weft/status.h"
+#include "weft/telemetry.h"
 
 // Applies a plugin's result to a batch natively (docs/abi.md, "Results").
 namespace weft::wasm {

@@ -9,12 +9,12 @@
 #include <string>
 #include <vector>
 
-#include "pdata/telemetry.h"
-#include "telemetry/audit.h"
-#include "telemetry/metrics.h"
 #include "wasm/engine/host_calls.h"
 #include "wasm/plugin/plugin.h"
+#include "weft/audit.h"
 #include "weft/component.h"
+#include "weft/metrics.h"
+#include "weft/telemetry.h"
 
 namespace weft::wasm {
 

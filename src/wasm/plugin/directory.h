@@ -2,7 +2,6 @@
 
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "wasm/engine/engine.h"
 #include "wasm/plugin/plugin.h"
@@ -13,34 +12,29 @@ namespace weft::wasm {
 // $WEFT_MODULE_CACHE, else $WEFT_CACHE/modules, else ~/.cache/weft/modules.
 Result<std::shared_ptr<Engine>> shared_engine();
 
-// Every running plugin, so that SIGHUP and POST /plugins/reload can reach them.
-void register_plugin(const std::string& id, const std::shared_ptr<Plugin>& plugin);
-void unregister_plugin(const std::string& id);
-
-// Loads a plugin for a component, registers it for reloads under a key unique to
-// this component instance, and watches its file; stop() (or the destructor) undoes it.
-class RunningPlugin {
+// Loads a plugin for a component, offers it to the collector's host for reloads (SIGHUP,
+// POST /plugins/reload) under a key unique to this component instance, and watches its
+// file; stop() (or the destructor) undoes it.
+class RunningPlugin final : public Reloadable {
  public:
   RunningPlugin() = default;
   RunningPlugin(const RunningPlugin&) = delete;
   RunningPlugin& operator=(const RunningPlugin&) = delete;
-  ~RunningPlugin() { stop(); }
+  ~RunningPlugin() override { stop(); }
 
   [[nodiscard]] Status start(const PluginSettings& settings, const ComponentContext& ctx,
                              const std::string& what);
   void stop();
   [[nodiscard]] Plugin* get() const { return plugin_.get(); }
 
+  [[nodiscard]] Status reload() override { return plugin_->reload(); }
+  [[nodiscard]] std::string describe() const override {
+    return "generation " + std::to_string(plugin_->generation());
+  }
+
  private:
-  std::string key_;
+  Host* host_ = nullptr;
   std::shared_ptr<Plugin> plugin_;
 };
-
-struct ReloadReport {
-  std::string id;
-  bool ok = false;
-  std::string message;
-};
-std::vector<ReloadReport> reload_all_plugins();
 
 }  // namespace weft::wasm

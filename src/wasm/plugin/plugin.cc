@@ -8,8 +8,8 @@
 #include <functional>
 #include <sstream>
 
-#include "telemetry/audit.h"
 #include "wasm/plugin/call_host.h"
+#include "weft/audit.h"
 
 namespace weft::wasm {
 namespace {

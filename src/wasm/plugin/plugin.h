@@ -12,10 +12,10 @@
 #include <thread>
 #include <vector>
 
-#include "pdata/telemetry.h"
-#include "telemetry/metrics.h"
 #include "wasm/engine/engine.h"
 #include "weft/component.h"
+#include "weft/metrics.h"
+#include "weft/telemetry.h"
 
 namespace weft::wasm {
 

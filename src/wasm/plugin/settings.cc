@@ -5,7 +5,7 @@
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
 
-#include "core/yaml_json.h"
+#include "util/yaml_json.h"
 #include "wasm/plugin/directory.h"
 
 namespace weft::wasm {

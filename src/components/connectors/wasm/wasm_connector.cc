@@ -1,11 +1,11 @@
 #include <spdlog/spdlog.h>
 
-#include "core/builtin.h"
-#include "telemetry/metrics.h"
 #include "wasm/plugin/directory.h"
 #include "wasm/plugin/plugin.h"
 #include "wasm/plugin/settings.h"
 #include "weft/config_reader.h"
+#include "weft/factory.h"
+#include "weft/metrics.h"
 
 namespace weft::connectors::wasm {
 namespace {

@@ -1,12 +1,12 @@
 #include <spdlog/spdlog.h>
 
 #include "components/exporters/helper/queued_exporter.h"
-#include "core/builtin.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 #include "pdata/otlp_json.h"
 #include "weft/config_reader.h"
+#include "weft/factory.h"
 
 namespace weft::exporters::debug {
 namespace {

@@ -9,8 +9,8 @@
 #include <thread>
 #include <vector>
 
-#include "telemetry/metrics.h"
 #include "weft/component.h"
+#include "weft/metrics.h"
 
 namespace weft {
 class ConfigReader;

@@ -7,8 +7,8 @@
 
 #include "components/exporters/helper/otlp_response.h"
 #include "components/exporters/helper/queued_exporter.h"
-#include "core/builtin.h"
 #include "weft/config_reader.h"
+#include "weft/factory.h"
 
 namespace weft::exporters::otlp {
 namespace {

@@ -6,9 +6,9 @@
 
 #include "components/exporters/helper/otlp_response.h"
 #include "components/exporters/helper/queued_exporter.h"
-#include "core/builtin.h"
 #include "pdata/otlp_json.h"
 #include "weft/config_reader.h"
+#include "weft/factory.h"
 
 namespace weft::exporters::otlphttp {
 namespace {

@@ -4,9 +4,9 @@
 #include <atomic>
 #include <thread>
 
-#include "core/builtin.h"
-#include "core/http_listener.h"
+#include "util/http_listener.h"
 #include "weft/config_reader.h"
+#include "weft/factory.h"
 
 namespace weft::extensions::health_check {
 namespace {

@@ -6,9 +6,9 @@
 #include <optional>
 #include <thread>
 
-#include "telemetry/metrics.h"
 #include "weft/component.h"
 #include "weft/factory.h"
+#include "weft/metrics.h"
 
 namespace weft::processors::batch {
 

@@ -1,5 +1,5 @@
+#include "weft/factory.h"
 #include "components/processors/batch/batch.h"
-#include "core/builtin.h"
 #include "weft/config_reader.h"
 
 namespace weft::processors::batch {

@@ -6,10 +6,10 @@
 #include <mutex>
 #include <thread>
 
-#include "core/builtin.h"
-#include "telemetry/metrics.h"
 #include "telemetry/process.h"
 #include "weft/config_reader.h"
+#include "weft/factory.h"
+#include "weft/metrics.h"
 
 namespace weft::processors::memory_limiter {
 namespace {

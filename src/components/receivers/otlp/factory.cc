@@ -2,8 +2,8 @@
 
 #include "components/receivers/otlp/config.h"
 #include "components/receivers/otlp/servers.h"
-#include "core/builtin.h"
 #include "weft/config_reader.h"
+#include "weft/factory.h"
 
 namespace weft::receivers::otlp {
 namespace {

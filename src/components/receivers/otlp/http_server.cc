@@ -4,10 +4,10 @@
 #include <thread>
 
 #include "components/receivers/otlp/servers.h"
-#include "core/http_listener.h"
-#include "core/yaml_json.h"
 #include "pdata/otlp_json.h"
 #include "pdata/wire.h"
+#include "util/http_listener.h"
+#include "util/yaml_json.h"
 #include "weft/config_reader.h"
 
 namespace weft::receivers::otlp {

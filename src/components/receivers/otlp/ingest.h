@@ -3,8 +3,8 @@
 #include <array>
 #include <string>
 
-#include "telemetry/metrics.h"
 #include "weft/component.h"
+#include "weft/metrics.h"
 #include "weft/result.h"
 
 namespace weft::receivers::otlp {

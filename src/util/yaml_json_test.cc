@@ -1,4 +1,4 @@
-#include "core/yaml_json.h"
+#include "util/yaml_json.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "core/builtin.h"
+#include "weft/factory.h"
 
 namespace weft {
 
@@ -32,21 +32,6 @@ std::string_view kind_section(ComponentKind kind) {
       return "connectors";
   }
   return "components";
-}
-
-std::vector<std::unique_ptr<Factory>> builtin_factories() {
-  std::vector<std::unique_ptr<Factory>> all;
-  all.push_back(make_otlp_receiver_factory());
-  all.push_back(make_batch_processor_factory());
-  all.push_back(make_memory_limiter_processor_factory());
-  all.push_back(make_wasm_processor_factory());
-  all.push_back(make_otlp_exporter_factory());
-  all.push_back(make_otlphttp_exporter_factory());
-  all.push_back(make_debug_exporter_factory());
-  all.push_back(make_file_exporter_factory());
-  all.push_back(make_health_check_extension_factory());
-  all.push_back(make_wasm_connector_factory());
-  return all;
 }
 
 }  // namespace weft
