@@ -159,6 +159,8 @@ int main(int argc, char** argv) {
   auto* validate = app.add_subcommand("validate", "check the configuration and exit");
   validate->fallthrough();
   auto* components = app.add_subcommand("components", "list the built-in component types");
+  bool components_markdown = false;
+  components->add_flag("--markdown", components_markdown, "as the table in docs/configuration.md");
   auto* plugin = app.add_subcommand("plugin", "tools for plugin authors (docs/plugin-tool.md)");
   plugin->require_subcommand(1);
   weft::tools::PluginNewOptions new_options;
@@ -207,11 +209,22 @@ int main(int argc, char** argv) {
   }
 
   if (components->parsed()) {
+    if (components_markdown) std::cout << "| kind | type | signals |\n| --- | --- | --- |\n";
     for (auto kind : {weft::ComponentKind::kReceiver, weft::ComponentKind::kProcessor,
                       weft::ComponentKind::kExporter, weft::ComponentKind::kConnector,
                       weft::ComponentKind::kExtension}) {
       for (const auto* f : factories.of_kind(kind)) {
-        std::cout << weft::kind_name(kind) << " " << f->type() << "\n";
+        if (!components_markdown) {
+          std::cout << weft::kind_name(kind) << " " << f->type() << "\n";
+          continue;
+        }
+        std::string signals;
+        for (weft::Signal s : f->signals()) {
+          signals += (signals.empty() ? "" : ", ") + std::string(weft::signal_name(s));
+        }
+        if (kind == weft::ComponentKind::kExtension) signals = "-";
+        std::cout << "| " << weft::kind_name(kind) << " | `" << f->type() << "` | " << signals
+                  << " |\n";
       }
     }
     return 0;
