@@ -416,14 +416,10 @@ int plugin_inspect(const std::string& path, bool json, std::ostream& out, std::o
     abi = "none (no weft_abi_version export: not a weft plugin)";
   }
   // What the imports call for. Nothing is granted by default (docs/abi.md, Capabilities).
-  const std::map<std::string, std::string> capability_of = {
-      {"weft.env_get", "env: reads environment variables (grant them in permissions.env)"},
-      {"weft.kv_get", "state: key-value state (limits.state)"},
-      {"weft.kv_set", "state: key-value state (limits.state)"},
-      {"weft.kv_delete", "state: key-value state (limits.state)"},
-      {"weft.emit", "emit: produces telemetry (works in a wasm connector)"},
-      {"weft.metric", "metrics: records plugin metrics"},
-  };
+  std::map<std::string, std::string> capability_of;
+  for (const auto& f : wasm::host_functions()) {
+    if (!f.capability.empty()) capability_of["weft." + f.name] = f.capability;
+  }
   std::vector<std::string> capabilities;
   bool wasi = false;
   for (const auto& import : m.imports()) {

@@ -15,6 +15,7 @@
 #include <optional>
 #include <sstream>
 #include <thread>
+#include <type_traits>
 
 #include <wasmtime.h>
 #include <wasmtime.hh>
@@ -426,27 +427,44 @@ bool Module::exports_function(std::string_view name) const {
   return false;
 }
 
+namespace {
+
+std::string type_name(wasmtime::ValType::Ref t) {
+  if (t == wasmtime::ValType::i32()) return "i32";
+  if (t == wasmtime::ValType::i64()) return "i64";
+  if (t == wasmtime::ValType::f32()) return "f32";
+  if (t == wasmtime::ValType::f64()) return "f64";
+  return "ref";
+}
+
+// "(i32,i32)->(i32)"; empty for what is not a function.
+std::string signature_of_type(wasmtime::ExternType::Ref type) {
+  const auto* func = std::get_if<wasmtime::FuncType::Ref>(&type);
+  if (func == nullptr) return {};
+  std::string out = "(";
+  for (const auto& p : func->params()) out += (out.size() > 1 ? "," : "") + type_name(p);
+  out += ")->(";
+  const size_t mark = out.size();
+  for (const auto& r : func->results()) out += (out.size() > mark ? "," : "") + type_name(r);
+  return out + ")";
+}
+
+}  // namespace
+
 std::string Module::signature(std::string_view name) const {
-  auto type_name = [](wasmtime::ValType::Ref t) -> std::string {
-    if (t == wasmtime::ValType::i32()) return "i32";
-    if (t == wasmtime::ValType::i64()) return "i64";
-    if (t == wasmtime::ValType::f32()) return "f32";
-    if (t == wasmtime::ValType::f64()) return "f64";
-    return "ref";
-  };
   for (const auto& e : impl_->module.exports()) {
-    if (e.name() != name) continue;
-    auto type = wasmtime::ExternType::from_export(e);
-    const auto* func = std::get_if<wasmtime::FuncType::Ref>(&type);
-    if (func == nullptr) return {};
-    std::string out = "(";
-    for (const auto& p : func->params()) out += (out.size() > 1 ? "," : "") + type_name(p);
-    out += ")->(";
-    const size_t mark = out.size();
-    for (const auto& r : func->results()) out += (out.size() > mark ? "," : "") + type_name(r);
-    return out + ")";
+    if (e.name() == name) return signature_of_type(wasmtime::ExternType::from_export(e));
   }
   return {};
+}
+
+std::vector<Module::Import> Module::import_list() const {
+  std::vector<Import> out;
+  for (const auto& i : impl_->module.imports()) {
+    out.push_back({std::string(i.module()), std::string(i.name()),
+                   signature_of_type(wasmtime::ExternType::from_import(i))});
+  }
+  return out;
 }
 
 std::vector<std::string> Module::exports() const {
@@ -498,126 +516,179 @@ wasmtime::Result<int32_t, Trap> copy_out(Caller& caller, const std::string& valu
   return static_cast<int32_t>(value.size());
 }
 
-// Builds the imports of module "weft" (see docs/abi.md) plus WASI with nothing granted.
+// ---- the imports of module "weft" (docs/abi.md), one handler each, named as the import ----
+namespace host {
+
+using Void = wasmtime::Result<std::monostate, Trap>;
+using I32 = wasmtime::Result<int32_t, Trap>;
+
+HostCalls* of(Caller& c) {
+  return state_of(c).host;
+}
+
+Void log(Caller c, int32_t level, int32_t ptr, int32_t len) {
+  auto msg = guest_bytes(c, ptr, len, "log");
+  if (!msg) return msg.err();
+  if (auto* h = of(c)) h->log(level, msg.ok());
+  return std::monostate();
+}
+
+Void set_error(Caller c, int32_t ptr, int32_t len) {
+  auto msg = guest_bytes(c, ptr, len, "set_error");
+  if (!msg) return msg.err();
+  if (auto* h = of(c)) h->set_error(msg.ok());
+  return std::monostate();
+}
+
+int32_t config_size(Caller c) {
+  auto* h = of(c);
+  return h != nullptr ? static_cast<int32_t>(h->config().size()) : 0;
+}
+
+I32 config_read(Caller c, int32_t ptr, int32_t cap) {
+  auto* h = of(c);
+  return copy_out(c, h != nullptr ? std::string(h->config()) : std::string(), ptr, cap,
+                  "config_read");
+}
+
+int64_t now_unix_nano(Caller c) {
+  auto* h = of(c);
+  return h != nullptr ? h->now_unix_nano() : 0;
+}
+
+I32 metric(Caller c, int32_t kind, int32_t name_ptr, int32_t name_len, double value,
+           int32_t attrs_ptr, int32_t attrs_len) {
+  auto name = guest_bytes(c, name_ptr, name_len, "metric");
+  if (!name) return name.err();
+  auto attrs = guest_bytes(c, attrs_ptr, attrs_len, "metric");
+  if (!attrs) return attrs.err();
+  auto* h = of(c);
+  return h != nullptr ? h->metric(kind, name.ok(), value, attrs.ok()) : kAbiInvalid;
+}
+
+I32 kv_get(Caller c, int32_t key_ptr, int32_t key_len, int32_t out_ptr, int32_t out_cap) {
+  auto key = guest_bytes(c, key_ptr, key_len, "kv_get");
+  if (!key) return key.err();
+  auto* h = of(c);
+  std::string value;
+  const int32_t rc = h != nullptr ? h->kv_get(key.ok(), value) : kAbiNotFound;
+  if (rc < 0) return rc;
+  return copy_out(c, value, out_ptr, out_cap, "kv_get");
+}
+
+I32 kv_set(Caller c, int32_t key_ptr, int32_t key_len, int32_t val_ptr, int32_t val_len) {
+  auto key = guest_bytes(c, key_ptr, key_len, "kv_set");
+  if (!key) return key.err();
+  auto val = guest_bytes(c, val_ptr, val_len, "kv_set");
+  if (!val) return val.err();
+  auto* h = of(c);
+  return h != nullptr ? h->kv_set(key.ok(), val.ok()) : kAbiInvalid;
+}
+
+I32 kv_delete(Caller c, int32_t key_ptr, int32_t key_len) {
+  auto key = guest_bytes(c, key_ptr, key_len, "kv_delete");
+  if (!key) return key.err();
+  auto* h = of(c);
+  return h != nullptr ? h->kv_delete(key.ok()) : kAbiInvalid;
+}
+
+I32 env_get(Caller c, int32_t name_ptr, int32_t name_len, int32_t out_ptr, int32_t out_cap) {
+  auto name = guest_bytes(c, name_ptr, name_len, "env_get");
+  if (!name) return name.err();
+  auto* h = of(c);
+  std::string value;
+  const int32_t rc = h != nullptr ? h->env_get(name.ok(), value) : kAbiDenied;
+  if (rc < 0) return rc;
+  return copy_out(c, value, out_ptr, out_cap, "env_get");
+}
+
+I32 emit(Caller c, int32_t signal, int32_t ptr, int32_t len) {
+  auto bytes = guest_bytes(c, ptr, len, "emit");
+  if (!bytes) return bytes.err();
+  auto* h = of(c);
+  return h != nullptr ? h->emit(signal, bytes.ok()) : kAbiInvalid;
+}
+
+int32_t result_drop_all(Caller c) {
+  auto* h = of(c);
+  return h != nullptr ? h->result_drop_all() : kAbiInvalid;
+}
+
+// The results that hand over bytes: a keep-mask, an edit list, a replacement.
+template <int32_t (HostCalls::*kSetter)(std::string_view)>
+I32 bytes_result(Caller c, int32_t ptr, int32_t len, const char* name) {
+  auto bytes = guest_bytes(c, ptr, len, name);
+  if (!bytes) return bytes.err();
+  auto* h = of(c);
+  return h != nullptr ? (h->*kSetter)(bytes.ok()) : kAbiInvalid;
+}
+I32 result_keep(Caller c, int32_t ptr, int32_t len) {
+  return bytes_result<&HostCalls::result_keep>(c, ptr, len, "result_keep");
+}
+I32 result_edits(Caller c, int32_t ptr, int32_t len) {
+  return bytes_result<&HostCalls::result_edits>(c, ptr, len, "result_edits");
+}
+I32 result_replace(Caller c, int32_t ptr, int32_t len) {
+  return bytes_result<&HostCalls::result_replace>(c, ptr, len, "result_replace");
+}
+
+}  // namespace host
+
+// Every import of module "weft", declared once: the handler above of the same name and what
+// it calls for (inspect's capabilities; empty for nothing). Registration, the load-time
+// import check, `weft plugin inspect` and the docs/abi.md test all come from this list.
+#define WEFT_HOST_FUNCTIONS(X)                                                   \
+  X(log, "")                                                                     \
+  X(set_error, "")                                                               \
+  X(config_size, "")                                                             \
+  X(config_read, "")                                                             \
+  X(now_unix_nano, "")                                                           \
+  X(metric, "metrics: records plugin metrics (limits.metric_series)")            \
+  X(kv_get, "state: key-value state (limits.state)")                             \
+  X(kv_set, "state: key-value state (limits.state)")                             \
+  X(kv_delete, "state: key-value state (limits.state)")                          \
+  X(env_get, "env: reads environment variables (grant them in permissions.env)") \
+  X(result_drop_all, "")                                                         \
+  X(result_keep, "")                                                             \
+  X(result_edits, "")                                                            \
+  X(result_replace, "")                                                          \
+  X(emit, "emit: produces telemetry (works in a wasm connector)")
+
+// The wasm type of a handler's parameter or result, and a handler's whole signature as
+// Module::signature writes one ("(i32,i32)->(i32)").
+template <class T>
+constexpr const char* wasm_type() {
+  if constexpr (std::is_same_v<T, int32_t>) return "i32";
+  if constexpr (std::is_same_v<T, int64_t>) return "i64";
+  if constexpr (std::is_same_v<T, float>) return "f32";
+  if constexpr (std::is_same_v<T, double>) return "f64";
+  return "?";
+}
+template <class R>
+std::string results_of() {
+  if constexpr (std::is_same_v<R, host::Void>) {
+    return "()";
+  } else if constexpr (std::is_same_v<R, host::I32>) {
+    return "(i32)";
+  } else {
+    return std::string("(") + wasm_type<R>() + ")";
+  }
+}
+template <class R, class... A>
+std::string signature_of(R (*)(Caller, A...)) {
+  std::string params;
+  ((params += (params.empty() ? "" : ",") + std::string(wasm_type<A>())), ...);
+  return "(" + params + ")->" + results_of<R>();
+}
+
+// Builds the imports of module "weft" plus WASI with nothing granted.
 std::unique_ptr<wasmtime::Linker> make_linker(wasmtime::Engine& engine) {
   auto linker = std::make_unique<wasmtime::Linker>(engine);
   linker->allow_shadowing(true);
   linker->define_wasi().unwrap();
-  auto& l = *linker;
-  l.func_wrap("weft", "log",
-              [](Caller c, int32_t level, int32_t ptr,
-                 int32_t len) -> wasmtime::Result<std::monostate, Trap> {
-                auto msg = guest_bytes(c, ptr, len, "log");
-                if (!msg) return msg.err();
-                if (auto* h = state_of(c).host) h->log(level, msg.ok());
-                return std::monostate();
-              })
-      .unwrap();
-  l.func_wrap("weft", "set_error",
-              [](Caller c, int32_t ptr, int32_t len) -> wasmtime::Result<std::monostate, Trap> {
-                auto msg = guest_bytes(c, ptr, len, "set_error");
-                if (!msg) return msg.err();
-                if (auto* h = state_of(c).host) h->set_error(msg.ok());
-                return std::monostate();
-              })
-      .unwrap();
-  l.func_wrap("weft", "config_size", [](Caller c) -> int32_t {
-     auto* h = state_of(c).host;
-     return h != nullptr ? static_cast<int32_t>(h->config().size()) : 0;
-   }).unwrap();
-  l.func_wrap("weft", "config_read",
-              [](Caller c, int32_t ptr, int32_t cap) -> wasmtime::Result<int32_t, Trap> {
-                auto* h = state_of(c).host;
-                return copy_out(c, h != nullptr ? std::string(h->config()) : std::string(), ptr,
-                                cap, "config_read");
-              })
-      .unwrap();
-  l.func_wrap("weft", "now_unix_nano", [](Caller c) -> int64_t {
-     auto* h = state_of(c).host;
-     return h != nullptr ? h->now_unix_nano() : 0;
-   }).unwrap();
-  l.func_wrap("weft", "metric",
-              [](Caller c, int32_t kind, int32_t name_ptr, int32_t name_len, double value,
-                 int32_t attrs_ptr, int32_t attrs_len) -> wasmtime::Result<int32_t, Trap> {
-                auto name = guest_bytes(c, name_ptr, name_len, "metric");
-                if (!name) return name.err();
-                auto attrs = guest_bytes(c, attrs_ptr, attrs_len, "metric");
-                if (!attrs) return attrs.err();
-                auto* h = state_of(c).host;
-                return h != nullptr ? h->metric(kind, name.ok(), value, attrs.ok()) : kAbiInvalid;
-              })
-      .unwrap();
-  l.func_wrap("weft", "kv_get",
-              [](Caller c, int32_t key_ptr, int32_t key_len, int32_t out_ptr,
-                 int32_t out_cap) -> wasmtime::Result<int32_t, Trap> {
-                auto key = guest_bytes(c, key_ptr, key_len, "kv_get");
-                if (!key) return key.err();
-                auto* h = state_of(c).host;
-                std::string value;
-                const int32_t rc = h != nullptr ? h->kv_get(key.ok(), value) : kAbiNotFound;
-                if (rc < 0) return rc;
-                return copy_out(c, value, out_ptr, out_cap, "kv_get");
-              })
-      .unwrap();
-  l.func_wrap("weft", "kv_set",
-              [](Caller c, int32_t key_ptr, int32_t key_len, int32_t val_ptr,
-                 int32_t val_len) -> wasmtime::Result<int32_t, Trap> {
-                auto key = guest_bytes(c, key_ptr, key_len, "kv_set");
-                if (!key) return key.err();
-                auto val = guest_bytes(c, val_ptr, val_len, "kv_set");
-                if (!val) return val.err();
-                auto* h = state_of(c).host;
-                return h != nullptr ? h->kv_set(key.ok(), val.ok()) : kAbiInvalid;
-              })
-      .unwrap();
-  l.func_wrap("weft", "kv_delete",
-              [](Caller c, int32_t key_ptr, int32_t key_len) -> wasmtime::Result<int32_t, Trap> {
-                auto key = guest_bytes(c, key_ptr, key_len, "kv_delete");
-                if (!key) return key.err();
-                auto* h = state_of(c).host;
-                return h != nullptr ? h->kv_delete(key.ok()) : kAbiInvalid;
-              })
-      .unwrap();
-  l.func_wrap("weft", "env_get",
-              [](Caller c, int32_t name_ptr, int32_t name_len, int32_t out_ptr,
-                 int32_t out_cap) -> wasmtime::Result<int32_t, Trap> {
-                auto name = guest_bytes(c, name_ptr, name_len, "env_get");
-                if (!name) return name.err();
-                auto* h = state_of(c).host;
-                std::string value;
-                const int32_t rc = h != nullptr ? h->env_get(name.ok(), value) : kAbiDenied;
-                if (rc < 0) return rc;
-                return copy_out(c, value, out_ptr, out_cap, "env_get");
-              })
-      .unwrap();
-  l.func_wrap(
-       "weft", "emit",
-       [](Caller c, int32_t signal, int32_t ptr, int32_t len) -> wasmtime::Result<int32_t, Trap> {
-         auto bytes = guest_bytes(c, ptr, len, "emit");
-         if (!bytes) return bytes.err();
-         auto* h = state_of(c).host;
-         return h != nullptr ? h->emit(signal, bytes.ok()) : kAbiInvalid;
-       })
-      .unwrap();
-  l.func_wrap("weft", "result_drop_all", [](Caller c) -> int32_t {
-     auto* h = state_of(c).host;
-     return h != nullptr ? h->result_drop_all() : kAbiInvalid;
-   }).unwrap();
-  using Setter = int32_t (HostCalls::*)(std::string_view);
-  const std::pair<const char*, Setter> setters[] = {{"result_keep", &HostCalls::result_keep},
-                                                    {"result_edits", &HostCalls::result_edits},
-                                                    {"result_replace", &HostCalls::result_replace}};
-  for (const auto& [name, setter] : setters) {
-    l.func_wrap("weft", name,
-                [name = name, setter = setter](Caller c, int32_t ptr,
-                                               int32_t len) -> wasmtime::Result<int32_t, Trap> {
-                  auto bytes = guest_bytes(c, ptr, len, name);
-                  if (!bytes) return bytes.err();
-                  auto* h = state_of(c).host;
-                  return h != nullptr ? (h->*setter)(bytes.ok()) : kAbiInvalid;
-                })
-        .unwrap();
-  }
+#define WEFT_REGISTER(name, capability) linker->func_wrap("weft", #name, &host::name).unwrap();
+  WEFT_HOST_FUNCTIONS(WEFT_REGISTER)
+#undef WEFT_REGISTER
   return linker;
 }
 
@@ -660,6 +731,15 @@ bool is_interrupt(const wasmtime::TrapError& error) {
 }
 
 }  // namespace
+
+const std::vector<HostFunction>& host_functions() {
+  static const std::vector<HostFunction> kAll = {
+#define WEFT_DECLARE(name, capability) {#name, signature_of(&host::name), capability},
+      WEFT_HOST_FUNCTIONS(WEFT_DECLARE)
+#undef WEFT_DECLARE
+  };
+  return kAll;
+}
 
 uint64_t deadline_ticks(std::chrono::steady_clock::time_point now, std::chrono::nanoseconds timeout,
                         std::optional<std::chrono::steady_clock::time_point> next_tick,

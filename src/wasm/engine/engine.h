@@ -102,6 +102,11 @@ class Module {
   [[nodiscard]] std::string signature(std::string_view name) const;
   [[nodiscard]] std::vector<std::string> exports() const;
   [[nodiscard]] std::vector<std::string> imports() const;  // "module.name"
+  struct Import {
+    std::string module, name;
+    std::string signature;  // as signature() writes it; empty for what is not a function
+  };
+  [[nodiscard]] std::vector<Import> import_list() const;
   [[nodiscard]] const std::string& hash() const { return hash_; }
 
   struct Impl;

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 // What a plugin may ask of the host (the imports of module "weft" in docs/abi.md).
 // The engine checks guest pointers and copies bytes; an implementation sees
@@ -30,6 +31,16 @@ class HostCalls {
   // Connectors only: a request of the output signal for the next pipelines.
   virtual int32_t emit(int32_t signal, std::string_view request) = 0;
 };
+
+// One import of module "weft": its name, its signature ("(i32,i32)->(i32)", as
+// Module::signature writes it) and what it calls for in `weft plugin inspect` (empty for
+// nothing). The list is declared once, beside the handlers in engine.cc.
+struct HostFunction {
+  std::string name;
+  std::string signature;
+  std::string capability;
+};
+const std::vector<HostFunction>& host_functions();
 
 // ABI return codes shared by host calls.
 inline constexpr int32_t kAbiOk = 0;

@@ -32,6 +32,33 @@ Result<std::string> read_file(const std::string& path) {
   return bytes.str();
 }
 
+// Every import must be one weft provides, with its signature: WASI, or a host function of
+// module "weft" (host_functions(), the list docs/abi.md documents).
+Status check_imports(const Module& module) {
+  for (const auto& import : module.import_list()) {
+    if (import.module == "wasi_snapshot_preview1") continue;
+    const std::string what = import.module + "." + import.name;
+    if (import.module != "weft") {
+      return Status::invalid_argument("imports " + what +
+                                      "; a plugin may import only module weft and "
+                                      "wasi_snapshot_preview1 (see docs/abi.md)");
+    }
+    const auto& all = host_functions();
+    auto it = std::find_if(all.begin(), all.end(),
+                           [&](const HostFunction& f) { return f.name == import.name; });
+    if (it == all.end()) {
+      return Status::invalid_argument("imports " + what +
+                                      ", which this weft does not provide (see docs/abi.md)");
+    }
+    if (it->signature != import.signature) {
+      return Status::invalid_argument("imports " + what + " with the signature " +
+                                      import.signature + "; weft provides " + it->signature +
+                                      " (see docs/abi.md)");
+    }
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 struct Plugin::Metrics {
@@ -202,6 +229,7 @@ Result<std::shared_ptr<Plugin::Version>> Plugin::load_version(const std::string&
                                       ", the ABI wants " + want + " (see docs/abi.md)");
     }
   }
+  if (Status imports = check_imports(*module.value()); !imports.is_ok()) return imports;
   if (!missing.empty()) {
     std::string list;
     for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;

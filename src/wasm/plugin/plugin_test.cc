@@ -426,3 +426,29 @@ TEST_F(PluginTest, MetricsCarryThePipeline) {
 
 }  // namespace
 }  // namespace weft::wasm
+
+namespace weft::wasm {
+namespace {
+
+// Imports are checked against the host functions weft declares (docs/abi.md).
+TEST_F(PluginTest, ImportsWeftDoesNotProvideAreRefusedAtLoad) {
+  const std::string body = "i32.const 0";
+  auto refused = [&](const std::string& import) {
+    std::string wat = plugin_wat(body);
+    wat.replace(wat.find("(module") + 7, 0, "\n    " + import);
+    auto plugin = load(wat);
+    EXPECT_FALSE(plugin.ok()) << import;
+    return plugin.ok() ? std::string() : plugin.status().message();
+  };
+  EXPECT_NE(refused(R"((import "weft" "nope" (func)))")
+                .find("imports weft.nope, which this weft does not provide"),
+            std::string::npos);
+  EXPECT_NE(refused(R"((import "weft" "log" (func $l2 (param i32))))").find("with the signature"),
+            std::string::npos);
+  EXPECT_NE(refused(R"((import "env" "x" (func)))")
+                .find("a plugin may import only module weft and wasi_snapshot_preview1"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace weft::wasm
