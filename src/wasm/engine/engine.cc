@@ -96,6 +96,7 @@ struct Engine::Impl {
 struct CallState {
   HostCalls* host = nullptr;
   std::optional<wasmtime::Memory> memory;
+  Failure host_trap = Failure::kNone;  // the kind of a trap a host function raised
 };
 
 struct Module::Impl {
@@ -494,11 +495,15 @@ CallState& state_of(Caller& caller) {
 wasmtime::Result<std::string_view, Trap> guest_bytes(Caller& caller, int32_t ptr, int32_t len,
                                                      const char* fn) {
   CallState& st = state_of(caller);
-  if (!st.memory) return Trap(std::string("weft.") + fn + ": the module exports no memory");
+  if (!st.memory) {
+    st.host_trap = Failure::kOutOfBounds;
+    return Trap(std::string("weft.") + fn + ": the module exports no memory");
+  }
   auto mem = st.memory->data(caller.context());
   const auto p = static_cast<uint64_t>(static_cast<uint32_t>(ptr));
   const auto n = static_cast<uint64_t>(static_cast<uint32_t>(len));
   if (len < 0 || p + n > mem.size()) {
+    st.host_trap = Failure::kOutOfBounds;
     return Trap(std::string("weft.") + fn + ": pointer out of bounds (" + std::to_string(p) + "+" +
                 std::to_string(n) + " > " + std::to_string(mem.size()) + ")");
   }
@@ -730,6 +735,28 @@ bool is_interrupt(const wasmtime::TrapError& error) {
   return false;
 }
 
+// The kind of a trap from its code; a trap a host function raised says its own kind.
+Failure trap_kind(const wasmtime::TrapError& error, Failure host_trap) {
+  const auto* trap = std::get_if<wasmtime::Trap>(&error.data);
+  const auto code = trap != nullptr ? trap->code() : std::nullopt;
+  if (!code) return host_trap != Failure::kNone ? host_trap : Failure::kTrap;
+  switch (*code) {
+    case WASMTIME_TRAP_CODE_INTERRUPT:
+      return Failure::kTimeout;
+    case WASMTIME_TRAP_CODE_MEMORY_OUT_OF_BOUNDS:
+    case WASMTIME_TRAP_CODE_TABLE_OUT_OF_BOUNDS:
+    case WASMTIME_TRAP_CODE_HEAP_MISALIGNED:
+    case WASMTIME_TRAP_CODE_ARRAY_OUT_OF_BOUNDS:
+      return Failure::kOutOfBounds;
+    case WASMTIME_TRAP_CODE_UNREACHABLE_CODE_REACHED:
+      return Failure::kUnreachable;
+    case WASMTIME_TRAP_CODE_STACK_OVERFLOW:
+      return Failure::kStackOverflow;
+    default:
+      return Failure::kTrap;
+  }
+}
+
 }  // namespace
 
 const std::vector<HostFunction>& host_functions() {
@@ -756,18 +783,31 @@ std::string_view failure_name(Failure failure) {
   switch (failure) {
     case Failure::kNone:
       return "ok";
+    case Failure::kOutOfBounds:
+      return "out_of_bounds";
+    case Failure::kUnreachable:
+      return "unreachable";
+    case Failure::kStackOverflow:
+      return "stack_overflow";
     case Failure::kTrap:
       return "trap";
     case Failure::kTimeout:
       return "timeout";
     case Failure::kMemoryLimit:
-      return "memory limit";
+      return "memory_limit";
     case Failure::kBadInterface:
-      return "bad interface";
+      return "bad_interface";
     case Failure::kBadResult:
-      return "bad result";
+      return "bad_result";
+    case Failure::kGuestError:
+      return "guest_error";
   }
   return "failure";
+}
+
+bool is_trap(Failure failure) {
+  return failure == Failure::kOutOfBounds || failure == Failure::kUnreachable ||
+         failure == Failure::kStackOverflow || failure == Failure::kTrap;
 }
 
 Instance::Instance(std::shared_ptr<Module> module, std::unique_ptr<Impl> impl,
@@ -830,28 +870,34 @@ CallResult Instance::call(std::string_view name, const std::vector<int32_t>& arg
     result.message = "the module exports no function \"" + std::string(name) + "\"";
     return result;
   }
+  // The ABI's exports take i32s and return at most one value: anything else is the module's
+  // interface being wrong, found from its type rather than from a failed call.
+  const auto& func = std::get<wasmtime::Func>(*ext);
+  auto type = func.type(store);
+  bool fits = type->params().size() == args.size() && type->results().size() <= 1;
+  for (const auto& p : type->params()) fits = fits && p == wasmtime::ValType::i32();
+  if (!fits) {
+    result.failure = Failure::kBadInterface;
+    result.message =
+        "bad_interface: " + std::string(name) + " has the signature " + module_->signature(name);
+    return result;
+  }
   std::vector<wasmtime::Val> params;
   params.reserve(args.size());
   for (int32_t a : args) params.emplace_back(a);
   const Engine& engine = *module_->engine_;
   impl_->state->host = host;
+  impl_->state->host_trap = Failure::kNone;
   auto results = [&] {
     Engine::Impl::Running running(*engine.impl_, store.context(), timeout.value_or(limits_.timeout),
                                   engine.options().epoch_tick);
-    return std::get<wasmtime::Func>(*ext).call(store, params);
+    return func.call(store, params);
   }();
   impl_->state->host = nullptr;
   if (!results) {
     const auto& error = results.err();
-    result.failure = Failure::kTrap;
-    if (is_interrupt(error)) {
-      result.failure = Failure::kTimeout;
-    } else if (std::holds_alternative<wasmtime::Error>(error.data) &&
-               (error.message().find("signature") != std::string::npos ||
-                error.message().find("type mismatch") != std::string::npos)) {
-      result.failure = Failure::kBadInterface;
-    }
-    if (result.failure == Failure::kTrap && memory_bytes() + kWasmPage > limits_.memory_bytes) {
+    result.failure = trap_kind(error, impl_->state->host_trap);
+    if (is_trap(result.failure) && memory_bytes() + kWasmPage > limits_.memory_bytes) {
       result.failure = Failure::kMemoryLimit;
     }
     result.message = result.failure == Failure::kTimeout

@@ -127,16 +127,23 @@ struct InstanceLimits {
   std::chrono::milliseconds start_timeout{1000};
 };
 
-// Why a call did not return normally.
+// Why a call did not return normally: metrics, policies and tests switch on it.
 enum class Failure {
   kNone,
-  kTrap,          // unreachable, out-of-bounds access, stack overflow, a host-detected abuse
-  kTimeout,       // the epoch deadline passed
-  kMemoryLimit,   // trapped while its memory was at the cap
-  kBadInterface,  // missing export or wrong signature
-  kBadResult,     // returned what the ABI does not allow (weft_alloc's pointer, for one)
+  kOutOfBounds,    // a memory or table access, or a pointer handed to the host, out of range
+  kUnreachable,    // the `unreachable` instruction (abort, panic, __builtin_trap)
+  kStackOverflow,  // recursion past the stack
+  kTrap,           // any other trap (division by zero, a bad indirect call, ...)
+  kTimeout,        // the epoch deadline passed
+  kMemoryLimit,    // trapped while its memory was at the cap, or could not grow for a batch
+  kBadInterface,   // missing export or wrong signature
+  kBadResult,      // returned what the ABI does not allow (weft_alloc's pointer, a bad result)
+  kGuestError,     // returned a failure status
 };
+// "out_of_bounds", "timeout", ...: the kind as metrics and logs name it.
 [[nodiscard]] std::string_view failure_name(Failure failure);
+// Whether the failure was a trap of some kind (the instance is discarded).
+[[nodiscard]] bool is_trap(Failure failure);
 
 struct CallResult {
   Failure failure = Failure::kNone;

@@ -130,7 +130,7 @@ TEST(EngineTest, HostCallsSeeGuestBytesAndBadPointersTrap) {
   EXPECT_EQ(host.logs, std::vector<std::string>{"1:hello"});
   EXPECT_EQ(host.kept, "he");
   auto bad = instance->call("bad", {}, &host);
-  EXPECT_EQ(bad.failure, Failure::kTrap);
+  EXPECT_EQ(bad.failure, Failure::kOutOfBounds);
   EXPECT_NE(bad.message.find("out of bounds"), std::string::npos) << bad.message;
 }
 
@@ -194,9 +194,9 @@ TEST(EngineTest, AFailureIsOneLineThatStartsWithTheCause) {
     (func $inner unreachable)
     (func $outer (export "outer") (result i32) call $inner i32.const 0)))");
   auto result = instance->call("outer", {}, nullptr);
-  EXPECT_EQ(result.failure, Failure::kTrap);
+  EXPECT_EQ(result.failure, Failure::kUnreachable);
   EXPECT_EQ(result.message.find('\n'), std::string::npos) << result.message;
-  EXPECT_EQ(result.message.rfind("trap: ", 0), 0u) << result.message;
+  EXPECT_EQ(result.message.rfind("unreachable: ", 0), 0u) << result.message;
   EXPECT_NE(result.message.find("unreachable"), std::string::npos) << result.message;
   EXPECT_NE(result.message.find("(in inner <- outer)"), std::string::npos) << result.message;
 }
@@ -216,7 +216,7 @@ TEST(EngineTest, AnOutputBufferPastTheEndOfMemoryTraps) {
   ASSERT_TRUE(fits.ok()) << fits.message;
   EXPECT_EQ(fits.value, 6);
   auto past = instance->call("past", {}, &host);
-  EXPECT_EQ(past.failure, Failure::kTrap);
+  EXPECT_EQ(past.failure, Failure::kOutOfBounds);
   EXPECT_NE(past.message.find("weft.kv_get: pointer out of bounds"), std::string::npos)
       << past.message;
 }

@@ -1,28 +1,18 @@
 #include "wasm/plugin/plugin.h"
 
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
 
-#include <cstdlib>
 #include <fstream>
-#include <functional>
 #include <sstream>
 
 #include "wasm/plugin/call_host.h"
+#include "wasm/plugin/interface.h"
 #include "weft/audit.h"
 
 namespace weft::wasm {
 namespace {
 
-constexpr int kFailuresBeforeBackoff = 5;
 constexpr uint64_t kWasmPage = 64ULL * 1024;
-constexpr std::chrono::milliseconds kFirstBackoff{1000};
-constexpr std::chrono::milliseconds kMaxBackoff{60000};
-constexpr double kLatencyBuckets[] = {0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1};
-
-std::string process_export(Signal signal) {
-  return "weft_process_" + std::string(signal_name(signal));
-}
 
 Result<std::string> read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -32,105 +22,16 @@ Result<std::string> read_file(const std::string& path) {
   return bytes.str();
 }
 
-// Every import must be one weft provides, with its signature: WASI, or a host function of
-// module "weft" (host_functions(), the list docs/abi.md documents).
-Status check_imports(const Module& module) {
-  for (const auto& import : module.import_list()) {
-    if (import.module == "wasi_snapshot_preview1") continue;
-    const std::string what = import.module + "." + import.name;
-    if (import.module != "weft") {
-      return Status::invalid_argument("imports " + what +
-                                      "; a plugin may import only module weft and "
-                                      "wasi_snapshot_preview1 (see docs/abi.md)");
-    }
-    const auto& all = host_functions();
-    auto it = std::find_if(all.begin(), all.end(),
-                           [&](const HostFunction& f) { return f.name == import.name; });
-    if (it == all.end()) {
-      return Status::invalid_argument("imports " + what +
-                                      ", which this weft does not provide (see docs/abi.md)");
-    }
-    if (it->signature != import.signature) {
-      return Status::invalid_argument("imports " + what + " with the signature " +
-                                      import.signature + "; weft provides " + it->signature +
-                                      " (see docs/abi.md)");
-    }
-  }
-  return Status::ok();
-}
-
 }  // namespace
-
-struct Plugin::Metrics {
-  telemetry::Counter* calls;
-  telemetry::Counter* items_in;
-  telemetry::Counter* items_out;
-  telemetry::Counter* errors;
-  telemetry::Counter* traps;
-  telemetry::Counter* timeouts;
-  telemetry::Counter* memory_limits;
-  telemetry::Counter* backed_off;
-  telemetry::Counter* reloads_ok;
-  telemetry::Counter* reloads_failed;
-  telemetry::Gauge* memory;
-  telemetry::Gauge* generation;
-  telemetry::Value* latency_sum;
-  telemetry::Counter* latency_count;
-  std::vector<telemetry::Counter*> latency_buckets;  // cumulative, le = kLatencyBuckets, +Inf
-};
-
-struct Plugin::Version {
-  std::shared_ptr<Module> module;
-  uint64_t generation = 0;
-  std::mutex mu;
-  std::vector<std::unique_ptr<Instance>> idle;
-
-  std::function<void(Instance&)> on_drop;  // calls weft_shutdown with the host's services
-
-  ~Version() {
-    for (auto& instance : idle) {
-      if (on_drop) on_drop(*instance);
-    }
-  }
-};
 
 Plugin::Plugin(std::shared_ptr<Engine> engine, PluginSettings settings, ComponentContext ctx)
     : engine_(std::move(engine)), settings_(std::move(settings)), ctx_(std::move(ctx)) {
   shared_ = std::make_unique<PluginShared>(settings_, ctx_);
-  const telemetry::Labels& l = shared_->labels;
-  auto& r = *ctx_.metrics;
-  auto with = [&l](const char* key, std::string value) {
-    telemetry::Labels out = l;
-    out.emplace_back(key, std::move(value));
-    return out;
-  };
-  metrics_ = std::make_unique<Metrics>();
-  auto& m = *metrics_;
-  m.calls = &r.counter("weft_plugin_calls", "Batches handed to the plugin.", l);
-  m.items_in = &r.counter("weft_plugin_items_in", "Items handed to the plugin.", l);
-  m.items_out = &r.counter("weft_plugin_items_out", "Items the plugin passed on.", l);
-  m.errors = &r.counter("weft_plugin_errors", "Calls that returned a failure status.", l);
-  m.traps = &r.counter("weft_plugin_traps", "Calls that trapped.", l);
-  m.timeouts = &r.counter("weft_plugin_timeouts", "Calls stopped at their deadline.", l);
-  m.memory_limits = &r.counter("weft_plugin_memory_limit_hits", "Traps at the memory cap.", l);
-  m.backed_off =
-      &r.counter("weft_plugin_backed_off_batches", "Batches not offered to a failing plugin.", l);
-  m.reloads_ok =
-      &r.counter("weft_plugin_reloads", "Versions loaded by a reload.", with("result", "ok"));
-  m.reloads_failed =
-      &r.counter("weft_plugin_reloads", "Versions loaded by a reload.", with("result", "failed"));
-  m.memory = &r.gauge("weft_plugin_memory_bytes", "Linear memory of the last instance used.", l);
-  m.generation = &r.gauge("weft_plugin_generation", "Version number of the running module.", l);
-  m.latency_sum =
-      &r.value("weft_plugin_call_duration_seconds_sum", "Time spent in the plugin.", l, true);
-  m.latency_count = &r.counter("weft_plugin_call_duration_seconds_count", "Calls timed.", l);
-  for (double le : kLatencyBuckets) {
-    m.latency_buckets.push_back(&r.counter("weft_plugin_call_duration_seconds_bucket",
-                                           "Call duration histogram.",
-                                           with("le", fmt::format("{}", le))));
-  }
-  m.latency_buckets.push_back(&r.counter("weft_plugin_call_duration_seconds_bucket",
-                                         "Call duration histogram.", with("le", "+Inf")));
+  metrics_ = std::make_unique<PluginMetrics>(*ctx_.metrics, shared_->labels);
+  watcher_ = std::make_unique<FileWatcher>(settings_.path, settings_.watch_interval, [this] {
+    ctx_.logger->info("{} changed; reloading", settings_.path);
+    (void)reload();
+  });
 }
 
 Plugin::~Plugin() {
@@ -150,8 +51,8 @@ void Plugin::audit(const std::string& event, const std::string& detail) {
   }
 }
 
-Result<std::unique_ptr<Instance>> Plugin::new_instance(Version& version) {
-  auto created = Instance::create(version.module, settings_.limits);
+Result<std::unique_ptr<Instance>> Plugin::new_instance(InstancePool& pool) {
+  auto created = Instance::create(pool.module(), settings_.limits);
   if (!created.ok()) return created.status();
   auto instance = std::move(created).value();
   // Setting an instance up is part of starting it: each call has the start deadline.
@@ -204,52 +105,24 @@ CallResult Plugin::place(Instance& instance, CallHost& host, std::string_view by
   return ptr;
 }
 
-Result<std::shared_ptr<Plugin::Version>> Plugin::load_version(const std::string& bytes) {
+Result<std::shared_ptr<InstancePool>> Plugin::load_version(const std::string& bytes) {
   auto module = engine_->compile(bytes, {settings_.module_bytes, settings_.limits.memory_bytes});
   if (!module.ok()) return module.status();
-  std::vector<std::string> missing;
-  const auto exports = module.value()->exports();
-  if (std::find(exports.begin(), exports.end(), "memory") == exports.end())
-    missing.push_back("memory");
-  std::vector<std::string> needed = {"weft_abi_version", "weft_alloc", "weft_configure"};
-  for (Signal s : settings_.signals) needed.push_back(process_export(s));
-  for (const auto& name : needed) {
-    if (!module.value()->exports_function(name)) missing.push_back(name);
-  }
-  std::vector<std::pair<std::string, std::string>> expected = {
-      {"weft_abi_version", "()->(i32)"},
-      {"weft_alloc", "(i32)->(i32)"},
-      {"weft_configure", "(i32,i32)->(i32)"},
-      {"weft_shutdown", "()->()"}};
-  for (Signal s : settings_.signals) expected.emplace_back(process_export(s), "(i32,i32)->(i32)");
-  for (const auto& [name, want] : expected) {
-    const std::string got = module.value()->signature(name);
-    if (!got.empty() && got != want) {
-      return Status::invalid_argument("export " + name + " has the signature " + got +
-                                      ", the ABI wants " + want + " (see docs/abi.md)");
-    }
-  }
-  if (Status imports = check_imports(*module.value()); !imports.is_ok()) return imports;
-  if (!missing.empty()) {
-    std::string list;
-    for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
-    return Status::invalid_argument("not a weft plugin: missing export(s) " + list +
-                                    " (see docs/abi.md)");
-  }
-  auto version = std::make_shared<Version>();
-  version->module = module.value();
-  if (version->module->exports_function("weft_shutdown")) {
+  if (Status s = check_interface(*module.value(), settings_.signals); !s.is_ok()) return s;
+  std::function<void(Instance&)> on_drop;
+  if (module.value()->exports_function("weft_shutdown")) {
     PluginShared* shared = shared_.get();
     const auto deadline = settings_.limits.start_timeout;
-    version->on_drop = [shared, deadline](Instance& instance) {
+    on_drop = [shared, deadline](Instance& instance) {
       CallHost host(*shared);
       (void)instance.call("weft_shutdown", {}, &host, deadline);
     };
   }
-  auto first = new_instance(*version);  // proves it instantiates and configures
+  auto pool = std::make_shared<InstancePool>(module.value(), std::move(on_drop));
+  auto first = new_instance(*pool);  // proves it instantiates and configures
   if (!first.ok()) return first.status();
-  version->idle.push_back(std::move(first).value());
-  return version;
+  pool->put(std::move(first).value());
+  return pool;
 }
 
 Result<std::shared_ptr<Plugin>> Plugin::load(std::shared_ptr<Engine> engine,
@@ -258,97 +131,84 @@ Result<std::shared_ptr<Plugin>> Plugin::load(std::shared_ptr<Engine> engine,
       new Plugin(std::move(engine), std::move(settings), std::move(ctx)));
   auto bytes = read_file(plugin->settings_.path);
   if (!bytes.ok()) return bytes.status();
-  auto version = plugin->load_version(bytes.value());
-  if (!version.ok()) {
-    plugin->audit("load_failed", version.status().message());
-    return Status::invalid_argument(plugin->settings_.path + ": " + version.status().message());
+  auto pool = plugin->load_version(bytes.value());
+  if (!pool.ok()) {
+    plugin->audit("load_failed", pool.status().message());
+    return Status::invalid_argument(plugin->settings_.path + ": " + pool.status().message());
   }
-  version.value()->generation = 1;
-  plugin->current_ = version.value();
+  pool.value()->generation = 1;
+  plugin->current_ = pool.value();
   plugin->generation_ = 1;
   plugin->metrics_->generation->set(1);
-  plugin->audit("loaded", "generation=1 sha256=" + version.value()->module->hash());
+  plugin->audit("loaded", "generation=1 sha256=" + pool.value()->module()->hash());
   return plugin;
 }
 
 Status Plugin::reload() {
   std::lock_guard reload_lock(reload_mu_);
   auto bytes = read_file(settings_.path);
-  Result<std::shared_ptr<Version>> version =
-      bytes.ok() ? load_version(bytes.value()) : Result<std::shared_ptr<Version>>(bytes.status());
-  if (!version.ok()) {
+  Result<std::shared_ptr<InstancePool>> pool =
+      bytes.ok() ? load_version(bytes.value())
+                 : Result<std::shared_ptr<InstancePool>>(bytes.status());
+  if (!pool.ok()) {
     metrics_->reloads_failed->add();
-    audit("reload_failed", version.status().message());
+    audit("reload_failed", pool.status().message());
     ctx_.logger->error("reload of {} failed, generation {} keeps running: {}", settings_.path,
-                       generation_.load(), version.status().message());
-    return version.status();
+                       generation_.load(), pool.status().message());
+    return pool.status();
   }
   const uint64_t gen = generation_.load() + 1;
-  version.value()->generation = gen;
+  pool.value()->generation = gen;
   {
     std::lock_guard lock(version_mu_);
-    current_ = version.value();
+    current_ = pool.value();
   }
   generation_ = gen;
   metrics_->generation->set(static_cast<int64_t>(gen));
   metrics_->reloads_ok->add();
-  {
-    std::lock_guard lock(failure_mu_);
-    failures_in_row_ = 0;
-    backoff_ = std::chrono::milliseconds(0);
-  }
+  backoff_.succeeded();
   audit("reloaded",
-        "generation=" + std::to_string(gen) + " sha256=" + version.value()->module->hash());
+        "generation=" + std::to_string(gen) + " sha256=" + pool.value()->module()->hash());
   return Status::ok();
+}
+
+Outcome Plugin::failed(Failure kind, std::string error) {
+  metrics_->failed(kind);
+  if (const auto backoff = backoff_.failed(std::chrono::steady_clock::now()); backoff.count() > 0) {
+    ctx_.logger->warn("plugin failed {} times in a row; backing off for {} ms",
+                      backoff_.failures_in_row(), backoff.count());
+  }
+  Outcome outcome;
+  outcome.kind = Outcome::kFailed;
+  outcome.failure = kind;
+  outcome.error = std::move(error);
+  return outcome;
 }
 
 Outcome Plugin::process(pdata::Telemetry& data) {
   const auto start = std::chrono::steady_clock::now();
-  {
-    std::lock_guard lock(failure_mu_);
-    if (failures_in_row_ >= kFailuresBeforeBackoff && start < backoff_until_) {
-      metrics_->backed_off->add();
-      return Outcome{Outcome::kFailed, "plugin is backed off after repeated failures", {}, {}};
-    }
+  if (backoff_.backing_off(start)) {
+    metrics_->backed_off->add();
+    Outcome skipped;
+    skipped.kind = Outcome::kFailed;
+    skipped.error = "plugin is backed off after repeated failures";
+    return skipped;
   }
-  std::shared_ptr<Version> version;
+  std::shared_ptr<InstancePool> pool;
   {
     std::lock_guard lock(version_mu_);
-    version = current_;
+    pool = current_;
   }
-  std::unique_ptr<Instance> instance;
-  {
-    std::lock_guard lock(version->mu);
-    if (!version->idle.empty()) {
-      instance = std::move(version->idle.back());
-      version->idle.pop_back();
-    }
-  }
-  auto fail = [&](std::string error, bool keep_instance) {
-    if (keep_instance && instance) {
-      std::lock_guard lock(version->mu);
-      version->idle.push_back(std::move(instance));
-    }
-    std::lock_guard lock(failure_mu_);
-    if (++failures_in_row_ >= kFailuresBeforeBackoff) {
-      backoff_ = backoff_.count() == 0 ? kFirstBackoff : std::min(kMaxBackoff, backoff_ * 2);
-      backoff_until_ = std::chrono::steady_clock::now() + backoff_;
-      ctx_.logger->warn("plugin failed {} times in a row; backing off for {} ms", failures_in_row_,
-                        backoff_.count());
-    }
-    return Outcome{Outcome::kFailed, std::move(error), {}, {}};
-  };
+  std::unique_ptr<Instance> instance = pool->take();
   if (!instance) {
-    auto created = new_instance(*version);
+    auto created = new_instance(*pool);
     if (!created.ok()) {
-      metrics_->errors->add();
-      return fail("cannot start an instance: " + created.status().message(), false);
+      return failed(Failure::kBadResult, "cannot start an instance: " + created.status().message());
     }
     instance = std::move(created).value();
   }
   metrics_->calls->add();
-  const size_t items = data.item_count();
-  metrics_->items_in->add(items);
+  metrics_->items_in->add(data.item_count());
   const std::string& wire = data.wire();
   CallHost host(*shared_);
   CallResult call = place(*instance, host, wire, std::nullopt);
@@ -358,53 +218,24 @@ Outcome Plugin::process(pdata::Telemetry& data) {
   }
   shared_->summarise_logs();
   metrics_->memory->set(static_cast<int64_t>(instance->memory_bytes()));
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  metrics_->latency_sum->add(seconds);
-  metrics_->latency_count->add();
-  for (size_t i = 0; i < std::size(kLatencyBuckets); ++i) {
-    if (seconds <= kLatencyBuckets[i]) metrics_->latency_buckets[i]->add();
-  }
-  metrics_->latency_buckets.back()->add();
+  metrics_->timed(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 
-  if (!call.ok()) {
-    switch (call.failure) {
-      case Failure::kTimeout:
-        metrics_->timeouts->add();
-        break;
-      case Failure::kMemoryLimit:
-        metrics_->memory_limits->add();
-        break;
-      case Failure::kBadResult:
-        metrics_->errors->add();
-        break;
-      default:
-        metrics_->traps->add();
-    }
+  if (!call.ok()) {  // a trapped or timed-out instance is never reused
     ctx_.logger->error("plugin call failed, instance replaced: {}", call.message);
-    return fail(call.message, false);  // a trapped instance is never reused
+    return failed(call.failure, call.message);
   }
   if (call.value != 0) {
-    metrics_->errors->add();
-    return fail("plugin returned status " + std::to_string(call.value) +
-                    (host.error.empty() ? "" : ": " + host.error),
-                true);
+    pool->put(std::move(instance));
+    return failed(Failure::kGuestError, "plugin returned status " + std::to_string(call.value) +
+                                            (host.error.empty() ? "" : ": " + host.error));
   }
   Outcome outcome;
-  const Status applied = host.apply(data, outcome);
-  if (!applied.is_ok()) {
-    metrics_->errors->add();
-    return fail("plugin result rejected: " + applied.message(), true);
+  if (const Status applied = host.apply(data, outcome); !applied.is_ok()) {
+    pool->put(std::move(instance));
+    return failed(Failure::kBadResult, "plugin result rejected: " + applied.message());
   }
-  {
-    std::lock_guard lock(version->mu);
-    version->idle.push_back(std::move(instance));
-  }
-  {
-    std::lock_guard lock(failure_mu_);
-    failures_in_row_ = 0;
-    backoff_ = std::chrono::milliseconds(0);
-  }
+  pool->put(std::move(instance));
+  backoff_.succeeded();
   if (outcome.kind == Outcome::kKept) {
     metrics_->items_out->add(outcome.output ? outcome.output->item_count() : data.item_count());
   }
@@ -413,39 +244,11 @@ Outcome Plugin::process(pdata::Telemetry& data) {
 }
 
 void Plugin::start_watching() {
-  if (settings_.watch_interval.count() <= 0 || watcher_.joinable()) return;
-  watcher_ = std::thread([this] { watch(); });
+  watcher_->start();
 }
 
 void Plugin::stop_watching() {
-  {
-    std::lock_guard lock(watch_mu_);
-    stop_watch_ = true;
-  }
-  watch_cv_.notify_all();
-  if (watcher_.joinable()) watcher_.join();
-}
-
-void Plugin::watch() {
-  auto stamp = [this] {
-    struct stat st {};
-    if (::stat(settings_.path.c_str(), &st) != 0) return std::string();
-    return std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + "/" +
-           std::to_string(st.st_size) + "/" + std::to_string(st.st_ino);
-  };
-  std::string last = stamp();
-  std::unique_lock lock(watch_mu_);
-  while (!stop_watch_) {
-    watch_cv_.wait_for(lock, settings_.watch_interval);
-    if (stop_watch_) break;
-    const std::string now = stamp();
-    if (now.empty() || now == last) continue;
-    last = now;
-    lock.unlock();
-    ctx_.logger->info("{} changed; reloading", settings_.path);
-    (void)reload();
-    lock.lock();
-  }
+  watcher_->stop();
 }
 
 }  // namespace weft::wasm

@@ -13,6 +13,10 @@
 #include <vector>
 
 #include "wasm/engine/engine.h"
+#include "wasm/plugin/backoff.h"
+#include "wasm/plugin/file_watcher.h"
+#include "wasm/plugin/instance_pool.h"
+#include "wasm/plugin/plugin_metrics.h"
 #include "weft/component.h"
 #include "weft/metrics.h"
 #include "weft/telemetry.h"
@@ -43,6 +47,7 @@ struct PluginSettings {
 // What became of a batch handed to a plugin.
 struct Outcome {
   enum Kind { kKept, kDropped, kFailed } kind = kKept;
+  Failure failure = Failure::kNone;  // kFailed: of what kind (kNone: backed off, no call)
   std::string error;
   std::vector<pdata::Telemetry> emitted;  // connectors: what weft.emit produced
   // kKept with a result: the changed batch. The batch handed in is never changed, so a
@@ -50,11 +55,12 @@ struct Outcome {
   std::optional<pdata::Telemetry> output;
 };
 
-// One loaded plugin (one per wasm processor id): the current version of the
-// module, a pool of idle instances of it, per-plugin state and metrics, and a
-// watcher that reloads the module when its file changes. A reload compiles and
-// checks the new file off the data path and swaps it in atomically; calls in
-// flight finish on the version they started with.
+// One loaded plugin (one per wasm processor id and pipeline), composed of: the running
+// version (an InstancePool of the module), its metrics (PluginMetrics), the failure backoff
+// (Backoff), the file watch (FileWatcher) and what the host calls of its instances share
+// (PluginShared: state, log budget, metric series). A reload compiles and checks the new
+// file off the data path and swaps it in atomically; calls in flight finish on the version
+// they started with.
 class Plugin {
  public:
   static Result<std::shared_ptr<Plugin>> load(std::shared_ptr<Engine> engine,
@@ -71,38 +77,29 @@ class Plugin {
   [[nodiscard]] uint64_t generation() const { return generation_.load(); }
 
  private:
-  struct Version;
-  struct Metrics;
   Plugin(std::shared_ptr<Engine> engine, PluginSettings settings, ComponentContext ctx);
-  Result<std::shared_ptr<Version>> load_version(const std::string& bytes);
-  Result<std::unique_ptr<Instance>> new_instance(Version& version);
+  Result<std::shared_ptr<InstancePool>> load_version(const std::string& bytes);
+  Result<std::unique_ptr<Instance>> new_instance(InstancePool& pool);
   // Copies bytes into a buffer from weft_alloc; the call's result holds the pointer, or why
   // there is none (a weft_alloc that returns 0 below the memory cap is the plugin's error).
   CallResult place(Instance& instance, CallHost& host, std::string_view bytes,
                    std::optional<std::chrono::milliseconds> timeout);
-  void watch();
+  Outcome failed(Failure kind, std::string error);
   void audit(const std::string& event, const std::string& detail);
 
   std::shared_ptr<Engine> engine_;
   PluginSettings settings_;
   ComponentContext ctx_;
   std::unique_ptr<PluginShared> shared_;  // with the host calls of every instance
-  std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<PluginMetrics> metrics_;
+  Backoff backoff_;
 
   std::mutex version_mu_;  // guards current_ (swapped on reload)
-  std::shared_ptr<Version> current_;
+  std::shared_ptr<InstancePool> current_;
   std::atomic<uint64_t> generation_{0};
-
   std::mutex reload_mu_;  // one reload at a time
-  std::mutex failure_mu_;
-  int failures_in_row_ = 0;
-  std::chrono::steady_clock::time_point backoff_until_{};
-  std::chrono::milliseconds backoff_{0};
 
-  std::mutex watch_mu_;
-  std::condition_variable watch_cv_;
-  bool stop_watch_ = false;
-  std::thread watcher_;
+  std::unique_ptr<FileWatcher> watcher_;
 };
 
 }  // namespace weft::wasm

@@ -163,7 +163,7 @@ TEST_F(PluginTest, DeepRecursionTraps) {
   auto data = three_spans();
   auto outcome = plugin.value()->process(data);
   EXPECT_EQ(outcome.kind, Outcome::kFailed);
-  EXPECT_EQ(metric(R"(weft_plugin_traps{plugin="wasm/test"})"), 1u);
+  EXPECT_EQ(metric(R"(weft_plugin_traps{kind="stack_overflow",plugin="wasm/test"})"), 1u);
 }
 
 TEST_F(PluginTest, OutOfBoundsPointerToTheHostTraps) {
