@@ -574,6 +574,28 @@ class OtlpFile:
         return {"traces": self.span_count, "metrics": self.point_count, "logs": self.log_count}[signal]
 
 
+@pytest.fixture
+def weft_file(collector_factory, tmp_path):
+    """A collector with every signal from OTLP (gRPC and HTTP) into the file exporter:
+    (collector, output file, {"grpc": port, "http": port})."""
+    out = tmp_path / "out.jsonl"
+    grpc_port, http_port = free_port(), free_port()
+    c = collector_factory(file_pipeline_config(out, grpc_port=grpc_port, http_port=http_port))
+    return c, out, {"grpc": grpc_port, "http": http_port}
+
+
+def spans_as_sent(out: Path, sent: dict, n: int) -> dict:
+    """Checks that the file exporter's output holds exactly the n spans an SDK client
+    (clients/sdk_client.py) reported sending, once each; returns them by span id."""
+    f = read_output(out)
+    assert f.span_count == n
+    ids = f.span_ids()
+    assert len(set(ids)) == n, "duplicate spans in output"
+    by_id = f.spans_by_id()
+    assert set(by_id) == {s["span_id"] for s in sent["spans"]}
+    return by_id
+
+
 def read_output(path: Path, strict: bool = True) -> OtlpFile:
     return OtlpFile(path, strict=strict)
 

@@ -14,20 +14,13 @@ from conftest import (
     hex_id,
     read_output,
     run_sdk_client,
+    spans_as_sent,
     wait_for_count,
 )
 
 PROTOCOLS = ["grpc", "http"]
 N_SPANS = 50
 N_LOGS = 20
-
-
-@pytest.fixture
-def weft_file(collector_factory, tmp_path):
-    out = tmp_path / "out.jsonl"
-    grpc_port, http_port = free_port(), free_port()
-    c = collector_factory(file_pipeline_config(out, grpc_port=grpc_port, http_port=http_port))
-    return c, out, {"grpc": grpc_port, "http": http_port}
 
 
 def check_resource_and_scope(item: dict, sent: dict, signal: str, protocol: str) -> None:
@@ -52,12 +45,7 @@ def test_sdk_traces(weft_file, protocol):
     wait_for_count(out, "traces", N_SPANS)
     assert c.stop() == 0, c.log_tail()
 
-    f = read_output(out)
-    assert f.span_count == N_SPANS
-    ids = f.span_ids()
-    assert len(set(ids)) == N_SPANS, "duplicate spans in output"
-    by_id = f.spans_by_id()
-    assert set(by_id) == {s["span_id"] for s in sent["spans"]}
+    by_id = spans_as_sent(out, sent, N_SPANS)
 
     for exp in sent["spans"]:
         item = by_id[exp["span_id"]]

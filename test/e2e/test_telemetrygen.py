@@ -27,14 +27,6 @@ from conftest import (
 N = 100
 
 
-@pytest.fixture
-def weft_file(collector_factory, tmp_path):
-    out = tmp_path / "out.jsonl"
-    grpc_port, http_port = free_port(), free_port()
-    c = collector_factory(file_pipeline_config(out, grpc_port=grpc_port, http_port=http_port))
-    return c, out, {"grpc": grpc_port, "http": http_port}
-
-
 def telemetrygen(binary: str, signal: str, port: int, count: int, http: bool = False, extra=()) -> None:
     argv = [
         binary, signal,

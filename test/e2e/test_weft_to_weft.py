@@ -11,6 +11,7 @@ from conftest import (
     hex_id,
     read_output,
     run_sdk_client,
+    spans_as_sent,
     wait_for,
     wait_for_count,
 )
@@ -65,12 +66,7 @@ def start_pair(collector_factory, tmp_path, batch_timeout: str, batch_size: int)
 
 
 def check_output(out, sent: dict) -> None:
-    f = read_output(out)
-    assert f.span_count == N
-    ids = f.span_ids()
-    assert len(set(ids)) == N, "duplicate spans in output"
-    by_id = f.spans_by_id()
-    assert set(by_id) == {s["span_id"] for s in sent["spans"]}
+    by_id = spans_as_sent(out, sent, N)
     for exp in sent["spans"]:
         item = by_id[exp["span_id"]]
         sp = item["span"]
