@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <utility>
 
@@ -39,6 +40,14 @@ class [[nodiscard]] Status {
   [[nodiscard]] StatusCode code() const { return code_; }
   [[nodiscard]] const std::string& message() const { return message_; }
   [[nodiscard]] std::chrono::milliseconds retry_after() const { return retry_after_; }
+  // A reason a layer gives in its own terms (an enum of its, such as wasm::LoadFailure), for
+  // metrics, policies and tests to switch on instead of the message; 0 when none was given.
+  [[nodiscard]] uint16_t reason() const { return reason_; }
+  template <class Enum>
+  [[nodiscard]] Status with_reason(Enum reason) && {
+    reason_ = static_cast<uint16_t>(reason);
+    return std::move(*this);
+  }
 
   // Discards a status on purpose, where the caller has already accounted for it.
   void ignore() const {}
@@ -49,6 +58,7 @@ class [[nodiscard]] Status {
   StatusCode code_ = StatusCode::kOk;
   std::string message_;
   std::chrono::milliseconds retry_after_{0};
+  uint16_t reason_ = 0;
 };
 
 }  // namespace weft

@@ -201,6 +201,7 @@ def test_start_function_that_never_returns_is_refused_on_reload(collector_factor
     assert len(report) == 1 and report[0]["ok"] is False
     assert "start function did not finish within 300ms" in report[0]["message"]
     assert weft.metrics().sum("weft_plugin_reloads", plugin="wasm/hostile", result="failed") == 1
+    assert weft.metrics().sum("weft_plugin_reload_failures", plugin="wasm/hostile", reason="start_timeout") == 1
     # The running version keeps serving, and nothing spins once the reload has answered.
     req, _ = make_trace_request(3, tag="after-reload")
     assert post(http, "/v1/traces", req.SerializeToString()).status_code == 200

@@ -331,14 +331,16 @@ Result<std::shared_ptr<Module>> Engine::compile(std::string_view wasm_or_wat,
   } else {
     auto converted = wasmtime::wat2wasm(wasm_or_wat);
     if (!converted)
-      return Status::invalid_argument("invalid module text: " + converted.err().message());
+      return Status::invalid_argument("invalid module text: " + converted.err().message())
+          .with_reason(LoadFailure::kMalformed);
     const auto& bytes = converted.ok();
     binary.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   }
   auto shape = read_module_shape(binary);
-  if (!shape.ok()) return shape.status();
+  if (!shape.ok()) return Status(shape.status()).with_reason(LoadFailure::kMalformed);
   auto refuse = [](const std::string& why) {
-    return Status::invalid_argument(why + "; refused before compiling");
+    return Status::invalid_argument(why + "; refused before compiling")
+        .with_reason(LoadFailure::kLimit);
   };
   if (binary.size() > limits.module_bytes) {
     return refuse("the module has " + std::to_string(binary.size()) +
@@ -394,7 +396,10 @@ Result<std::shared_ptr<Module>> Engine::compile(std::string_view wasm_or_wat,
     compiler.join();
     malloc_trim(0);
   }
-  if (!module) return Status::invalid_argument("cannot compile module: " + error);
+  if (!module) {
+    return Status::invalid_argument("cannot compile module: " + error)
+        .with_reason(LoadFailure::kCompile);
+  }
   ++impl_->misses;
   if (!cached.empty()) {
     auto artifact = module->serialize();
@@ -805,6 +810,32 @@ std::string_view failure_name(Failure failure) {
   return "failure";
 }
 
+std::string_view load_failure_name(LoadFailure failure) {
+  switch (failure) {
+    case LoadFailure::kNone:
+      return "none";
+    case LoadFailure::kRead:
+      return "read";
+    case LoadFailure::kMalformed:
+      return "malformed";
+    case LoadFailure::kLimit:
+      return "limit";
+    case LoadFailure::kCompile:
+      return "compile";
+    case LoadFailure::kInterface:
+      return "interface";
+    case LoadFailure::kInstantiate:
+      return "instantiate";
+    case LoadFailure::kStartTimeout:
+      return "start_timeout";
+    case LoadFailure::kAbiVersion:
+      return "abi_version";
+    case LoadFailure::kConfigure:
+      return "configure";
+  }
+  return "load";
+}
+
 bool is_trap(Failure failure) {
   return failure == Failure::kOutOfBounds || failure == Failure::kUnreachable ||
          failure == Failure::kStackOverflow || failure == Failure::kTrap;
@@ -822,7 +853,8 @@ Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<Module> modul
   impl->store.context().set_data(impl->state.get());
   impl->store.limiter(static_cast<int64_t>(limits.memory_bytes), -1, -1, -1, -1);
   if (auto wasi = impl->store.context().set_wasi(wasmtime::WasiConfig()); !wasi) {
-    return Status::permanent("cannot set up WASI: " + wasi.err().message());
+    return Status::permanent("cannot set up WASI: " + wasi.err().message())
+        .with_reason(LoadFailure::kInstantiate);
   }
   {
     std::lock_guard lock(module->impl_->linker_mu);
@@ -836,10 +868,12 @@ Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<Module> modul
     if (!instance) {
       if (is_interrupt(instance.err())) {
         return Status::invalid_argument(
-            "timeout: the module's start function did not finish within " +
-            std::to_string(limits.start_timeout.count()) + "ms (limits.start_timeout)");
+                   "timeout: the module's start function did not finish within " +
+                   std::to_string(limits.start_timeout.count()) + "ms (limits.start_timeout)")
+            .with_reason(LoadFailure::kStartTimeout);
       }
-      return Status::invalid_argument("cannot instantiate: " + describe(instance.err()));
+      return Status::invalid_argument("cannot instantiate: " + describe(instance.err()))
+          .with_reason(LoadFailure::kInstantiate);
     }
     impl->instance = instance.unwrap();
   }
@@ -853,9 +887,13 @@ Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<Module> modul
     if (init.failure == Failure::kTimeout) {
       return Status::invalid_argument("timeout: _initialize did not finish within " +
                                       std::to_string(limits.start_timeout.count()) +
-                                      "ms (limits.start_timeout)");
+                                      "ms (limits.start_timeout)")
+          .with_reason(LoadFailure::kStartTimeout);
     }
-    if (!init.ok()) return Status::invalid_argument("_initialize failed: " + init.message);
+    if (!init.ok()) {
+      return Status::invalid_argument("_initialize failed: " + init.message)
+          .with_reason(LoadFailure::kInstantiate);
+    }
   }
   return out;
 }

@@ -140,6 +140,25 @@ enum class Failure {
   kBadResult,      // returned what the ABI does not allow (weft_alloc's pointer, a bad result)
   kGuestError,     // returned a failure status
 };
+// Why a module could not be loaded (at start, in `weft validate`, on reload); carried as the
+// Status's reason (Status::with_reason) by compile, instantiation and the plugin's set-up.
+enum class LoadFailure : uint16_t {
+  kNone,
+  kRead,          // the file could not be read
+  kMalformed,     // not a core WebAssembly module (or invalid text)
+  kLimit,         // over a static limit, refused before compiling
+  kCompile,       // the compiler refused it
+  kInterface,     // exports or imports other than docs/abi.md's
+  kInstantiate,   // instantiation or _initialize trapped
+  kStartTimeout,  // a start step passed limits.start_timeout
+  kAbiVersion,    // weft_abi_version failed or named another version
+  kConfigure,     // the config could not be placed, or weft_configure failed
+};
+[[nodiscard]] std::string_view load_failure_name(LoadFailure failure);
+[[nodiscard]] inline LoadFailure load_failure_of(const Status& status) {
+  return static_cast<LoadFailure>(status.reason());
+}
+
 // "out_of_bounds", "timeout", ...: the kind as metrics and logs name it.
 [[nodiscard]] std::string_view failure_name(Failure failure);
 // Whether the failure was a trap of some kind (the instance is discarded).

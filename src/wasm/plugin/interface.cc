@@ -34,11 +34,13 @@ Status check_imports(const Module& module) {
 
 }  // namespace
 
+Status check_interface_of(const Module& module, const std::set<Signal>& signals);
+
 std::string process_export(Signal signal) {
   return "weft_process_" + std::string(signal_name(signal));
 }
 
-Status check_interface(const Module& module, const std::set<Signal>& signals) {
+Status check_interface_of(const Module& module, const std::set<Signal>& signals) {
   std::vector<std::string> missing;
   const auto exports = module.exports();
   if (std::find(exports.begin(), exports.end(), "memory") == exports.end())
@@ -69,6 +71,11 @@ Status check_interface(const Module& module, const std::set<Signal>& signals) {
                                     " (see docs/abi.md)");
   }
   return Status::ok();
+}
+
+Status check_interface(const Module& module, const std::set<Signal>& signals) {
+  Status status = check_interface_of(module, signals);
+  return status.is_ok() ? status : std::move(status).with_reason(LoadFailure::kInterface);
 }
 
 }  // namespace weft::wasm

@@ -16,7 +16,8 @@ constexpr uint64_t kWasmPage = 64ULL * 1024;
 
 Result<std::string> read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::permanent("cannot read plugin file " + path);
+  if (!in)
+    return Status::permanent("cannot read plugin file " + path).with_reason(LoadFailure::kRead);
   std::ostringstream bytes;
   bytes << in.rdbuf();
   return bytes.str();
@@ -58,22 +59,33 @@ Result<std::unique_ptr<Instance>> Plugin::new_instance(InstancePool& pool) {
   // Setting an instance up is part of starting it: each call has the start deadline.
   const auto deadline = settings_.limits.start_timeout;
   CallHost host(*shared_);
+  // A set-up call that ran out of time is a start timeout, whatever the step.
+  auto refuse = [](const CallResult& call, LoadFailure step, const std::string& message) {
+    return Status::invalid_argument(message).with_reason(
+        call.failure == Failure::kTimeout ? LoadFailure::kStartTimeout : step);
+  };
   auto abi = instance->call("weft_abi_version", {}, &host, deadline);
-  if (!abi.ok()) return Status::invalid_argument("weft_abi_version failed: " + abi.message);
+  if (!abi.ok()) {
+    return refuse(abi, LoadFailure::kAbiVersion, "weft_abi_version failed: " + abi.message);
+  }
   if (abi.value != 1) {
-    return Status::invalid_argument("plugin speaks ABI version " + std::to_string(abi.value) +
-                                    "; this weft loads version 1");
+    return refuse(
+        abi, LoadFailure::kAbiVersion,
+        "plugin speaks ABI version " + std::to_string(abi.value) + "; this weft loads version 1");
   }
   const std::string& config = settings_.config_json;
   auto ptr = place(*instance, host, config, deadline);
-  if (!ptr.ok()) return Status::invalid_argument("placing the config: " + ptr.message);
+  if (!ptr.ok()) return refuse(ptr, LoadFailure::kConfigure, "placing the config: " + ptr.message);
   auto configured = instance->call(
       "weft_configure", {ptr.value, static_cast<int32_t>(config.size())}, &host, deadline);
-  if (!configured.ok())
-    return Status::invalid_argument("weft_configure failed: " + configured.message);
+  if (!configured.ok()) {
+    return refuse(configured, LoadFailure::kConfigure,
+                  "weft_configure failed: " + configured.message);
+  }
   if (configured.value != 0) {
-    return Status::invalid_argument("weft_configure returned " + std::to_string(configured.value) +
-                                    (host.error.empty() ? "" : ": " + host.error));
+    return refuse(configured, LoadFailure::kConfigure,
+                  "weft_configure returned " + std::to_string(configured.value) +
+                      (host.error.empty() ? "" : ": " + host.error));
   }
   return instance;
 }
@@ -130,11 +142,15 @@ Result<std::shared_ptr<Plugin>> Plugin::load(std::shared_ptr<Engine> engine,
   std::shared_ptr<Plugin> plugin(
       new Plugin(std::move(engine), std::move(settings), std::move(ctx)));
   auto bytes = read_file(plugin->settings_.path);
-  if (!bytes.ok()) return bytes.status();
+  if (!bytes.ok()) {
+    plugin->audit("load_failed", bytes.status().message());
+    return bytes.status();
+  }
   auto pool = plugin->load_version(bytes.value());
   if (!pool.ok()) {
     plugin->audit("load_failed", pool.status().message());
-    return Status::invalid_argument(plugin->settings_.path + ": " + pool.status().message());
+    return Status::invalid_argument(plugin->settings_.path + ": " + pool.status().message())
+        .with_reason(load_failure_of(pool.status()));
   }
   pool.value()->generation = 1;
   plugin->current_ = pool.value();
@@ -152,6 +168,12 @@ Status Plugin::reload() {
                  : Result<std::shared_ptr<InstancePool>>(bytes.status());
   if (!pool.ok()) {
     metrics_->reloads_failed->add();
+    telemetry::Labels by_reason = shared_->labels;
+    by_reason.emplace_back("reason",
+                           std::string(load_failure_name(load_failure_of(pool.status()))));
+    ctx_.metrics
+        ->counter("weft_plugin_reload_failures", "Reloads refused, by the reason.", by_reason)
+        .add();
     audit("reload_failed", pool.status().message());
     ctx_.logger->error("reload of {} failed, generation {} keeps running: {}", settings_.path,
                        generation_.load(), pool.status().message());

@@ -452,3 +452,35 @@ TEST_F(PluginTest, ImportsWeftDoesNotProvideAreRefusedAtLoad) {
 
 }  // namespace
 }  // namespace weft::wasm
+
+namespace weft::wasm {
+namespace {
+
+// Why a module was refused is a kind carried with the status, not a message to match.
+TEST_F(PluginTest, LoadFailuresCarryTheirKind) {
+  auto kind_of = [&](const std::string& wat, PluginSettings settings = {}) {
+    auto plugin = load(wat, settings);
+    EXPECT_FALSE(plugin.ok());
+    return plugin.ok() ? LoadFailure::kNone : load_failure_of(plugin.status());
+  };
+  std::string spin = plugin_wat("i32.const 0");
+  spin.insert(spin.rfind(')'), " (func $spin (loop br 0)) (start $spin)");
+  PluginSettings quick;
+  quick.limits.start_timeout = std::chrono::milliseconds(20);
+  EXPECT_EQ(kind_of(spin, quick), LoadFailure::kStartTimeout);
+  EXPECT_EQ(kind_of(plugin_wat("i32.const 0", "", 7)), LoadFailure::kAbiVersion);
+  EXPECT_EQ(kind_of(plugin_wat("i32.const 0", "", 1, false)), LoadFailure::kInterface);
+  EXPECT_EQ(kind_of("(module"), LoadFailure::kMalformed);
+  PluginSettings tiny;
+  tiny.module_bytes = 16;
+  EXPECT_EQ(kind_of(plugin_wat("i32.const 0"), tiny), LoadFailure::kLimit);
+  std::string refusing = plugin_wat("i32.const 0");
+  const std::string configure =
+      R"((func (export "weft_configure") (param i32 i32) (result i32) i32.const 0))";
+  refusing.replace(refusing.find(configure), configure.size(),
+                   R"((func (export "weft_configure") (param i32 i32) (result i32) i32.const 1))");
+  EXPECT_EQ(kind_of(refusing), LoadFailure::kConfigure);
+}
+
+}  // namespace
+}  // namespace weft::wasm
