@@ -97,6 +97,7 @@ Schema build(const Descriptor* request) {
     MessageRule rule;
     rule.name = d->full_name();
     rule.item = is_item(rule.name);
+    rule.key_value = rule.name == "opentelemetry.proto.common.v1.KeyValue";
     for (int f = 0; f < d->field_count(); ++f) {
       const FieldDescriptor* field = d->field(f);
       const auto number = static_cast<size_t>(field->number());

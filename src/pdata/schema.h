@@ -53,6 +53,7 @@ struct MessageRule {
   std::string name;               // "opentelemetry.proto.trace.v1.Span"
   std::vector<FieldRule> fields;  // by field number
   bool item = false;              // a span, log record or data point: what batches count
+  bool key_value = false;         // common.v1.KeyValue: the walker has a fast path for it
 };
 
 struct Schema {

@@ -215,79 +215,135 @@ bool packed_varints(const uint8_t* p, const uint8_t* end) {
   return true;
 }
 
+// Whether a short string is ASCII, without a call (most OTLP strings are short and ASCII).
+inline bool short_ascii(const uint8_t* p, size_t n) {
+  uint8_t high = 0;
+  for (size_t i = 0; i < n; ++i) high |= p[i];
+  return high < 0x80;
+}
+
+inline bool utf8_at(const uint8_t* p, uint64_t n) {
+  return (n <= 32 && short_ascii(p, n)) || valid_utf8({reinterpret_cast<const char*>(p), n});
+}
+
+// A KeyValue of a key and a scalar AnyValue (a string, bool, int or double), fields in their
+// usual order: the shape of nearly every attribute, checked without the general loop. False
+// for anything else, which the general walk then checks (and names any problem of).
+inline bool simple_key_value(const uint8_t* p, const uint8_t* end) {
+  uint64_t n = 0;
+  if (p == end || *p++ != 0x0a) return false;  // key: field 1, length-delimited
+  if (!read_varint_at(p, end, n) || n > static_cast<uint64_t>(end - p) || !utf8_at(p, n)) {
+    return false;
+  }
+  p += n;
+  if (p == end) return true;
+  if (*p++ != 0x12) return false;  // value: field 2, an AnyValue to the end
+  if (!read_varint_at(p, end, n) || n != static_cast<uint64_t>(end - p)) return false;
+  if (p == end) return true;
+  const uint8_t tag = *p++;
+  switch (tag) {
+    case 0x0a:  // string_value
+      return read_varint_at(p, end, n) && n == static_cast<uint64_t>(end - p) && utf8_at(p, n);
+    case 0x10:  // bool_value
+    case 0x18:  // int_value
+      return read_varint_at(p, end, n) && p == end;
+    case 0x21:  // double_value
+      return end - p == 8;
+    default:
+      return false;
+  }
+}
+
 // Walks a request against its schema, counting items; the first problem ends it, with the
-// path of the field it is in. On the hot path of every receiver: one pass, no allocation
-// unless something is wrong.
+// path of the field it is in. On the hot path of every receiver: one pass over the bytes,
+// iterative (a stack of open messages, no call per message), no allocation unless something
+// is wrong.
 class Validator {
  public:
   explicit Validator(const Schema& schema) : schema_(schema) {}
 
-  bool message(uint16_t type, const uint8_t* p, const uint8_t* end, int depth) {
-    const MessageRule& rule = schema_.messages[type];
-    if (rule.item) ++items;
-    const FieldRule* rules = rule.fields.data();
-    const size_t known = rule.fields.size();
-    while (p < end) {
+  bool walk(const uint8_t* p, const uint8_t* end) {
+    struct Open {
+      const MessageRule* rule;
+      const uint8_t* end;
+      const FieldRule* field;  // the field that holds it (for the error's path)
+    };
+    Open stack[kMaxDepth + 1];
+    int depth = 0;
+    stack[0] = {&schema_.messages[0], end, nullptr};
+    while (true) {
+      Open& open = stack[depth];
+      if (p == open.end) {
+        if (depth == 0) return true;
+        --depth;
+        continue;
+      }
       uint64_t tag = 0;
-      if (!read_varint_at(p, end, tag) || (tag >> 3) == 0 || (tag >> 3) > 0x1fffffff) {
-        return fail("a field that is not protobuf");
+      if (!read_varint_at(p, open.end, tag) || (tag >> 3) == 0 || (tag >> 3) > 0x1fffffff) {
+        return fail(stack, depth, "a field that is not protobuf");
       }
       const uint64_t number = tag >> 3;
-      const FieldRule& r = number < known ? rules[number] : unknown_;
+      const MessageRule& rule = *open.rule;
+      const FieldRule& r = number < rule.fields.size() ? rule.fields[number] : unknown_rule();
       const auto wire = static_cast<uint32_t>(tag & 7);
       const FieldAction action = r.actions[wire];
       if (action == FieldAction::kVarint) {
         uint64_t value = 0;
-        if (!read_varint_at(p, end, value)) return truncated();
+        if (!read_varint_at(p, open.end, value)) return truncated(stack, depth);
         continue;
       }
       if (action == FieldAction::kFixed64 || action == FieldAction::kFixed32) {
         const ptrdiff_t n = action == FieldAction::kFixed64 ? 8 : 4;
-        if (end - p < n) return truncated();
+        if (open.end - p < n) return truncated(stack, depth);
         p += n;
         continue;
       }
-      if (action == FieldAction::kWrongType) return wrong_type(r, static_cast<WireType>(wire));
-      if (action == FieldAction::kBadWire) return fail("a group or an unknown wire type");
+      if (action == FieldAction::kWrongType) {
+        return fail(stack, depth, wrong_type(r, static_cast<WireType>(wire)));
+      }
+      if (action == FieldAction::kBadWire)
+        return fail(stack, depth, "a group or an unknown wire type");
       uint64_t length = 0;
-      if (!read_varint_at(p, end, length) || length > static_cast<uint64_t>(end - p)) {
-        return truncated();
+      if (!read_varint_at(p, open.end, length) || length > static_cast<uint64_t>(open.end - p)) {
+        return truncated(stack, depth);
       }
       const uint8_t* payload = p;
       p += length;
       switch (action) {
         case FieldAction::kString:
-          if (!valid_utf8(std::string_view(reinterpret_cast<const char*>(payload), length))) {
-            return fail(r.name + ": a string that is not valid UTF-8");
+          if (!utf8_at(payload, length)) {
+            return fail(stack, depth, r.name + ": a string that is not valid UTF-8");
           }
           break;
         case FieldAction::kId:
           if (length != 0 && length != r.id_bytes) {
-            return fail(r.name + ": " + std::to_string(length) + " bytes; an id has " +
-                        std::to_string(r.id_bytes) + " (or none)");
+            return fail(stack, depth,
+                        r.name + ": " + std::to_string(length) + " bytes; an id has " +
+                            std::to_string(r.id_bytes) + " (or none)");
           }
           break;
-        case FieldAction::kMessage:
-          if (depth >= kMaxDepth) return fail(r.name + ": nested more than 100 deep");
-          if (!message(r.message, payload, p, depth + 1)) {
-            error = r.name + "." + error;
-            return false;
-          }
+        case FieldAction::kMessage: {
+          if (depth >= kMaxDepth) return fail(stack, depth, r.name + ": nested more than 100 deep");
+          const MessageRule& child = schema_.messages[r.message];
+          if (child.key_value && simple_key_value(payload, p)) break;
+          if (child.item) ++items;
+          stack[++depth] = {&child, p, &r};
+          p = payload;
           break;
+        }
         case FieldAction::kPackedVarint:
-          if (!packed_varints(payload, p)) return wrong_type(r, WireType::kLen);
+          if (!packed_varints(payload, p)) return fail(stack, depth, wrong_type(r, WireType::kLen));
           break;
         case FieldAction::kPackedFixed64:
-          if (length % 8 != 0) return wrong_type(r, WireType::kLen);
+          if (length % 8 != 0) return fail(stack, depth, wrong_type(r, WireType::kLen));
           break;
         case FieldAction::kPackedFixed32:
-          if (length % 4 != 0) return wrong_type(r, WireType::kLen);
+          if (length % 4 != 0) return fail(stack, depth, wrong_type(r, WireType::kLen));
           break;
         default:  // kBytes
           break;
       }
     }
-    return true;
   }
 
   size_t items = 0;
@@ -303,24 +359,30 @@ class Validator {
     }();
     return kRule;
   }
-  bool truncated() { return fail("a field that runs past its message"); }
-  bool fail(std::string what) {
-    error = std::move(what);
+  // The error, after the path of the messages it is in ("resource_spans.scope_spans.").
+  template <class Open>
+  bool fail(const Open* stack, int depth, const std::string& what) {
+    error.clear();
+    for (int i = 1; i <= depth; ++i) error += stack[i].field->name + ".";
+    error += what;
     return false;
   }
-  bool wrong_type(const FieldRule& r, WireType type) {
+  template <class Open>
+  bool truncated(const Open* stack, int depth) {
+    return fail(stack, depth, "a field that runs past its message");
+  }
+  static std::string wrong_type(const FieldRule& r, WireType type) {
     static constexpr const char* kWireTypes[] = {"varint", "fixed64", "length-delimited",
                                                  "",       "",        "fixed32"};
-    return fail(r.name + ": wire type " + kWireTypes[static_cast<uint32_t>(type)] +
-                " where the schema has " +
-                (r.kind == FieldKind::kMessage  ? "a message"
-                 : r.kind == FieldKind::kString ? "a string"
-                 : r.kind == FieldKind::kBytes  ? "bytes"
-                                                : "a number"));
+    return r.name + ": wire type " + kWireTypes[static_cast<uint32_t>(type)] +
+           " where the schema has " +
+           (r.kind == FieldKind::kMessage  ? "a message"
+            : r.kind == FieldKind::kString ? "a string"
+            : r.kind == FieldKind::kBytes  ? "bytes"
+                                           : "a number");
   }
 
   const Schema& schema_;
-  const FieldRule& unknown_ = unknown_rule();
 };
 
 }  // namespace
@@ -328,7 +390,7 @@ class Validator {
 Result<size_t> count_items(Signal signal, std::string_view request) {
   Validator validator(Schema::of(signal));
   const auto* begin = reinterpret_cast<const uint8_t*>(request.data());
-  if (!validator.message(0, begin, begin + request.size(), 0)) {
+  if (!validator.walk(begin, begin + request.size())) {
     return Status::invalid_argument("malformed protobuf payload: " + validator.error);
   }
   return validator.items;
