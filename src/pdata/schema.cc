@@ -120,10 +120,44 @@ Schema build(const Descriptor* request) {
     for (FieldRule& r : rule.fields) set_actions(r);
     schema.messages.push_back(std::move(rule));
   }
+  schema.tags.resize(schema.messages.size() * 128);
+  for (size_t m = 0; m < schema.messages.size(); ++m) {
+    for (uint32_t tag = 8; tag < 128; ++tag) {
+      schema.tags[m * 128 + tag] = schema.entry(static_cast<uint16_t>(m), tag >> 3, tag & 7);
+    }
+    schema.tags[m * 128] = static_cast<Entry>(FieldAction::kBadWire);  // field number 0
+  }
   return schema;
 }
 
+const FieldRule& unknown_rule() {
+  static const FieldRule kRule = [] {
+    FieldRule rule;
+    set_actions(rule);
+    return rule;
+  }();
+  return kRule;
+}
+
 }  // namespace
+
+const FieldRule& Schema::rule(uint16_t message, uint64_t number) const {
+  const auto& fields = messages[message].fields;
+  return number < fields.size() ? fields[number] : unknown_rule();
+}
+
+Entry Schema::entry(uint16_t message, uint64_t number, uint32_t wire) const {
+  const FieldRule& r = rule(message, number);
+  FieldAction action = r.actions[wire & 7];
+  uint16_t operand = 0;
+  if (action == FieldAction::kId) operand = r.id_bytes;
+  if (action == FieldAction::kMessage) {
+    operand = r.message;
+    if (messages[r.message].item) action = FieldAction::kItem;
+    if (messages[r.message].key_value) action = FieldAction::kKeyValue;
+  }
+  return static_cast<Entry>(operand << 4 | static_cast<uint16_t>(action));
+}
 
 const Schema& Schema::of(Signal signal) {
   namespace collector = opentelemetry::proto::collector;

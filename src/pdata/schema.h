@@ -31,6 +31,8 @@ enum class FieldAction : uint8_t {
   kString,        // check the payload is UTF-8
   kId,            // check the payload is empty or id_bytes long
   kMessage,       // walk the payload as the message `message`
+  kItem,          // kMessage, and the message is an item (counted)
+  kKeyValue,      // kMessage, and the message is a KeyValue (which has a fast path)
   kPackedVarint,  // check the payload is varints
   kPackedFixed64,
   kPackedFixed32,
@@ -56,8 +58,26 @@ struct MessageRule {
   bool key_value = false;         // common.v1.KeyValue: the walker has a fast path for it
 };
 
+// The walker's dispatch entry for a field: its action in the low four bits, the operand above
+// (the message index for kMessage, kItem and kKeyValue; the length for kId).
+using Entry = uint16_t;
+constexpr FieldAction action_of(Entry entry) {
+  return static_cast<FieldAction>(entry & 0xf);
+}
+constexpr uint16_t operand_of(Entry entry) {
+  return static_cast<uint16_t>(entry >> 4);
+}
+
 struct Schema {
   std::vector<MessageRule> messages;  // messages[0] is the request
+  // Entries by message and one-byte tag (field numbers 1 to 15 with their wire type: the
+  // fields OTLP sends most), messages[m]'s at tags[m * 128 + tag]; longer tags use entry().
+  std::vector<Entry> tags;
+
+  [[nodiscard]] Entry entry(uint16_t message, uint64_t number, uint32_t wire) const;
+  [[nodiscard]] const Entry* tags_of(uint16_t message) const { return &tags[message * 128U]; }
+  // The rule of a field number in a message (one with kind kUnknown if it has none).
+  [[nodiscard]] const FieldRule& rule(uint16_t message, uint64_t number) const;
   static const Schema& of(Signal signal);
 };
 

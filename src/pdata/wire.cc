@@ -215,11 +215,30 @@ bool packed_varints(const uint8_t* p, const uint8_t* end) {
   return true;
 }
 
-// Whether a short string is ASCII, without a call (most OTLP strings are short and ASCII).
+// Whether a short string is ASCII, without a call (most OTLP strings are short and ASCII):
+// a word at a time, the last word overlapping the one before it.
 inline bool short_ascii(const uint8_t* p, size_t n) {
-  uint8_t high = 0;
-  for (size_t i = 0; i < n; ++i) high |= p[i];
-  return high < 0x80;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  if (n >= 8) {
+    uint64_t any = 0;
+    uint64_t word = 0;
+    for (size_t i = 0; i + 8 <= n; i += 8) {
+      std::memcpy(&word, p + i, 8);
+      any |= word;
+    }
+    std::memcpy(&word, p + n - 8, 8);
+    return ((any | word) & kHigh) == 0;
+  }
+  if (n >= 4) {
+    uint32_t head = 0;
+    uint32_t tail = 0;
+    std::memcpy(&head, p, 4);
+    std::memcpy(&tail, p + n - 4, 4);
+    return ((head | tail) & static_cast<uint32_t>(kHigh)) == 0;
+  }
+  uint8_t any = 0;
+  for (size_t i = 0; i < n; ++i) any |= p[i];
+  return any < 0x80;
 }
 
 inline bool utf8_at(const uint8_t* p, uint64_t n) {
@@ -256,93 +275,105 @@ inline bool simple_key_value(const uint8_t* p, const uint8_t* end) {
 
 // Walks a request against its schema, counting items; the first problem ends it, with the
 // path of the field it is in. On the hot path of every receiver: one pass over the bytes,
-// iterative (a stack of open messages, no call per message), no allocation unless something
-// is wrong.
+// iterative (a stack of open messages, no call per message), one table load per one-byte tag,
+// no allocation unless something is wrong.
 class Validator {
  public:
   explicit Validator(const Schema& schema) : schema_(schema) {}
 
   bool walk(const uint8_t* p, const uint8_t* end) {
-    struct Open {
-      const MessageRule* rule;
-      const uint8_t* end;
-      const FieldRule* field;  // the field that holds it (for the error's path)
-    };
-    Open stack[kMaxDepth + 1];
     int depth = 0;
-    stack[0] = {&schema_.messages[0], end, nullptr};
+    stack_[0] = {0, 0, end};
+    const Entry* tags = schema_.tags_of(0);
     while (true) {
-      Open& open = stack[depth];
-      if (p == open.end) {
+      const uint8_t* open_end = stack_[depth].end;
+      if (p == open_end) {
         if (depth == 0) return true;
         --depth;
+        tags = schema_.tags_of(stack_[depth].message);
         continue;
       }
-      uint64_t tag = 0;
-      if (!read_varint_at(p, open.end, tag) || (tag >> 3) == 0 || (tag >> 3) > 0x1fffffff) {
-        return fail(stack, depth, "a field that is not protobuf");
+      uint64_t tag = *p;
+      Entry entry = 0;
+      if (tag < 0x80) {
+        entry = tags[tag];
+        ++p;
+      } else {
+        if (!read_varint_at(p, open_end, tag) || (tag >> 3) == 0 || (tag >> 3) > 0x1fffffff) {
+          return fail(depth, "a field that is not protobuf");
+        }
+        entry = schema_.entry(stack_[depth].message, tag >> 3, tag & 7);
       }
       const uint64_t number = tag >> 3;
-      const MessageRule& rule = *open.rule;
-      const FieldRule& r = number < rule.fields.size() ? rule.fields[number] : unknown_rule();
-      const auto wire = static_cast<uint32_t>(tag & 7);
-      const FieldAction action = r.actions[wire];
+      const FieldAction action = action_of(entry);
       if (action == FieldAction::kVarint) {
         uint64_t value = 0;
-        if (!read_varint_at(p, open.end, value)) return truncated(stack, depth);
+        if (!read_varint_at(p, open_end, value)) return truncated(depth);
         continue;
       }
       if (action == FieldAction::kFixed64 || action == FieldAction::kFixed32) {
         const ptrdiff_t n = action == FieldAction::kFixed64 ? 8 : 4;
-        if (open.end - p < n) return truncated(stack, depth);
+        if (open_end - p < n) return truncated(depth);
         p += n;
         continue;
       }
-      if (action == FieldAction::kWrongType) {
-        return fail(stack, depth, wrong_type(r, static_cast<WireType>(wire)));
+      if (action == FieldAction::kBadWire) {
+        return fail(depth, number == 0 ? "a field that is not protobuf"
+                                       : "a group or an unknown wire type");
       }
-      if (action == FieldAction::kBadWire)
-        return fail(stack, depth, "a group or an unknown wire type");
+      if (action == FieldAction::kWrongType) return wrong_type(depth, number, tag & 7);
       uint64_t length = 0;
-      if (!read_varint_at(p, open.end, length) || length > static_cast<uint64_t>(open.end - p)) {
-        return truncated(stack, depth);
+      if (!read_varint_at(p, open_end, length) || length > static_cast<uint64_t>(open_end - p)) {
+        return truncated(depth);
       }
       const uint8_t* payload = p;
       p += length;
-      switch (action) {
-        case FieldAction::kString:
-          if (!utf8_at(payload, length)) {
-            return fail(stack, depth, r.name + ": a string that is not valid UTF-8");
-          }
-          break;
-        case FieldAction::kId:
-          if (length != 0 && length != r.id_bytes) {
-            return fail(stack, depth,
-                        r.name + ": " + std::to_string(length) + " bytes; an id has " +
-                            std::to_string(r.id_bytes) + " (or none)");
-          }
-          break;
-        case FieldAction::kMessage: {
-          if (depth >= kMaxDepth) return fail(stack, depth, r.name + ": nested more than 100 deep");
-          const MessageRule& child = schema_.messages[r.message];
-          if (child.key_value && simple_key_value(payload, p)) break;
-          if (child.item) ++items;
-          stack[++depth] = {&child, p, &r};
-          p = payload;
-          break;
+      // Opens the message payload..p as the field's message type.
+      auto push = [&] {
+        if (depth >= kMaxDepth) {
+          return fail(depth, name(depth, number) + ": nested more than 100 deep");
         }
-        case FieldAction::kPackedVarint:
-          if (!packed_varints(payload, p)) return fail(stack, depth, wrong_type(r, WireType::kLen));
-          break;
-        case FieldAction::kPackedFixed64:
-          if (length % 8 != 0) return fail(stack, depth, wrong_type(r, WireType::kLen));
-          break;
-        case FieldAction::kPackedFixed32:
-          if (length % 4 != 0) return fail(stack, depth, wrong_type(r, WireType::kLen));
-          break;
-        default:  // kBytes
-          break;
-      }
+        stack_[depth + 1] = {operand_of(entry), static_cast<uint32_t>(number), p};
+        ++depth;
+        tags = schema_.tags_of(operand_of(entry));
+        p = payload;
+        return true;
+      };
+      // By how often each comes: attributes, strings, ids, items.
+      if (action == FieldAction::kKeyValue) {
+        // Attributes come in runs: the run's simple ones are taken here, without the dispatch.
+        while (simple_key_value(payload, p)) {
+          payload = nullptr;
+          if (p == open_end || *p != tag) break;
+          const uint8_t* next = p + 1;
+          if (!read_varint_at(next, open_end, length) ||
+              length > static_cast<uint64_t>(open_end - next)) {
+            break;  // p is at the next field: the general walk names its problem
+          }
+          payload = next;
+          p = next + length;
+        }
+        if (payload != nullptr && !push()) return false;  // not simple: the general walk
+      } else if (action == FieldAction::kString) {
+        if (!utf8_at(payload, length)) {
+          return fail(depth, name(depth, number) + ": a string that is not valid UTF-8");
+        }
+      } else if (action == FieldAction::kId) {
+        if (length != 0 && length != operand_of(entry)) {
+          return fail(depth, name(depth, number) + ": " + std::to_string(length) +
+                                 " bytes; an id has " + std::to_string(operand_of(entry)) +
+                                 " (or none)");
+        }
+      } else if (action == FieldAction::kItem || action == FieldAction::kMessage) {
+        if (action == FieldAction::kItem) ++items;
+        if (!push()) return false;
+      } else if (action == FieldAction::kPackedVarint) {
+        if (!packed_varints(payload, p)) return wrong_type(depth, number, 2);
+      } else if (action == FieldAction::kPackedFixed64) {
+        if (length % 8 != 0) return wrong_type(depth, number, 2);
+      } else if (action == FieldAction::kPackedFixed32) {
+        if (length % 4 != 0) return wrong_type(depth, number, 2);
+      }  // else kBytes: nothing to check
     }
   }
 
@@ -350,39 +381,37 @@ class Validator {
   std::string error;
 
  private:
-  // A field number the schema does not have: skipped whatever its (existing) wire type.
-  static const FieldRule& unknown_rule() {
-    static const FieldRule kRule = [] {
-      FieldRule rule;
-      set_actions(rule);
-      return rule;
-    }();
-    return kRule;
+  struct Open {
+    uint16_t message;  // its index in the schema
+    uint32_t number;   // the number of the field that holds it, in the message below
+    const uint8_t* end;
+  };
+
+  // The name of field `number` of the message open at depth.
+  [[nodiscard]] const std::string& name(int depth, uint64_t number) const {
+    return schema_.rule(stack_[depth].message, number).name;
   }
   // The error, after the path of the messages it is in ("resource_spans.scope_spans.").
-  template <class Open>
-  bool fail(const Open* stack, int depth, const std::string& what) {
+  bool fail(int depth, const std::string& what) {
     error.clear();
-    for (int i = 1; i <= depth; ++i) error += stack[i].field->name + ".";
+    for (int i = 1; i <= depth; ++i) error += name(i - 1, stack_[i].number) + ".";
     error += what;
     return false;
   }
-  template <class Open>
-  bool truncated(const Open* stack, int depth) {
-    return fail(stack, depth, "a field that runs past its message");
-  }
-  static std::string wrong_type(const FieldRule& r, WireType type) {
+  bool truncated(int depth) { return fail(depth, "a field that runs past its message"); }
+  bool wrong_type(int depth, uint64_t number, uint32_t wire) {
     static constexpr const char* kWireTypes[] = {"varint", "fixed64", "length-delimited",
                                                  "",       "",        "fixed32"};
-    return r.name + ": wire type " + kWireTypes[static_cast<uint32_t>(type)] +
-           " where the schema has " +
-           (r.kind == FieldKind::kMessage  ? "a message"
-            : r.kind == FieldKind::kString ? "a string"
-            : r.kind == FieldKind::kBytes  ? "bytes"
-                                           : "a number");
+    const FieldRule& r = schema_.rule(stack_[depth].message, number);
+    return fail(depth, r.name + ": wire type " + kWireTypes[wire] + " where the schema has " +
+                           (r.kind == FieldKind::kMessage  ? "a message"
+                            : r.kind == FieldKind::kString ? "a string"
+                            : r.kind == FieldKind::kBytes  ? "bytes"
+                                                           : "a number"));
   }
 
   const Schema& schema_;
+  Open stack_[kMaxDepth + 1];  // NOLINT(*-member-init): written before read
 };
 
 }  // namespace
