@@ -28,6 +28,8 @@ class Reloadable {
   [[nodiscard]] virtual std::string describe() const = 0;
 };
 
+class Extension;
+
 // What components reach of the collector that runs them (the Go collector's component.Host).
 class Host {
  public:
@@ -36,6 +38,8 @@ class Host {
   virtual void add_reloadable(const std::string& id, Reloadable* reloadable) = 0;
   // After this returns, no reload of it runs or will run.
   virtual void remove_reloadable(Reloadable* reloadable) = 0;
+  // The extension `id` if the service runs it (extensions start before everything else).
+  [[nodiscard]] virtual Extension* extension(const std::string& id) const = 0;
 };
 
 // What a component gets from the collector when it is created.

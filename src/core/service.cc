@@ -27,6 +27,14 @@ ComponentContext Service::context(ComponentKind kind, const std::string& id) {
   return ctx;
 }
 
+Extension* Service::extension(const std::string& id) const {
+  const auto& ids = config_.service_extensions;
+  for (size_t i = 0; i < ids.size() && i < extensions_.size(); ++i) {
+    if (ids[i] == id) return extensions_[i].get();
+  }
+  return nullptr;
+}
+
 Status Service::build() {
   if (!config_.audit_path.empty()) {
     audit_ = std::make_unique<telemetry::AuditLog>(config_.audit_path);

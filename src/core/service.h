@@ -37,6 +37,7 @@ class Service final : public Host {
 
   void add_reloadable(const std::string& id, Reloadable* reloadable) override;
   void remove_reloadable(Reloadable* reloadable) override;
+  [[nodiscard]] Extension* extension(const std::string& id) const override;
 
  private:
   struct Pipeline {

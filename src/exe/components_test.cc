@@ -44,6 +44,8 @@ std::string required_settings(ComponentKind kind, std::string_view type,
       {{ComponentKind::kExporter, "otlphttp"}, "endpoint: http://" + unused},
       {{ComponentKind::kExporter, "file"}, "path: " + (dir.path() / "out.jsonl").string()},
       {{ComponentKind::kExtension, "health_check"}, "endpoint: '127.0.0.1:0'"},
+      {{ComponentKind::kExtension, "bearertokenauth"}, "token: t"},
+      {{ComponentKind::kExtension, "basicauth"}, "client_auth: {username: u, password: p}"},
   };
   auto it = settings.find({kind, type});
   return it == settings.end() ? "{}" : it->second;

@@ -649,20 +649,31 @@ def run_client(argv: list[str], timeout: float = 60.0, env: dict | None = None) 
 
 
 def run_sdk_client(signal: str, protocol: str, port: int, count: int = 50, run_id: str = "run",
-                   batch: int = 512, timeout: float = 60.0) -> dict:
-    """Runs clients/sdk_client.py in a subprocess; returns its JSON report."""
+                   batch: int = 512, timeout: float = 60.0, extra: Iterable[str] = (),
+                   expect_ok: bool = True) -> dict:
+    """Runs clients/sdk_client.py in a subprocess; returns its JSON report. `extra` adds
+    arguments (--ca, --client-cert, --client-key, --header, --timeout). With expect_ok=False
+    the report comes back whatever happened, with "stderr" added."""
     argv = [
         sys.executable, str(CLIENTS_DIR / "sdk_client.py"),
         "--signal", signal, "--protocol", protocol,
         "--endpoint", f"127.0.0.1:{port}", "--count", str(count),
-        "--run-id", run_id, "--batch", str(batch),
+        "--run-id", run_id, "--batch", str(batch), *extra,
     ]
     env = dict(os.environ)
     # Keep the SDK from picking up anything from the environment.
     for k in list(env):
         if k.startswith("OTEL_"):
             del env[k]
+    # requests prefers these to the exporter's own CA file (it passes it as the session's).
+    for k in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        env.pop(k, None)
     p = run_client(argv, timeout=timeout, env=env)
+    if not expect_ok:
+        lines = p.stdout.strip().splitlines()
+        report = json.loads(lines[-1]) if lines else {"ok": False}
+        report["stderr"] = p.stderr
+        return report
     assert p.returncode == 0, (
         f"sdk client failed (rc={p.returncode})\nstdout:\n{p.stdout[-3000:]}\nstderr:\n{p.stderr[-5000:]}"
     )

@@ -55,6 +55,42 @@ class Recorder:
         return result
 
 
+def _read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _headers(args) -> dict:
+    return dict(h.split("=", 1) for h in args.header)
+
+
+def grpc_options(args) -> dict:
+    """The gRPC exporter's arguments: plaintext, or TLS (--ca, mTLS with --client-cert)."""
+    opts = {"endpoint": args.endpoint, "timeout": args.timeout, "headers": _headers(args) or None}
+    if not args.ca:
+        return {**opts, "insecure": True}
+    import grpc
+
+    creds = grpc.ssl_channel_credentials(
+        root_certificates=_read(args.ca),
+        private_key=_read(args.client_key) if args.client_key else None,
+        certificate_chain=_read(args.client_cert) if args.client_cert else None,
+    )
+    return {**opts, "insecure": False, "credentials": creds}
+
+
+def http_options(args, signal: str) -> dict:
+    scheme = "https" if args.ca else "http"
+    opts = {"endpoint": f"{scheme}://{args.endpoint}/v1/{signal}", "timeout": args.timeout,
+            "headers": _headers(args) or None}
+    if args.ca:
+        opts["certificate_file"] = args.ca
+    if args.client_cert:
+        opts["client_certificate_file"] = args.client_cert
+        opts["client_key_file"] = args.client_key
+    return opts
+
+
 # --------------------------------------------------------------------------- traces
 
 
@@ -66,11 +102,11 @@ def send_traces(args) -> dict:
     if args.protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
-        inner = OTLPSpanExporter(endpoint=args.endpoint, insecure=True, timeout=10)
+        inner = OTLPSpanExporter(**grpc_options(args))
     else:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        inner = OTLPSpanExporter(endpoint=f"http://{args.endpoint}/v1/traces", timeout=10)
+        inner = OTLPSpanExporter(**http_options(args, "traces"))
 
     class RecordingSpanExporter(SpanExporter):
         def __init__(self):
@@ -168,11 +204,11 @@ def send_metrics(args) -> dict:
     if args.protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
 
-        inner = OTLPMetricExporter(endpoint=args.endpoint, insecure=True, timeout=10)
+        inner = OTLPMetricExporter(**grpc_options(args))
     else:
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 
-        inner = OTLPMetricExporter(endpoint=f"http://{args.endpoint}/v1/metrics", timeout=10)
+        inner = OTLPMetricExporter(**http_options(args, "metrics"))
 
     class RecordingMetricExporter(MetricExporter):
         def __init__(self):
@@ -253,11 +289,11 @@ def send_logs(args) -> dict:
     if args.protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
 
-        inner = OTLPLogExporter(endpoint=args.endpoint, insecure=True, timeout=10)
+        inner = OTLPLogExporter(**grpc_options(args))
     else:
         from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 
-        inner = OTLPLogExporter(endpoint=f"http://{args.endpoint}/v1/logs", timeout=10)
+        inner = OTLPLogExporter(**http_options(args, "logs"))
 
     class RecordingLogExporter(LogRecordExporter):
         def __init__(self):
@@ -328,6 +364,11 @@ def main() -> int:
     p.add_argument("--count", type=int, default=50)
     p.add_argument("--batch", type=int, default=512, help="max export batch size")
     p.add_argument("--run-id", default=str(time.time_ns()))
+    p.add_argument("--ca", help="TLS: the CA to trust (PEM file)")
+    p.add_argument("--client-cert", help="mutual TLS: the client certificate (PEM file)")
+    p.add_argument("--client-key", help="mutual TLS: the client key (PEM file)")
+    p.add_argument("--header", action="append", default=[], help="NAME=VALUE, sent with each export")
+    p.add_argument("--timeout", type=float, default=10, help="the exporter's timeout (s)")
     args = p.parse_args()
 
     fn = {"traces": send_traces, "metrics": send_metrics, "logs": send_logs}[args.signal]

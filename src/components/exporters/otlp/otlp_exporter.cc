@@ -5,10 +5,13 @@
 #include <future>
 #include <map>
 
+#include "components/common/grpc_tls.h"
 #include "components/exporters/helper/otlp_response.h"
 #include "components/exporters/helper/queued_exporter.h"
+#include "weft/auth.h"
 #include "weft/config_reader.h"
 #include "weft/factory.h"
+#include "weft/tls.h"
 
 namespace weft::exporters::otlp {
 namespace {
@@ -17,7 +20,8 @@ struct Config : ComponentConfig {
   std::string endpoint;
   std::string compression = "gzip";
   std::map<std::string, std::string> headers;
-  bool insecure = false;
+  TlsSettings tls;
+  std::string authenticator;  // auth.authenticator: a client authenticator extension
   ExporterSettings exporter;
 };
 
@@ -39,19 +43,28 @@ class GrpcSender final : public Sender {
   GrpcSender(const ComponentContext& ctx, const Config& config) : ctx_(ctx), config_(config) {}
 
   Status start() override {
+    if (!config_.authenticator.empty()) {
+      auto authenticator = client_authenticator(ctx_, config_.authenticator);
+      if (!authenticator.ok()) return authenticator.status();
+      authenticator_ = *authenticator;
+    }
+    // As the Go collector: the scheme is dropped, and https:// means TLS even if insecure.
     std::string target = config_.endpoint;
-    bool insecure = config_.insecure;
+    TlsSettings tls = config_.tls;
     if (target.rfind("http://", 0) == 0) {
       target = target.substr(7);
-      insecure = true;
     } else if (target.rfind("https://", 0) == 0) {
       target = target.substr(8);
+      tls.enabled = true;
     }
-    auto credentials = insecure ? grpc::InsecureChannelCredentials()
-                                : grpc::SslCredentials(grpc::SslCredentialsOptions());
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(-1);
-    channel_ = grpc::CreateCustomChannel(target, credentials, args);
+    auto credentials = grpc_tls::channel_credentials(tls, args);
+    if (!credentials.ok()) {
+      return Status::permanent("OTLP/gRPC export to " + config_.endpoint + ": " +
+                               credentials.status().message());
+    }
+    channel_ = grpc::CreateCustomChannel(target, *credentials, args);
     stub_ = std::make_unique<grpc::GenericStub>(channel_);
     return Status::ok();
   }
@@ -63,7 +76,15 @@ class GrpcSender final : public Sender {
           std::chrono::system_clock::now() +
           std::chrono::duration_cast<std::chrono::system_clock::duration>(timeout));
     }
-    for (const auto& [key, value] : config_.headers) context.AddMetadata(key, value);
+    std::map<std::string, std::string> headers = config_.headers;
+    if (authenticator_ != nullptr) {
+      if (Status s = authenticator_->add_headers(headers); !s.is_ok()) return s;
+    }
+    for (const auto& [key, value] : headers) {
+      std::string name = key;  // gRPC metadata keys are lowercase
+      for (char& c : name) c = static_cast<char>(std::tolower(c));
+      context.AddMetadata(name, value);
+    }
     if (config_.compression == "gzip") context.set_compression_algorithm(GRPC_COMPRESS_GZIP);
     grpc::Slice slice(data.wire());
     grpc::ByteBuffer request(&slice, 1);
@@ -99,6 +120,7 @@ class GrpcSender final : public Sender {
  private:
   ComponentContext ctx_;
   Config config_;
+  ClientAuthenticator* authenticator_ = nullptr;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<grpc::GenericStub> stub_;
 };
@@ -119,8 +141,11 @@ class Factory final : public FactoryFor<Config> {
     reader.read("endpoint", config.endpoint);
     reader.read("compression", config.compression);
     reader.read("headers", config.headers);
-    ConfigReader tls = reader.child("tls");
-    tls.read("insecure", config.insecure);
+    read_tls_client(reader, config.tls);
+    read_authenticator(reader, config.authenticator);
+    if (std::string problem = grpc_tls::unsupported(config.tls); !problem.empty()) {
+      reader.error("tls", problem);
+    }
     config.exporter.load(reader);
     std::string target = config.endpoint;
     for (const char* scheme : {"http://", "https://"}) {

@@ -7,8 +7,11 @@
 #include "components/exporters/helper/otlp_response.h"
 #include "components/exporters/helper/queued_exporter.h"
 #include "pdata/otlp_json.h"
+#include "util/tls.h"
+#include "weft/auth.h"
 #include "weft/config_reader.h"
 #include "weft/factory.h"
+#include "weft/tls.h"
 
 namespace weft::exporters::otlphttp {
 namespace {
@@ -19,12 +22,17 @@ struct Config : ComponentConfig {
   std::string encoding = "proto";
   std::string compression = "gzip";
   std::map<std::string, std::string> headers;
+  TlsSettings tls;            // used for https:// URLs
+  std::string authenticator;  // auth.authenticator: a client authenticator extension
   ExporterSettings exporter;
 };
 
 struct Url {
   std::string origin;  // scheme://host:port
   std::string path;
+  bool https = false;
+  std::string host;
+  int port = 0;
 };
 
 bool split_url(const std::string& url, Url& out) {
@@ -32,10 +40,27 @@ bool split_url(const std::string& url, Url& out) {
   if (scheme_end == std::string::npos) return false;
   const std::string scheme = url.substr(0, scheme_end);
   if (scheme != "http" && scheme != "https") return false;
+  out.https = scheme == "https";
   const size_t path_start = url.find('/', scheme_end + 3);
   out.origin = url.substr(0, path_start);
   out.path = path_start == std::string::npos ? "" : url.substr(path_start);
-  return out.origin.size() > scheme_end + 3;
+  std::string authority = out.origin.substr(scheme_end + 3);
+  if (authority.empty()) return false;
+  const size_t colon = authority.rfind(':');
+  if (colon != std::string::npos && authority.find(']', colon) == std::string::npos) {
+    out.host = authority.substr(0, colon);
+    try {
+      out.port = std::stoi(authority.substr(colon + 1));
+    } catch (...) {
+      return false;
+    }
+  } else {
+    out.host = authority;
+    out.port = out.https ? 443 : 80;
+  }
+  if (out.host.size() > 2 && out.host.front() == '[')
+    out.host = out.host.substr(1, out.host.size() - 2);
+  return !out.host.empty() && out.port > 0 && out.port < 65536;
 }
 
 std::chrono::milliseconds retry_after(const httplib::Response& response) {
@@ -51,6 +76,14 @@ std::chrono::milliseconds retry_after(const httplib::Response& response) {
 class HttpSender final : public Sender {
  public:
   HttpSender(const ComponentContext& ctx, const Config& config) : ctx_(ctx), config_(config) {}
+
+  Status start() override {
+    if (config_.authenticator.empty()) return Status::ok();
+    auto authenticator = client_authenticator(ctx_, config_.authenticator);
+    if (!authenticator.ok()) return authenticator.status();
+    authenticator_ = *authenticator;
+    return Status::ok();
+  }
 
   Status send(const pdata::Telemetry& data, std::chrono::nanoseconds timeout) override {
     Url url;
@@ -70,22 +103,33 @@ class HttpSender final : public Sender {
       body = std::move(json).value();
       content_type = "application/json";
     }
-    httplib::Client client(url.origin);
+    auto client = take_client(url);
+    if (!client.ok()) return client.status();
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
     if (ms.count() > 0) {
-      client.set_connection_timeout(ms);
-      client.set_read_timeout(ms);
-      client.set_write_timeout(ms);
+      (*client)->set_connection_timeout(ms);
+      (*client)->set_read_timeout(ms);
+      (*client)->set_write_timeout(ms);
     }
-    client.set_compress(config_.compression == "gzip");
-    httplib::Headers headers(config_.headers.begin(), config_.headers.end());
+    std::map<std::string, std::string> header_map = config_.headers;
+    if (authenticator_ != nullptr) {
+      if (Status s = authenticator_->add_headers(header_map); !s.is_ok()) return s;
+    }
+    httplib::Headers headers(header_map.begin(), header_map.end());
     const std::string& payload = config_.encoding == "json" ? body : data.wire();
-    auto result = client.Post(url.path, headers, payload, content_type);
+    auto result = (*client)->Post(url.path, headers, payload, content_type);
     const std::string target = url.origin + url.path;
     if (!result) {
-      return Status::retryable("OTLP/HTTP export to " + target +
-                               " failed: " + httplib::to_string(result.error()));
+      std::string reason = httplib::to_string(result.error());
+      if (result.error() == httplib::Error::SSLServerVerification) {
+        const auto verify = static_cast<httplib::SSLClient&>(**client).get_openssl_verify_result();
+        reason += std::string(": ") + X509_verify_cert_error_string(verify);
+      } else if (result.error() == httplib::Error::SSLConnection) {
+        reason += ": " + tls::last_error();
+      }
+      return Status::retryable("OTLP/HTTP export to " + target + " failed: " + reason);
     }
+    give_back(url, std::move(client).value());
     const int code = result->status;
     if (code >= 200 && code < 300) {
       if (config_.encoding != "json") {
@@ -110,8 +154,51 @@ class HttpSender final : public Sender {
   }
 
  private:
+  using ClientPtr = std::unique_ptr<httplib::ClientImpl>;
+
+  // A kept-alive client for url's origin: an idle one, or a new one. Clients that failed are
+  // dropped, not given back.
+  Result<ClientPtr> take_client(const Url& url) {
+    {
+      std::lock_guard lock(mutex_);
+      auto& idle = idle_[url.origin];
+      if (!idle.empty()) {
+        ClientPtr client = std::move(idle.back());
+        idle.pop_back();
+        return client;
+      }
+    }
+    ClientPtr client;
+    if (url.https) {
+      const TlsSettings& tls = config_.tls;
+      const std::string& name =
+          tls.server_name_override.empty() ? url.host : tls.server_name_override;
+      auto ssl = std::make_unique<httplib::SSLClient>(name, url.port);
+      if (name != url.host) ssl->set_hostname_addr_map({{name, url.host}});
+      if (Status s = tls::configure_client(*ssl->ssl_context(), tls); !s.is_ok()) {
+        return Status::permanent("OTLP/HTTP export to " + url.origin + ": " + s.message());
+      }
+      if (!tls.ca_file.empty()) ssl->set_ca_cert_path(tls.ca_file);
+      ssl->enable_server_certificate_verification(!tls.insecure_skip_verify);
+      client = std::move(ssl);
+    } else {
+      client = std::make_unique<httplib::ClientImpl>(url.host, url.port);
+    }
+    client->set_keep_alive(true);
+    client->set_compress(config_.compression == "gzip");
+    return client;
+  }
+
+  void give_back(const Url& url, ClientPtr client) {
+    std::lock_guard lock(mutex_);
+    idle_[url.origin].push_back(std::move(client));
+  }
+
   ComponentContext ctx_;
   Config config_;
+  ClientAuthenticator* authenticator_ = nullptr;
+  std::mutex mutex_;
+  std::map<std::string, std::vector<ClientPtr>> idle_;  // by origin
 };
 
 class Factory final : public FactoryFor<Config> {
@@ -140,6 +227,8 @@ class Factory final : public FactoryFor<Config> {
     reader.read("encoding", config.encoding);
     reader.read("compression", config.compression);
     reader.read("headers", config.headers);
+    read_tls_client(reader, config.tls);
+    read_authenticator(reader, config.authenticator);
     config.exporter.load(reader);
     Url url;
     if (config.endpoint.empty() && config.signal_endpoints.size() < kAllSignals.size()) {

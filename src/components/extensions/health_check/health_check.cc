@@ -5,8 +5,10 @@
 #include <thread>
 
 #include "util/http_listener.h"
+#include "util/tls.h"
 #include "weft/config_reader.h"
 #include "weft/factory.h"
+#include "weft/tls.h"
 
 namespace weft::extensions::health_check {
 namespace {
@@ -14,6 +16,7 @@ namespace {
 struct Config : ComponentConfig {
   std::string endpoint = "localhost:13133";
   std::string path = "/";
+  TlsSettings tls;
 };
 
 // Answers GET <path> with 200 while every pipeline runs, 503 before and during shutdown.
@@ -26,7 +29,16 @@ class HealthCheck final : public Extension {
     std::string host;
     int port = 0;
     split_endpoint(config_.endpoint, host, port);
-    server_.Get(config_.path, [this](const httplib::Request&, httplib::Response& response) {
+    auto server = tls::make_http_server(config_.tls, [this](bool error, const std::string& m) {
+      if (error) {
+        ctx_.logger->error("{}", m);
+      } else {
+        ctx_.logger->info("{}", m);
+      }
+    });
+    if (!server.ok()) return Status::permanent("health_check: " + server.status().message());
+    server_ = std::move(server).value();
+    server_->Get(config_.path, [this](const httplib::Request&, httplib::Response& response) {
       if (ready_.load()) {
         response.set_content(R"({"status":"Server available"})", "application/json");
       } else {
@@ -34,10 +46,10 @@ class HealthCheck final : public Extension {
         response.set_content(R"({"status":"Server not available"})", "application/json");
       }
     });
-    if (!server_.bind_to_port(host.empty() ? "0.0.0.0" : host, port)) {
+    if (!server_->bind_to_port(host.empty() ? "0.0.0.0" : host, port)) {
       return Status::permanent("health_check cannot listen on " + config_.endpoint);
     }
-    listener_.start(server_);
+    listener_.start(*server_);
     ctx_.logger->info("health check listening on {}{}", config_.endpoint, config_.path);
     return Status::ok();
   }
@@ -46,14 +58,14 @@ class HealthCheck final : public Extension {
 
   void shutdown(std::chrono::steady_clock::time_point /*deadline*/) override {
     ready_ = false;
-    listener_.stop(server_);
+    if (server_) listener_.stop(*server_);
   }
 
  private:
   ComponentContext ctx_;
   Config config_;
   std::atomic<bool> ready_{false};
-  httplib::Server server_;
+  std::unique_ptr<httplib::Server> server_;
   HttpListener listener_;
 };
 
@@ -71,6 +83,7 @@ class Factory final : public FactoryFor<Config> {
   void load(ConfigReader& reader, Config& config) const override {
     reader.read_endpoint("endpoint", config.endpoint);
     reader.read("path", config.path);
+    read_tls_server(reader, config.tls);
     if (config.path.empty() || config.path.front() != '/') {
       reader.error("path", "must start with /");
     }

@@ -1,16 +1,45 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "weft/factory.h"
+#include "weft/tls.h"
 
 namespace weft::receivers::otlp {
+
+// keepalive.server_parameters and keepalive.enforcement_policy; 0: gRPC's default.
+struct GrpcKeepalive {
+  std::chrono::nanoseconds max_connection_idle{0};
+  std::chrono::nanoseconds max_connection_age{0};
+  std::chrono::nanoseconds max_connection_age_grace{0};
+  std::chrono::nanoseconds time{0};
+  std::chrono::nanoseconds timeout{0};
+  std::chrono::nanoseconds min_time{0};
+  bool permit_without_stream = false;
+};
+
+struct Cors {
+  std::vector<std::string> allowed_origins;  // exact, "*", or one "*" inside ("https://*.x")
+  std::vector<std::string> allowed_headers;
+  std::vector<std::string> exposed_headers;
+  int max_age = 0;  // seconds; 0: no Access-Control-Max-Age
+};
 
 struct GrpcSettings {
   bool enabled = false;
   std::string endpoint = "localhost:4317";
   int max_recv_msg_size_mib = 4;
+  TlsSettings tls;
+  std::string authenticator;            // auth.authenticator: an extension id
+  uint32_t max_concurrent_streams = 0;  // per connection; 0: unlimited
+  uint64_t read_buffer_size = 512 * 1024;
+  uint64_t write_buffer_size = 0;
+  bool include_metadata = false;  // accepted; client metadata reaches no component yet
+  GrpcKeepalive keepalive;
 };
 
 struct HttpSettings {
@@ -20,6 +49,18 @@ struct HttpSettings {
   std::string traces_url_path = "/v1/traces";
   std::string metrics_url_path = "/v1/metrics";
   std::string logs_url_path = "/v1/logs";
+  TlsSettings tls;
+  std::string authenticator;
+  // Each bounds one wait for the client (the library's timeouts are per read and write, not
+  // per request); 0: 5 s for reads and writes, 5 s idle between requests on a connection.
+  std::chrono::nanoseconds read_timeout{0};
+  std::chrono::nanoseconds read_header_timeout{0};
+  std::chrono::nanoseconds write_timeout{0};
+  std::chrono::nanoseconds idle_timeout{0};
+  bool keep_alives_enabled = true;
+  bool include_metadata = false;  // accepted; client metadata reaches no component yet
+  Cors cors;
+  std::map<std::string, std::string> response_headers;
 };
 
 struct Config : ComponentConfig {

@@ -1,7 +1,12 @@
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <climits>
+
+#include "components/common/grpc_tls.h"
 #include "components/receivers/otlp/config.h"
 #include "components/receivers/otlp/servers.h"
+#include "weft/auth.h"
 #include "weft/config_reader.h"
 #include "weft/factory.h"
 
@@ -35,6 +40,52 @@ class OtlpReceiver final : public Receiver {
   std::vector<std::unique_ptr<Server>> servers_;
 };
 
+void read_grpc_limits(ConfigReader& grpc, GrpcSettings& out) {
+  int64_t streams = 0;
+  grpc.read("max_concurrent_streams", streams);
+  if (streams < 0 || streams > UINT32_MAX) {
+    grpc.error("max_concurrent_streams", "must be between 0 and 4294967295");
+  }
+  out.max_concurrent_streams = static_cast<uint32_t>(std::max<int64_t>(0, streams));
+  grpc.read_size("read_buffer_size", out.read_buffer_size);
+  grpc.read_size("write_buffer_size", out.write_buffer_size);
+  grpc.read("include_metadata", out.include_metadata);
+  std::string transport = "tcp";
+  grpc.read("transport", transport);
+  if (transport != "tcp") grpc.error("transport", "only tcp is supported");
+  ConfigReader keepalive = grpc.child("keepalive");
+  ConfigReader server = keepalive.child("server_parameters");
+  server.read_duration("max_connection_idle", out.keepalive.max_connection_idle);
+  server.read_duration("max_connection_age", out.keepalive.max_connection_age);
+  server.read_duration("max_connection_age_grace", out.keepalive.max_connection_age_grace);
+  server.read_duration("time", out.keepalive.time);
+  server.read_duration("timeout", out.keepalive.timeout);
+  ConfigReader policy = keepalive.child("enforcement_policy");
+  policy.read_duration("min_time", out.keepalive.min_time);
+  policy.read("permit_without_stream", out.keepalive.permit_without_stream);
+}
+
+void read_http_limits(ConfigReader& http, HttpSettings& out) {
+  http.read_duration("read_timeout", out.read_timeout);
+  http.read_duration("read_header_timeout", out.read_header_timeout);
+  http.read_duration("write_timeout", out.write_timeout);
+  http.read_duration("idle_timeout", out.idle_timeout);
+  http.read("include_metadata", out.include_metadata);
+  http.read("keep_alives_enabled", out.keep_alives_enabled);
+  http.read("response_headers", out.response_headers);
+  ConfigReader cors = http.child("cors");
+  cors.read("allowed_origins", out.cors.allowed_origins);
+  cors.read("allowed_headers", out.cors.allowed_headers);
+  cors.read("exposed_headers", out.cors.exposed_headers);
+  cors.read("max_age", out.cors.max_age);
+  for (const auto& origin : out.cors.allowed_origins) {
+    if (std::count(origin.begin(), origin.end(), '*') > 1) {
+      cors.error("allowed_origins", "\"" + origin + "\" has more than one *");
+    }
+  }
+  if (out.cors.max_age < 0) cors.error("max_age", "must not be negative");
+}
+
 class Factory final : public FactoryFor<Config> {
  public:
   [[nodiscard]] ComponentKind kind() const override { return ComponentKind::kReceiver; }
@@ -54,6 +105,14 @@ class Factory final : public FactoryFor<Config> {
       ConfigReader grpc = protocols.child("grpc");
       grpc.read_endpoint("endpoint", config.grpc.endpoint);
       grpc.read("max_recv_msg_size_mib", config.grpc.max_recv_msg_size_mib);
+      read_tls_server(grpc, config.grpc.tls);
+      read_authenticator(grpc, config.grpc.authenticator);
+      read_grpc_limits(grpc, config.grpc);
+      if (config.grpc.tls.enabled) {
+        if (std::string problem = grpc_tls::unsupported(config.grpc.tls); !problem.empty()) {
+          grpc.error("tls", problem);
+        }
+      }
       if (config.grpc.max_recv_msg_size_mib <= 0) {
         grpc.error("max_recv_msg_size_mib", "must be greater than 0");
       }
@@ -66,6 +125,9 @@ class Factory final : public FactoryFor<Config> {
       http.read("traces_url_path", config.http.traces_url_path);
       http.read("metrics_url_path", config.http.metrics_url_path);
       http.read("logs_url_path", config.http.logs_url_path);
+      read_tls_server(http, config.http.tls);
+      read_authenticator(http, config.http.authenticator);
+      read_http_limits(http, config.http);
       if (config.http.max_request_body_size == 0) {
         http.error("max_request_body_size", "must be greater than 0");
       }

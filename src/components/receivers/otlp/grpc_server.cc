@@ -1,10 +1,12 @@
 #include <grpcpp/grpcpp.h>
 #include <spdlog/spdlog.h>
 
+#include "components/common/grpc_tls.h"
 #include "components/receivers/otlp/servers.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.grpc.pb.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.grpc.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
+#include "weft/auth.h"
 
 namespace weft::receivers::otlp {
 namespace {
@@ -27,9 +29,25 @@ grpc::Status to_grpc(const Status& status) {
 // Handles Export with the request still in wire form: the bytes are handed on
 // as they came, never decoded here. An empty response means full success.
 grpc::ServerUnaryReactor* handle(grpc::CallbackServerContext* context, Ingest& ingest,
-                                 Signal signal, const grpc::ByteBuffer* request,
-                                 grpc::ByteBuffer* response) {
+                                 ServerAuthenticator* authenticator, Signal signal,
+                                 const grpc::ByteBuffer* request, grpc::ByteBuffer* response) {
   auto* reactor = context->DefaultReactor();
+  if (authenticator != nullptr) {
+    const auto& metadata = context->client_metadata();  // keys are lowercase
+    AuthRequest auth{"grpc", [&metadata](std::string_view name) -> std::optional<std::string> {
+                       std::string key(name);
+                       for (char& c : key) c = static_cast<char>(std::tolower(c));
+                       auto it = metadata.find(key);
+                       if (it == metadata.end()) return std::nullopt;
+                       return std::string(it->second.data(), it->second.size());
+                     }};
+    const AuthOutcome outcome = authenticator->authenticate(auth);
+    if (!outcome.ok) {
+      ingest.count_failed_request("unauthenticated");
+      reactor->Finish({grpc::StatusCode::UNAUTHENTICATED, outcome.reason});
+      return reactor;
+    }
+  }
   if (!ingest.wired(signal)) {
     reactor->Finish({grpc::StatusCode::UNIMPLEMENTED,
                      std::string("no pipeline receives ") + std::string(signal_name(signal))});
@@ -66,8 +84,10 @@ class RawExport final
   grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* context,
                                    const grpc::ByteBuffer* request,
                                    grpc::ByteBuffer* response) override {
-    return handle(context, ingest_, kSignal, request, response);
+    return handle(context, ingest_, authenticator, kSignal, request, response);
   }
+
+  ServerAuthenticator* authenticator = nullptr;  // set before the server starts
 
  private:
   Ingest& ingest_;
@@ -83,10 +103,24 @@ class GrpcServer final : public Server {
       : settings_(settings), ctx_(ctx), traces_(ingest), metrics_(ingest), logs_(ingest) {}
 
   Status start() override {
+    auto credentials = grpc_tls::server_credentials(settings_.tls);
+    if (!credentials.ok()) {
+      return Status::permanent("OTLP/gRPC on " + settings_.endpoint + ": " +
+                               credentials.status().message());
+    }
+    if (!settings_.authenticator.empty()) {
+      auto authenticator = server_authenticator(ctx_, settings_.authenticator);
+      if (!authenticator.ok()) {
+        return Status::permanent("OTLP/gRPC on " + settings_.endpoint + ": " +
+                                 authenticator.status().message());
+      }
+      traces_.authenticator = metrics_.authenticator = logs_.authenticator = *authenticator;
+    }
     grpc::ServerBuilder builder;
     int port = 0;
-    builder.AddListeningPort(settings_.endpoint, grpc::InsecureServerCredentials(), &port);
+    builder.AddListeningPort(settings_.endpoint, *credentials, &port);
     builder.SetMaxReceiveMessageSize(settings_.max_recv_msg_size_mib * (1 << 20));
+    apply_limits(builder);
     builder.RegisterService(&traces_);
     builder.RegisterService(&metrics_);
     builder.RegisterService(&logs_);
@@ -95,7 +129,8 @@ class GrpcServer final : public Server {
       server_.reset();
       return Status::permanent("cannot listen for OTLP/gRPC on " + settings_.endpoint);
     }
-    ctx_.logger->info("OTLP/gRPC receiver listening on {}", settings_.endpoint);
+    ctx_.logger->info("OTLP/gRPC receiver listening on {}{}", settings_.endpoint,
+                      settings_.tls.enabled ? " (TLS)" : "");
     return Status::ok();
   }
 
@@ -110,6 +145,41 @@ class GrpcServer final : public Server {
   }
 
  private:
+  // The Go collector's server settings, as gRPC channel arguments (0: gRPC's default).
+  void apply_limits(grpc::ServerBuilder& builder) const {
+    auto ms = [](std::chrono::nanoseconds d) {
+      return static_cast<int>(std::min<int64_t>(
+          INT32_MAX, std::chrono::duration_cast<std::chrono::milliseconds>(d).count()));
+    };
+    if (settings_.max_concurrent_streams > 0) {
+      builder.AddChannelArgument(
+          GRPC_ARG_MAX_CONCURRENT_STREAMS,
+          static_cast<int>(std::min<uint32_t>(settings_.max_concurrent_streams, INT32_MAX)));
+    }
+    if (settings_.read_buffer_size > 0) {
+      builder.AddChannelArgument(
+          GRPC_ARG_TCP_READ_CHUNK_SIZE,
+          static_cast<int>(std::min<uint64_t>(settings_.read_buffer_size, INT32_MAX)));
+    }
+    const GrpcKeepalive& k = settings_.keepalive;
+    const std::pair<const char*, std::chrono::nanoseconds> durations[] = {
+        {GRPC_ARG_MAX_CONNECTION_IDLE_MS, k.max_connection_idle},
+        {GRPC_ARG_MAX_CONNECTION_AGE_MS, k.max_connection_age},
+        {GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, k.max_connection_age_grace},
+        {GRPC_ARG_KEEPALIVE_TIME_MS, k.time},
+        {GRPC_ARG_KEEPALIVE_TIMEOUT_MS, k.timeout},
+        {GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, k.min_time},
+    };
+    for (const auto& [name, value] : durations) {
+      if (value.count() > 0) builder.AddChannelArgument(name, ms(value));
+    }
+    if (k.permit_without_stream)
+      builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+    if (settings_.include_metadata) {
+      ctx_.logger->warn("include_metadata: client metadata is not carried to processors yet");
+    }
+  }
+
   GrpcSettings settings_;
   const ComponentContext& ctx_;
   TraceService traces_;

@@ -1,13 +1,16 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "components/receivers/otlp/servers.h"
 #include "pdata/otlp_json.h"
 #include "pdata/wire.h"
 #include "util/http_listener.h"
+#include "util/tls.h"
 #include "util/yaml_json.h"
+#include "weft/auth.h"
 #include "weft/config_reader.h"
 
 namespace weft::receivers::otlp {
@@ -19,6 +22,7 @@ constexpr const char* kJson = "application/json";
 // gRPC codes carried in the google.rpc.Status body of an error response.
 constexpr int kGrpcInvalidArgument = 3;
 constexpr int kGrpcUnavailable = 14;
+constexpr int kGrpcUnauthenticated = 16;
 
 enum class Encoding { kProtobuf, kJson, kUnsupported };
 
@@ -66,45 +70,194 @@ class HttpServer final : public Server {
     if (!split_endpoint(settings_.endpoint, host, port)) {
       return Status::permanent("bad endpoint " + settings_.endpoint);
     }
-    server_.new_task_queue = [] {
+    auto server = tls::make_http_server(settings_.tls, [this](bool error, const std::string& m) {
+      if (error) {
+        ctx_.logger->error("OTLP/HTTP on {}: {}", settings_.endpoint, m);
+      } else {
+        ctx_.logger->info("OTLP/HTTP on {}: {}", settings_.endpoint, m);
+      }
+    });
+    if (!server.ok()) {
+      return Status::permanent("OTLP/HTTP on " + settings_.endpoint + ": " +
+                               server.status().message());
+    }
+    server_ = std::move(server).value();
+    if (!settings_.authenticator.empty()) {
+      auto authenticator = server_authenticator(ctx_, settings_.authenticator);
+      if (!authenticator.ok()) {
+        return Status::permanent("OTLP/HTTP on " + settings_.endpoint + ": " +
+                                 authenticator.status().message());
+      }
+      authenticator_ = *authenticator;
+    }
+    // Before routing, so that a refused request's body is never read: CORS preflights are
+    // answered (they carry no credentials), then the authenticator decides.
+    server_->set_pre_routing_handler(
+        [this](const httplib::Request& request, httplib::Response& response) {
+          if (request.method == "OPTIONS") {
+            preflight(request, response);
+            return httplib::Server::HandlerResponse::Handled;
+          }
+          if (authenticator_ != nullptr && !authenticate(request, response)) {
+            return httplib::Server::HandlerResponse::Handled;
+          }
+          return httplib::Server::HandlerResponse::Unhandled;
+        });
+    server_->set_post_routing_handler(
+        [this](const httplib::Request& request, httplib::Response& response) {
+          for (const auto& [name, value] : settings_.response_headers) {
+            response.set_header(name, value);
+          }
+          const std::string origin = request.get_header_value("Origin");
+          if (request.method != "OPTIONS" && !origin.empty() && origin_allowed(origin)) {
+            response.set_header("Access-Control-Allow-Origin", origin);
+            response.set_header("Access-Control-Allow-Credentials", "true");
+            response.set_header("Vary", "Origin");
+            if (!settings_.cors.exposed_headers.empty()) {
+              response.set_header("Access-Control-Expose-Headers",
+                                  join(settings_.cors.exposed_headers));
+            }
+          }
+        });
+    const auto wait = [](std::chrono::nanoseconds a, std::chrono::nanoseconds b) {
+      const auto positive = a.count() > 0 && (b.count() <= 0 || a < b) ? a : b;
+      return positive.count() > 0 ? positive : std::chrono::nanoseconds(std::chrono::seconds(5));
+    };
+    server_->set_read_timeout(std::chrono::duration_cast<std::chrono::microseconds>(
+        wait(settings_.read_timeout, settings_.read_header_timeout)));
+    server_->set_write_timeout(std::chrono::duration_cast<std::chrono::microseconds>(
+        wait(settings_.write_timeout, std::chrono::nanoseconds(0))));
+    server_->set_keep_alive_timeout(
+        std::max<time_t>(1, std::chrono::duration_cast<std::chrono::seconds>(
+                                wait(settings_.idle_timeout, std::chrono::nanoseconds(0)))
+                                .count()));
+    server_->set_keep_alive_max_count(settings_.keep_alives_enabled ? 100000 : 1);
+    if (settings_.include_metadata) {
+      ctx_.logger->warn("include_metadata: client metadata is not carried to processors yet");
+    }
+    server_->new_task_queue = [] {
       return new httplib::ThreadPool(std::max(4u, std::thread::hardware_concurrency() * 2));
     };
-    server_.set_payload_max_length(settings_.max_request_body_size);
+    server_->set_payload_max_length(settings_.max_request_body_size);
     route(settings_.traces_url_path, Signal::kTraces);
     route(settings_.metrics_url_path, Signal::kMetrics);
     route(settings_.logs_url_path, Signal::kLogs);
     // Called for every status >= 400; only the library's own (bodyless) errors are filled in.
-    server_.set_error_handler([this](const httplib::Request& request, httplib::Response& response) {
-      if (!response.body.empty()) return;
-      if (response.status == 413) {
-        ingest_.count_failed_request("too_large");
-        write_error(response, 413, kGrpcInvalidArgument, "request body too large",
-                    encoding_of(request));
-      } else if (response.status == 404) {
-        ingest_.count_failed_request("not_found");
-        write_error(response, 404, kGrpcInvalidArgument, "unknown path " + request.path,
-                    encoding_of(request));
-      }
-    });
+    server_->set_error_handler(
+        [this](const httplib::Request& request, httplib::Response& response) {
+          if (!response.body.empty()) return;
+          if (response.status == 413) {
+            ingest_.count_failed_request("too_large");
+            write_error(response, 413, kGrpcInvalidArgument, "request body too large",
+                        encoding_of(request));
+          } else if (response.status == 404) {
+            ingest_.count_failed_request("not_found");
+            write_error(response, 404, kGrpcInvalidArgument, "unknown path " + request.path,
+                        encoding_of(request));
+          }
+        });
     if (host.empty()) host = "0.0.0.0";
-    if (!server_.bind_to_port(host, port)) {
+    if (!server_->bind_to_port(host, port)) {
       return Status::permanent("cannot listen for OTLP/HTTP on " + settings_.endpoint);
     }
-    listener_.start(server_);
-    ctx_.logger->info("OTLP/HTTP receiver listening on {}", settings_.endpoint);
+    listener_.start(*server_);
+    ctx_.logger->info("OTLP/HTTP receiver listening on {}{}", settings_.endpoint,
+                      settings_.tls.enabled ? " (TLS)" : "");
     return Status::ok();
   }
 
   void stop(std::chrono::steady_clock::time_point /*deadline*/) override {
-    listener_.stop(server_);
+    if (server_) listener_.stop(*server_);
   }
 
  private:
+  static std::string join(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+    return out;
+  }
+
+  // An origin matches an allowed one exactly (case-insensitively), "*", or a pattern with
+  // one "*" ("https://*.example.com"), as the Go collector's CORS handler does.
+  [[nodiscard]] bool origin_allowed(const std::string& origin) const {
+    std::string lower = origin;
+    for (char& c : lower) c = static_cast<char>(std::tolower(c));
+    for (std::string allowed : settings_.cors.allowed_origins) {
+      for (char& c : allowed) c = static_cast<char>(std::tolower(c));
+      if (allowed == "*" || allowed == lower) return true;
+      const size_t star = allowed.find('*');
+      if (star == std::string::npos) continue;
+      const std::string prefix = allowed.substr(0, star);
+      const std::string suffix = allowed.substr(star + 1);
+      if (lower.size() >= prefix.size() + suffix.size() && lower.rfind(prefix, 0) == 0 &&
+          lower.compare(lower.size() - suffix.size(), suffix.size(), suffix) == 0) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // A CORS preflight (or any OPTIONS): 204, with the CORS headers when the origin, the
+  // method (POST) and every requested header are allowed.
+  void preflight(const httplib::Request& request, httplib::Response& response) const {
+    response.status = 204;
+    const std::string origin = request.get_header_value("Origin");
+    if (origin.empty() || !origin_allowed(origin)) return;
+    if (request.get_header_value("Access-Control-Request-Method") != "POST") return;
+    std::vector<std::string> allowed = {"accept",           "accept-language",  "content-type",
+                                        "content-language", "content-encoding", "x-requested-with"};
+    bool any = false;
+    for (std::string h : settings_.cors.allowed_headers) {
+      for (char& c : h) c = static_cast<char>(std::tolower(c));
+      any = any || h == "*";
+      allowed.push_back(h);
+    }
+    std::string requested = request.get_header_value("Access-Control-Request-Headers");
+    std::vector<std::string> asked;
+    for (size_t start = 0; start <= requested.size();) {
+      size_t end = requested.find(',', start);
+      if (end == std::string::npos) end = requested.size();
+      std::string h = requested.substr(start, end - start);
+      while (!h.empty() && h.front() == ' ') h.erase(h.begin());
+      while (!h.empty() && h.back() == ' ') h.pop_back();
+      for (char& c : h) c = static_cast<char>(std::tolower(c));
+      if (!h.empty()) {
+        if (!any && std::find(allowed.begin(), allowed.end(), h) == allowed.end()) return;
+        asked.push_back(h);
+      }
+      start = end + 1;
+    }
+    response.set_header("Access-Control-Allow-Origin", origin);
+    response.set_header("Access-Control-Allow-Credentials", "true");
+    response.set_header("Access-Control-Allow-Methods", "POST");
+    response.set_header("Vary",
+                        "Origin, Access-Control-Request-Method, Access-Control-Request-Headers");
+    if (!asked.empty()) response.set_header("Access-Control-Allow-Headers", join(asked));
+    if (settings_.cors.max_age > 0) {
+      response.set_header("Access-Control-Max-Age", std::to_string(settings_.cors.max_age));
+    }
+  }
+
+  bool authenticate(const httplib::Request& request, httplib::Response& response) {
+    AuthRequest auth{"http", [&request](std::string_view name) -> std::optional<std::string> {
+                       const std::string key(name);
+                       if (!request.has_header(key)) return std::nullopt;
+                       return request.get_header_value(key);
+                     }};
+    const AuthOutcome outcome = authenticator_->authenticate(auth);
+    if (outcome.ok) return true;
+    ingest_.count_failed_request("unauthenticated");
+    ctx_.logger->debug("refused a request from {}: {}", request.remote_addr, outcome.reason);
+    write_error(response, 401, kGrpcUnauthenticated, "unauthenticated: " + outcome.reason,
+                encoding_of(request));
+    return false;
+  }
+
   void route(const std::string& path, Signal signal) {
     // The body is read here, chunk by chunk as the library inflates it, so that neither a
     // chunked upload nor a gzip bomb can grow past max_request_body_size in memory.
-    server_.Post(path, [this, signal](const httplib::Request& request, httplib::Response& response,
-                                      const httplib::ContentReader& reader) {
+    server_->Post(path, [this, signal](const httplib::Request& request, httplib::Response& response,
+                                       const httplib::ContentReader& reader) {
       std::string body;
       bool too_large = false;
       const bool complete = reader([&](const char* data, size_t length) {
@@ -140,10 +293,10 @@ class HttpServer final : public Server {
       write_error(response, 405, kGrpcInvalidArgument, request.method + " is not allowed",
                   encoding_of(request));
     };
-    server_.Get(path, not_allowed);
-    server_.Put(path, not_allowed);
-    server_.Delete(path, not_allowed);
-    server_.Patch(path, not_allowed);
+    server_->Get(path, not_allowed);
+    server_->Put(path, not_allowed);
+    server_->Delete(path, not_allowed);
+    server_->Patch(path, not_allowed);
   }
 
   void handle(Signal signal, const httplib::Request& request, const std::string& body,
@@ -189,7 +342,8 @@ class HttpServer final : public Server {
   HttpSettings settings_;
   Ingest& ingest_;
   const ComponentContext& ctx_;
-  httplib::Server server_;
+  std::unique_ptr<httplib::Server> server_;
+  ServerAuthenticator* authenticator_ = nullptr;
   HttpListener listener_;
 };
 
