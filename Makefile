@@ -14,7 +14,7 @@ WEFT_BIN := $(BUILD_DIR)/weft
 CONFIG ?= config/default.yaml
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps wasmtime configure build sdk-examples run test unit-test e2e-test test-deps format lint bench clean
+.PHONY: all deps wasmtime configure build sdk-examples run test unit-test e2e-test test-deps format lint bench clean fuzz fuzz-build fuzz-smoke
 
 all: build
 
@@ -59,7 +59,23 @@ e2e-test: build sdk-examples test-deps
 	WEFT_BIN=$(WEFT_BIN) $(WEFT_CACHE)/venv/bin/python -m pytest -q test/e2e
 	WEFT_BIN=$(WEFT_BIN) $(WEFT_CACHE)/venv/bin/python -m pytest -q test/conformance
 
-test: lint unit-test e2e-test
+test: lint unit-test e2e-test fuzz-smoke
+
+# libFuzzer targets (fuzz/fuzz_*.cc) built with clang, AddressSanitizer and UBSan in a tree
+# of their own; `make fuzz FUZZ_SECONDS=600` runs each for that long, growing its corpus in
+# the cache; `fuzz-smoke` (part of `make test`) runs each briefly and replays every kept input.
+FUZZ_DIR ?= $(WEFT_CACHE)/build-fuzz-$(SRC_KEY)
+FUZZ_SECONDS ?= 60
+fuzz-build: deps
+	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DWEFT_FUZZ=ON >/dev/null
+	CCACHE_DIR=$(WEFT_CACHE)/ccache cmake --build $(FUZZ_DIR) -j $(JOBS) --target weft_fuzzers
+
+fuzz: fuzz-build
+	scripts/run-fuzzers.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
+
+fuzz-smoke: fuzz-build
+	scripts/run-fuzzers.sh $(FUZZ_DIR) 10
 
 # weft against the Go collector and against its plugins built natively; regenerates
 # bench/results/*.json and docs/performance.md (see docs/performance.md, "Method").

@@ -1,5 +1,7 @@
 #include "core/config.h"
 
+#include "util/yaml_json.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <functional>
@@ -393,6 +395,10 @@ LoadedConfig load_config(const std::vector<std::string>& files, const Factories&
     if (node.IsNull()) continue;
     if (!node.IsMap()) {
       result.errors.push_back(file + ": expected a map at the top level");
+      continue;
+    }
+    if (std::string duplicate = duplicate_key(node); !duplicate.empty()) {
+      result.errors.push_back(file + ": " + duplicate);
       continue;
     }
     for (const auto& item : node) record_origins(item.second, item.first.Scalar(), file, origins);

@@ -167,6 +167,17 @@ TEST_F(ConfigTest, ValidConfigLoads) {
   EXPECT_EQ(config.shutdown_timeout, 20s);
 }
 
+// Found by fuzz_yaml_json: yaml-cpp keeps both entries of a repeated key, and a lookup sees
+// only the first. The Go collector refuses the document; so does weft, with the line.
+TEST_F(ConfigTest, ARepeatedKeyIsRefusedWithItsLine) {
+  const auto errors = errors_of(
+      "receivers:\n  otlp:\n    protocols: {grpc: {}}\n"
+      "exporters:\n  debug: {}\n  debug: {verbosity: detailed}\n");
+  ASSERT_EQ(errors.size(), 1U);
+  EXPECT_NE(errors[0].find("line 6: key \"debug\" is already defined"), std::string::npos)
+      << errors[0];
+}
+
 TEST_F(ConfigTest, FilesMergeInOrder) {
   const std::string base = write("base.yaml", kValidConfig);
   const std::string over = write("over.yaml", R"(

@@ -125,7 +125,9 @@ Schema build(const Descriptor* request) {
     for (uint32_t tag = 8; tag < 128; ++tag) {
       schema.tags[m * 128 + tag] = schema.entry(static_cast<uint16_t>(m), tag >> 3, tag & 7);
     }
-    schema.tags[m * 128] = static_cast<Entry>(FieldAction::kBadWire);  // field number 0
+    for (uint32_t tag = 0; tag < 8; ++tag) {  // field number 0, whatever the wire type
+      schema.tags[m * 128 + tag] = static_cast<Entry>(FieldAction::kBadWire);
+    }
   }
   return schema;
 }

@@ -409,6 +409,20 @@ TEST(SchemaTest, FieldsWithTheWrongWireTypeAreRejectedWithTheirPath) {
             std::string::npos);
 }
 
+// Found by fuzz_wire (fuzz/regressions/fuzz_wire): a tag of field number 0 is not protobuf,
+// whatever its wire type.
+TEST(SchemaTest, FieldNumberZeroIsRejectedWithEveryWireType) {
+  for (uint64_t wire : {0, 1, 2, 5}) {
+    std::string span;
+    append_varint(span, wire);  // field 0
+    span += std::string(8, '\0');
+    EXPECT_NE(schema_error(Signal::kTraces, request_with_span(span))
+                  .find("resource_spans.scope_spans.spans.a field that is not protobuf"),
+              std::string::npos)
+        << "wire type " << wire;
+  }
+}
+
 TEST(SchemaTest, StringsMustBeUtf8AndIdsHaveTheirLength) {
   std::string span;
   append_len_field(span, 5, "caf\xc3");  // a name cut inside a character

@@ -3,10 +3,41 @@
 #include <charconv>
 #include <cstdio>
 #include <optional>
+#include <set>
 #include <string_view>
+#include <vector>
 
 namespace weft {
 namespace {
+
+// The length of the well-formed UTF-8 sequence text starts with (a lead byte >= 0x80), or 0:
+// no overlong forms, no surrogates, nothing past U+10FFFF.
+size_t utf8_sequence(std::string_view text) {
+  const auto lead = static_cast<unsigned char>(text[0]);
+  size_t length = 0;
+  uint32_t code = 0;
+  if (lead >= 0xc2 && lead <= 0xdf) {
+    length = 2;
+    code = lead & 0x1f;
+  } else if (lead >= 0xe0 && lead <= 0xef) {
+    length = 3;
+    code = lead & 0x0f;
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    length = 4;
+    code = lead & 0x07;
+  } else {
+    return 0;
+  }
+  if (text.size() < length) return 0;
+  for (size_t k = 1; k < length; ++k) {
+    const auto next = static_cast<unsigned char>(text[k]);
+    if ((next & 0xc0) != 0x80) return 0;
+    code = (code << 6) | (next & 0x3f);
+  }
+  if (length == 3 && (code < 0x800 || (code >= 0xd800 && code <= 0xdfff))) return 0;
+  if (length == 4 && (code < 0x10000 || code > 0x10ffff)) return 0;
+  return length;
+}
 
 bool all_of(std::string_view s, int (*pred)(int)) {
   if (s.empty()) return false;
@@ -148,9 +179,45 @@ void write(std::string& out, const YAML::Node& node) {
 
 }  // namespace
 
+std::string duplicate_key(const YAML::Node& node) {
+  // Iterative, so that a deeply nested document cannot exhaust the stack.
+  std::vector<YAML::Node> pending = {node};
+  while (!pending.empty()) {
+    const YAML::Node current = pending.back();
+    pending.pop_back();
+    if (current.IsMap()) {
+      std::set<std::string> seen;
+      for (const auto& item : current) {
+        const std::string key = item.first.Scalar();  // "" for a key that is not a scalar
+        if (!seen.insert(key).second) {
+          return "line " + std::to_string(item.first.Mark().line + 1) + ": key \"" + key +
+                 "\" is already defined";
+        }
+        pending.push_back(item.second);
+      }
+    } else if (current.IsSequence()) {
+      for (const auto& item : current) pending.push_back(item);
+    }
+  }
+  return {};
+}
+
 std::string json_quote(std::string_view text) {
   std::string out = "\"";
-  for (char c : text) {
+  for (size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {  // a UTF-8 sequence, copied if well-formed; U+FFFD for a bad byte
+      const size_t length = utf8_sequence(text.substr(i));
+      if (length == 0) {
+        out += "\\ufffd";
+        ++i;
+      } else {
+        out.append(text.substr(i, length));
+        i += length;
+      }
+      continue;
+    }
+    ++i;
     switch (c) {
       case '"':
         out += "\\\"";
@@ -165,12 +232,12 @@ std::string json_quote(std::string_view text) {
         out += "\\t";
         break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20) {
+        if (c < 0x20) {
           char buf[8];
           std::snprintf(buf, sizeof buf, "\\u%04x", c);
           out += buf;
         } else {
-          out.push_back(c);
+          out.push_back(static_cast<char>(c));
         }
     }
   }

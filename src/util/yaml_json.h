@@ -15,6 +15,10 @@ namespace weft {
 // and .nan, which JSON cannot hold, the strings "Infinity", "-Infinity" and "NaN". Everything
 // else, and every quoted scalar, is a string.
 std::string yaml_to_json(const YAML::Node& node);
+// The first key that a map of the tree has twice, as "line N: key \"k\" is already defined"
+// (the Go collector refuses such documents too); empty if there is none.
+std::string duplicate_key(const YAML::Node& node);
+
 // One plain scalar as yaml_to_json writes it.
 std::string yaml_scalar_to_json(const std::string& scalar);
 

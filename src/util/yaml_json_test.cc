@@ -57,3 +57,23 @@ TEST(YamlJsonTest, MapsAndSequencesNest) {
 
 }  // namespace
 }  // namespace weft
+
+namespace weft {
+namespace {
+
+// Found by fuzz_yaml_json: yaml-cpp passes bytes that are not UTF-8 through, and JSON cannot
+// hold them; each becomes U+FFFD, well-formed sequences stay as they are.
+TEST(YamlJsonTest, BytesThatAreNotUtf8BecomeReplacementCharacters) {
+  EXPECT_EQ(json_quote("a\xff"
+                       "b"),
+            "\"a\\ufffdb\"");
+  EXPECT_EQ(json_quote("\xc3\xa9\xe2\x82"), "\"\xc3\xa9\\ufffd\\ufffd\"");
+  EXPECT_EQ(json_quote("\xed\xa0\x80"), "\"\\ufffd\\ufffd\\ufffd\"");  // a surrogate
+  EXPECT_EQ(json_quote("\xf0\x9f\x98\x80 \"\n"), "\"\xf0\x9f\x98\x80 \\\"\\n\"");
+  EXPECT_EQ(duplicate_key(YAML::Load("a: 1\nb: {c: 1, c: 2}")),
+            "line 2: key \"c\" is already defined");
+  EXPECT_EQ(duplicate_key(YAML::Load("a: [{x: 1}, {x: 2}]")), "");
+}
+
+}  // namespace
+}  // namespace weft

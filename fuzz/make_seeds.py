@@ -1,0 +1,144 @@
+"""Writes the fuzzers' seed inputs into fuzz/corpus/<target>/ (run with the test venv's
+Python: it needs opentelemetry-proto). Each wire and JSON seed starts with the selector byte
+that names its signal (0 traces, 1 metrics, 2 logs)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from google.protobuf.json_format import MessageToDict
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+ROOT = Path(__file__).resolve().parent
+
+
+def attrs(target, n):
+    for i in range(n):
+        kv = target.add()
+        kv.key = f"k{i}"
+        if i % 4 == 0:
+            kv.value.string_value = f"v{i} é"
+        elif i % 4 == 1:
+            kv.value.int_value = i
+        elif i % 4 == 2:
+            kv.value.double_value = i + 0.5
+        else:
+            kv.value.array_value.values.add().bool_value = True
+
+
+def traces():
+    req = ExportTraceServiceRequest()
+    rs = req.resource_spans.add()
+    attrs(rs.resource.attributes, 2)
+    ss = rs.scope_spans.add()
+    ss.scope.name = "seed"
+    for i in range(3):
+        s = ss.spans.add()
+        s.trace_id = bytes([i + 1] * 16)
+        s.span_id = bytes([i + 1] * 8)
+        s.parent_span_id = b"" if i == 0 else bytes([1] * 8)
+        s.name = f"span-{i}"
+        s.kind = 2
+        s.start_time_unix_nano = 1700000000000000000 + i
+        s.end_time_unix_nano = 1700000000000000100 + i
+        attrs(s.attributes, 4)
+        e = s.events.add()
+        e.name = "event"
+        attrs(e.attributes, 1)
+        link = s.links.add()
+        link.trace_id = bytes([9] * 16)
+        link.span_id = bytes([9] * 8)
+        s.status.code = 2
+        s.status.message = "boom"
+    return req
+
+
+def metrics():
+    req = ExportMetricsServiceRequest()
+    rm = req.resource_metrics.add()
+    attrs(rm.resource.attributes, 1)
+    sm = rm.scope_metrics.add()
+    g = sm.metrics.add()
+    g.name = "gauge"
+    p = g.gauge.data_points.add()
+    p.as_double = 1.5
+    attrs(p.attributes, 2)
+    s = sm.metrics.add()
+    s.name = "sum"
+    s.sum.is_monotonic = True
+    s.sum.aggregation_temporality = 2
+    s.sum.data_points.add().as_int = 3
+    h = sm.metrics.add()
+    h.name = "histogram"
+    hp = h.histogram.data_points.add()
+    hp.count = 3
+    hp.sum = 6
+    hp.bucket_counts.extend([1, 2])
+    hp.explicit_bounds.extend([1.0])
+    e = sm.metrics.add()
+    e.name = "exp"
+    ep = e.exponential_histogram.data_points.add()
+    ep.scale = 2
+    ep.positive.bucket_counts.extend([1, 1])
+    q = sm.metrics.add()
+    q.name = "summary"
+    qp = q.summary.data_points.add()
+    qp.quantile_values.add(quantile=0.5, value=1.0)
+    return req
+
+
+def logs():
+    req = ExportLogsServiceRequest()
+    rl = req.resource_logs.add()
+    sl = rl.scope_logs.add()
+    for i in range(3):
+        r = sl.log_records.add()
+        r.time_unix_nano = 1700000000000000000 + i
+        r.severity_number = 9
+        r.severity_text = "INFO"
+        r.body.string_value = f"line {i}"
+        attrs(r.attributes, 3)
+        r.trace_id = bytes([i + 1] * 16)
+        r.span_id = bytes([i + 1] * 8)
+    return req
+
+
+def hex_ids(value):
+    """OTLP/JSON writes ids as hex, where protobuf's JSON writes base64."""
+    import base64
+
+    if isinstance(value, dict):
+        return {k: (base64.b64decode(v).hex() if k in ("traceId", "spanId", "parentSpanId")
+                    and isinstance(v, str) else hex_ids(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [hex_ids(v) for v in value]
+    return value
+
+
+def write(target: str, name: str, data: bytes) -> None:
+    d = ROOT / "corpus" / target
+    d.mkdir(parents=True, exist_ok=True)
+    (d / name).write_bytes(data)
+
+
+def main() -> None:
+    for selector, (name, make) in enumerate((("traces", traces), ("metrics", metrics),
+                                            ("logs", logs))):
+        req = make()
+        write("fuzz_wire", f"{name}.bin", bytes([selector]) + req.SerializeToString())
+        doc = hex_ids(MessageToDict(req))
+        write("fuzz_otlp_json", f"{name}.json", bytes([selector]) + json.dumps(doc).encode())
+    configs = ROOT / "corpus" / "fuzz_yaml_json"
+    configs.mkdir(parents=True, exist_ok=True)
+    for config in sorted((ROOT.parent / "config").glob("*.yaml")):
+        shutil.copy(config, configs / config.name)
+    write("fuzz_yaml_json", "anchors.yaml",
+          b"a: &x {b: [1, 0x1F, .inf, ~, 'q', \"\\u00e9\"]}\nc: *x\nd: !!str 3\n")
+
+
+if __name__ == "__main__":
+    main()
