@@ -70,7 +70,8 @@ def forwarding_config(a_port: int, exporter: str, b_port: int, scheme: str, **se
     }
 
 
-def handshake(port: int, ca: str, cert=None, alpn=None) -> tuple[bool, str, str]:
+def handshake(port: int, ca: str, cert=None, alpn=None, max_version=None,
+              ciphers=None) -> tuple[bool, str, str]:
     """A TLS handshake with 127.0.0.1:port trusting ca (and presenting cert, a Pair):
     (ok, error text, the server certificate's subject CN). A server that asks for a client
     certificate refuses in TLS 1.3 only after the handshake: a read shows it."""
@@ -79,6 +80,10 @@ def handshake(port: int, ca: str, cert=None, alpn=None) -> tuple[bool, str, str]
         ctx.load_cert_chain(str(cert.cert), str(cert.key))
     if alpn:
         ctx.set_alpn_protocols(alpn)
+    if max_version is not None:
+        ctx.maximum_version = max_version
+    if ciphers is not None:
+        ctx.set_ciphers(ciphers)
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
             with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
@@ -166,6 +171,25 @@ def test_expired_server_certificate_is_refused_by_clients(collector_factory, tmp
     assert not ok and "expired" in error
     assert not sdk(protocol, port, ["--ca", pki["ca"].ca_file], expect_ok=False, timeout=3)["ok"]
     assert c.alive()
+
+
+def test_versions_and_cipher_suites_apply(collector_factory, tmp_path, pki):
+    out, port = tmp_path / "out.jsonl", free_port()
+    tls = {"cert_file": str(pki["server"].cert), "key_file": str(pki["server"].key),
+           "min_version": "1.3"}
+    collector_factory(tls_receiver_config(out, "http", port, tls))
+    ok, error, _ = handshake(port, pki["ca"].ca_file, max_version=ssl.TLSVersion.TLSv1_2)
+    assert not ok and "VERSION" in error.upper(), error
+    assert handshake(port, pki["ca"].ca_file)[0]
+    # TLS 1.2 with one suite (Go's name): a client without it cannot connect.
+    port2 = free_port()
+    tls = {"cert_file": str(pki["server"].cert), "key_file": str(pki["server"].key),
+           "max_version": "1.2", "cipher_suites": ["TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"]}
+    collector_factory(tls_receiver_config(out, "http", port2, tls), name="weft2")
+    ok, error, _ = handshake(port2, pki["ca"].ca_file, ciphers="ECDHE-ECDSA-AES128-GCM-SHA256")
+    assert not ok, "a suite the server does not allow was negotiated"
+    ok, error, _ = handshake(port2, pki["ca"].ca_file, ciphers="ECDHE-ECDSA-AES256-GCM-SHA384")
+    assert ok, error
 
 
 def test_bad_certificate_files_fail_start_with_the_reason(collector_factory, tmp_path, pki):

@@ -103,21 +103,33 @@ class HttpSender final : public Sender {
       body = std::move(json).value();
       content_type = "application/json";
     }
-    auto client = take_client(url);
-    if (!client.ok()) return client.status();
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
-    if (ms.count() > 0) {
-      (*client)->set_connection_timeout(ms);
-      (*client)->set_read_timeout(ms);
-      (*client)->set_write_timeout(ms);
-    }
     std::map<std::string, std::string> header_map = config_.headers;
     if (authenticator_ != nullptr) {
       if (Status s = authenticator_->add_headers(header_map); !s.is_ok()) return s;
     }
     httplib::Headers headers(header_map.begin(), header_map.end());
     const std::string& payload = config_.encoding == "json" ? body : data.wire();
-    auto result = (*client)->Post(url.path, headers, payload, content_type);
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
+    bool reused = false;
+    auto client = take_client(url, reused);
+    if (!client.ok()) return client.status();
+    auto post = [&] {
+      if (ms.count() > 0) {
+        (*client)->set_connection_timeout(ms);
+        (*client)->set_read_timeout(ms);
+        (*client)->set_write_timeout(ms);
+      }
+      return (*client)->Post(url.path, headers, payload, content_type);
+    };
+    auto result = post();
+    if (!result && reused &&
+        (result.error() == httplib::Error::Read || result.error() == httplib::Error::Write)) {
+      // A kept-alive connection the server closed as the request went out: once more, on a
+      // new connection, before it counts as a failure.
+      client = take_client(url, reused, /*fresh=*/true);
+      if (!client.ok()) return client.status();
+      result = post();
+    }
     const std::string target = url.origin + url.path;
     if (!result) {
       std::string reason = httplib::to_string(result.error());
@@ -158,11 +170,13 @@ class HttpSender final : public Sender {
 
   // A kept-alive client for url's origin: an idle one, or a new one. Clients that failed are
   // dropped, not given back.
-  Result<ClientPtr> take_client(const Url& url) {
-    {
+  Result<ClientPtr> take_client(const Url& url, bool& reused, bool fresh = false) {
+    reused = false;
+    if (!fresh) {
       std::lock_guard lock(mutex_);
       auto& idle = idle_[url.origin];
       if (!idle.empty()) {
+        reused = true;
         ClientPtr client = std::move(idle.back());
         idle.pop_back();
         return client;
