@@ -1,7 +1,9 @@
 #include "util/yaml_json.h"
 
 #include <charconv>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <set>
 #include <string_view>
@@ -98,6 +100,10 @@ std::optional<std::string> core_float(std::string_view s, std::string_view sign)
     out += "e" + std::string(exp_sign == "-" ? "-" : "") + std::string(trim_zeros(exponent));
   } else if (fraction.empty()) {
     out += ".0";  // "1." is a float
+  }
+  // Past the largest double ("8e99999"): the infinity it stands for, as .inf is written.
+  if (std::isinf(std::strtod(out.c_str(), nullptr))) {
+    return sign == "-" ? "\"-Infinity\"" : "\"Infinity\"";
   }
   return out;
 }

@@ -73,6 +73,10 @@ TEST(YamlJsonTest, BytesThatAreNotUtf8BecomeReplacementCharacters) {
   EXPECT_EQ(duplicate_key(YAML::Load("a: 1\nb: {c: 1, c: 2}")),
             "line 2: key \"c\" is already defined");
   EXPECT_EQ(duplicate_key(YAML::Load("a: [{x: 1}, {x: 2}]")), "");
+  // Found by fuzz_yaml_json too: an exponent past any double is the infinity it stands for.
+  EXPECT_EQ(yaml_scalar_to_json("8e67767777738888888850"), "\"Infinity\"");
+  EXPECT_EQ(yaml_scalar_to_json("-1e400"), "\"-Infinity\"");
+  EXPECT_EQ(yaml_scalar_to_json("1e-400"), "1e-400");
 }
 
 }  // namespace
