@@ -187,8 +187,16 @@ void write(std::string& out, const YAML::Node& node) {
 
 std::string duplicate_key(const YAML::Node& node) {
   // Iterative, so that a deeply nested document cannot exhaust the stack.
+  // Aliases make a tree out of a small text that is exponentially large ("billion laughs"):
+  // walking it is bounded, and a document past the bound is refused.
+  constexpr size_t kMaxNodes = 1'000'000;
+  size_t visited = 0;
   std::vector<YAML::Node> pending = {node};
   while (!pending.empty()) {
+    if (++visited > kMaxNodes) {
+      return "the document expands to more than " + std::to_string(kMaxNodes) +
+             " values (aliases repeated within aliases?)";
+    }
     const YAML::Node current = pending.back();
     pending.pop_back();
     if (current.IsMap()) {

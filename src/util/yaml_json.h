@@ -16,7 +16,8 @@ namespace weft {
 // else, and every quoted scalar, is a string.
 std::string yaml_to_json(const YAML::Node& node);
 // The first key that a map of the tree has twice, as "line N: key \"k\" is already defined"
-// (the Go collector refuses such documents too); empty if there is none.
+// (the Go collector refuses such documents too), or a tree that aliases expand past a
+// million values; empty if there is neither. The config loader refuses both.
 std::string duplicate_key(const YAML::Node& node);
 
 // One plain scalar as yaml_to_json writes it.

@@ -73,6 +73,13 @@ TEST(YamlJsonTest, BytesThatAreNotUtf8BecomeReplacementCharacters) {
   EXPECT_EQ(duplicate_key(YAML::Load("a: 1\nb: {c: 1, c: 2}")),
             "line 2: key \"c\" is already defined");
   EXPECT_EQ(duplicate_key(YAML::Load("a: [{x: 1}, {x: 2}]")), "");
+  std::string laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  for (char c = 'b'; c <= 'h'; ++c) {
+    laughs += std::string(1, c) + ": &" + c + " [";
+    for (int i = 0; i < 10; ++i) laughs += std::string(i ? ", *" : "*") + static_cast<char>(c - 1);
+    laughs += "]\n";
+  }
+  EXPECT_NE(duplicate_key(YAML::Load(laughs)).find("expands to more than"), std::string::npos);
   // Found by fuzz_yaml_json too: an exponent past any double is the infinity it stands for.
   EXPECT_EQ(yaml_scalar_to_json("8e67767777738888888850"), "\"Infinity\"");
   EXPECT_EQ(yaml_scalar_to_json("-1e400"), "\"-Infinity\"");
