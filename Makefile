@@ -14,7 +14,7 @@ WEFT_BIN := $(BUILD_DIR)/weft
 CONFIG ?= config/default.yaml
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps wasmtime configure build sdk-examples run test unit-test e2e-test test-deps format lint bench clean fuzz fuzz-build fuzz-smoke
+.PHONY: all deps wasmtime configure build sdk-examples run test unit-test e2e-test test-deps format lint bench clean fuzz fuzz-build fuzz-smoke test-asan test-tsan
 
 all: build
 
@@ -60,6 +60,26 @@ e2e-test: build sdk-examples test-deps
 	WEFT_BIN=$(WEFT_BIN) $(WEFT_CACHE)/venv/bin/python -m pytest -q test/conformance
 
 test: lint unit-test e2e-test fuzz-smoke
+
+# The unit tests and the end-to-end tests that exercise threads (batching, queues, fan-out,
+# hot reload under load, shutdown, TLS) on a build instrumented with AddressSanitizer and
+# UBSan (test-asan) or ThreadSanitizer (test-tsan), each in a tree of its own. Not part of
+# `make test` (a cold instrumented build does not fit CI's time): run on changes to src/.
+SANITIZED_E2E = test/e2e/test_backpressure.py test/e2e/test_pipelines.py \
+  test/e2e/test_shutdown.py test/e2e/test_wasm_plugins.py test/e2e/test_tls_auth.py \
+  test/e2e/test_bad_input.py test/e2e/test_hostile_plugins.py
+# wasmtime turns wasm traps into signals that the sanitizers must leave to it.
+SANITIZER_ENV = ASAN_OPTIONS=handle_segv=0:handle_sigbus=0:handle_sigfpe=0:allow_user_segv_handler=1:detect_leaks=0 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+test-asan test-tsan: deps wasmtime test-deps
+	$(eval KIND := $(if $(filter test-asan,$@),address,thread))
+	$(eval SAN_DIR := $(WEFT_CACHE)/build-$(KIND)-$(SRC_KEY))
+	@cmake -S . -B $(SAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWEFT_SANITIZE=$(KIND) \
+	  -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
+	  -DWEFT_WASMTIME_LIB=$(WASMTIME_LIB) -DWEFT_WASMTIME_INCLUDE=$(WASMTIME_INCLUDE) >/dev/null
+	CCACHE_DIR=$(WEFT_CACHE)/ccache cmake --build $(SAN_DIR) -j $(JOBS)
+	cd $(SAN_DIR) && $(SANITIZER_ENV) ctest --output-on-failure -j $(JOBS)
+	$(SANITIZER_ENV) WEFT_BIN=$(SAN_DIR)/weft $(WEFT_CACHE)/venv/bin/python -m pytest -q $(SANITIZED_E2E)
 
 # libFuzzer targets (fuzz/fuzz_*.cc) built with clang, AddressSanitizer and UBSan in a tree
 # of their own; `make fuzz FUZZ_SECONDS=600` runs each for that long, growing its corpus in
