@@ -317,7 +317,7 @@ void weft_edits_init(weft_edits* e) {
 }
 
 static void put(weft_buf* e, const void* p, size_t n) {
-  if (e->failed || n == 0) return;  /* memcpy from NULL is undefined even for 0 bytes */
+  if (e->failed || n == 0) return; /* memcpy from NULL is undefined even for 0 bytes */
   if (e->len + n > e->cap) {
     size_t cap = e->cap ? e->cap * 2 : 256;
     while (cap < e->len + n) cap *= 2;
