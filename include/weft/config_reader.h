@@ -59,6 +59,9 @@ class ConfigReader {
 
   // A reader for a nested map; an absent key gives an empty one.
   ConfigReader child(std::string_view key);
+  // A reader for each map of a list ("headers.0", "headers.1", ...); empty if absent. A
+  // value that is not a list of maps is reported.
+  std::vector<ConfigReader> items(std::string_view key);
 
   void error(std::string_view key, std::string message);
   // Reports every key below this reader's node that nothing read.

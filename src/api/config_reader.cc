@@ -151,6 +151,27 @@ ConfigReader ConfigReader::child(std::string_view key) {
   return ConfigReader(YAML::Node(YAML::NodeType::Map), path_of(key), diagnostics_, used_);
 }
 
+std::vector<ConfigReader> ConfigReader::items(std::string_view key) {
+  std::vector<ConfigReader> out;
+  YAML::Node value = lookup(key);
+  if (!value.IsDefined() || value.IsNull()) return out;
+  if (!value.IsSequence()) {
+    error(key, "expected a list");
+    return out;
+  }
+  used_->erase(path_of(key));
+  used_->insert(path_of(key) + "/");  // each item's keys are checked one by one
+  for (size_t i = 0; i < value.size(); ++i) {
+    const std::string path = path_of(key) + "." + std::to_string(i);
+    if (!value[i].IsMap()) {
+      diagnostics_->error(path, "expected a map of settings");
+      continue;
+    }
+    out.push_back(ConfigReader(value[i], path, diagnostics_, used_));
+  }
+  return out;
+}
+
 void ConfigReader::report_unknown_keys() const {
   if (node_.IsMap()) report_unknown(node_, path_);
 }
@@ -160,8 +181,15 @@ void ConfigReader::report_unknown(const YAML::Node& node, const std::string& pat
     const std::string key = item.first.Scalar();
     const std::string child_path = path.empty() ? key : path + "." + key;
     if (used_->count(child_path) != 0) continue;
-    if (used_->count(child_path + "/") != 0) {  // read key by key through child()
+    if (used_->count(child_path + "/") != 0) {  // read key by key: child() or items()
       if (item.second.IsMap()) report_unknown(item.second, child_path);
+      if (item.second.IsSequence()) {
+        for (size_t i = 0; i < item.second.size(); ++i) {
+          if (item.second[i].IsMap()) {
+            report_unknown(item.second[i], child_path + "." + std::to_string(i));
+          }
+        }
+      }
       continue;
     }
     diagnostics_->error(child_path, "unknown setting \"" + key + "\"");

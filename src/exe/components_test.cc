@@ -46,6 +46,7 @@ std::string required_settings(ComponentKind kind, std::string_view type,
       {{ComponentKind::kExtension, "health_check"}, "endpoint: '127.0.0.1:0'"},
       {{ComponentKind::kExtension, "bearertokenauth"}, "token: t"},
       {{ComponentKind::kExtension, "basicauth"}, "client_auth: {username: u, password: p}"},
+      {{ComponentKind::kExtension, "headers_setter"}, "headers: [{key: X-Tenant, value: acme}]"},
   };
   auto it = settings.find({kind, type});
   return it == settings.end() ? "{}" : it->second;

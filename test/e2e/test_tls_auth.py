@@ -403,3 +403,50 @@ def test_unknown_authenticator_fails_start_clearly(collector_factory, tmp_path):
     proc = subprocess.run(c.argv, capture_output=True, text=True, timeout=30)
     assert proc.returncode != 0
     assert 'failed to resolve authenticator "nosuchauth"' in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("exporter", ["otlp", "otlphttp"])
+def test_headers_setter_sets_headers_on_exports(collector_factory, tmp_path, exporter):
+    """headers_setter on weft A's exporter; weft B lets in only requests whose X-Tenant header
+    is "acme" (bearertokenauth on that header, without a scheme)."""
+    out = tmp_path / "b.jsonl"
+    protocol = "grpc" if exporter == "otlp" else "http"
+    b_port = free_port()
+    collector_factory(tls_receiver_config(
+        out, protocol, b_port, None, auth="bearertokenauth",
+        extensions={"bearertokenauth": {"header": "X-Tenant", "scheme": "", "token": "acme"}}),
+        name="weft-b")
+    tenant_file = tmp_path / "tenant"
+    tenant_file.write_text("acme\n")
+    a_port = free_port()
+    config = forwarding_config(a_port, exporter, b_port, "http", tls={"insecure": True},
+                               auth={"authenticator": "headers_setter"})
+    config["extensions"] = {"headers_setter": {"headers": [
+        {"key": "X-Tenant", "value": "someone-else"},
+        {"key": "X-Tenant", "value_file": str(tenant_file), "action": "update"},
+        {"key": "X-Unused", "from_context": "tenant"},  # no metadata, no default: not sent
+        {"key": "X-Other", "value": "x", "action": "delete"},
+    ]}}
+    config["service"]["extensions"] = ["headers_setter"]
+    a = collector_factory(config, name="weft-a")
+    assert "client metadata does not reach exporters yet" in a.log_text()
+    assert sdk("grpc", a_port, [])["ok"]
+    assert wait_for_count(out, "traces", N).span_count == N
+
+
+def test_headers_setter_settings_are_checked_with_their_path(weft_bin, tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "extensions:\n  headers_setter:\n    headers:\n"
+        "      - {key: X-A, value: a, bogus: 1}\n      - {key: X-B}\n"
+        "      - {key: X-C, value: c, action: sideways}\n"
+        "receivers:\n  otlp:\n    protocols: {grpc: {}}\nexporters:\n  debug: {}\n"
+        "service:\n  extensions: [headers_setter]\n"
+        "  pipelines:\n    traces: {receivers: [otlp], exporters: [debug]}\n")
+    proc = subprocess.run([weft_bin, "validate", "--config", str(config)], capture_output=True,
+                          text=True, timeout=30)
+    assert proc.returncode == 1
+    text = proc.stdout + proc.stderr
+    assert "extensions.headers_setter.headers.0.bogus" in text
+    assert "extensions.headers_setter.headers.1.value: missing header source" in text
+    assert "extensions.headers_setter.headers.2.action" in text
