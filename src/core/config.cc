@@ -354,13 +354,17 @@ std::string origin_of(const Origins& origins, const std::string& path,
 
 namespace {
 
-// Runs Factory::check for every processor and connector, with the signals it is used for.
+// Runs Factory::check for every receiver, processor and connector used in a pipeline, with
+// the signals it is used for.
 void deep_check_components(const CollectorConfig& config, Diagnostics& diag) {
-  for (ComponentKind kind : {ComponentKind::kProcessor, ComponentKind::kConnector}) {
+  for (ComponentKind kind :
+       {ComponentKind::kReceiver, ComponentKind::kProcessor, ComponentKind::kConnector}) {
     for (const auto& [id, entry] : config.section(kind)) {
       std::set<Signal> signals;
       for (const auto& p : config.pipelines) {
-        const auto& ids = kind == ComponentKind::kProcessor ? p.processors : p.exporters;
+        const auto& ids = kind == ComponentKind::kProcessor  ? p.processors
+                          : kind == ComponentKind::kReceiver ? p.receivers
+                                                             : p.exporters;
         if (std::find(ids.begin(), ids.end(), id) != ids.end()) signals.insert(p.signal);
       }
       if (signals.empty()) continue;

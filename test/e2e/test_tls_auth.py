@@ -206,6 +206,10 @@ def test_bad_certificate_files_fail_start_with_the_reason(collector_factory, tmp
     proc = subprocess.run(c2.argv, capture_output=True, text=True, timeout=30)
     assert proc.returncode != 0
     assert "missing.crt" in proc.stdout + proc.stderr
+    proc = subprocess.run([c2.weft_bin, "validate", "--config", str(c2.config_path)],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 1
+    assert "cannot read the certificate file" in proc.stdout + proc.stderr
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)

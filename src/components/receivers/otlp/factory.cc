@@ -6,6 +6,7 @@
 #include "components/common/grpc_tls.h"
 #include "components/receivers/otlp/config.h"
 #include "components/receivers/otlp/servers.h"
+#include "util/tls.h"
 #include "weft/auth.h"
 #include "weft/config_reader.h"
 #include "weft/factory.h"
@@ -90,6 +91,18 @@ class Factory final : public FactoryFor<Config> {
  public:
   [[nodiscard]] ComponentKind kind() const override { return ComponentKind::kReceiver; }
   [[nodiscard]] std::string_view type() const override { return "otlp"; }
+
+  // For `weft validate`: the certificates and keys can be read, parse and match.
+  [[nodiscard]] Status check(const ComponentConfig& config,
+                             const std::set<Signal>& /*signals*/) const override {
+    const Config& c = cast(config);
+    for (const auto* tls : {&c.grpc.tls, &c.http.tls}) {
+      if (!tls->enabled) continue;
+      auto identity = tls::ServerIdentity::load(*tls);
+      if (!identity.ok()) return identity.status();
+    }
+    return Status::ok();
+  }
 
   std::unique_ptr<Receiver> create_receiver(const ComponentContext& ctx,
                                             const ComponentConfig& config,
