@@ -68,9 +68,16 @@ test: lint unit-test e2e-test fuzz-smoke
 SANITIZED_E2E = test/e2e/test_backpressure.py test/e2e/test_pipelines.py \
   test/e2e/test_shutdown.py test/e2e/test_wasm_plugins.py test/e2e/test_tls_auth.py \
   test/e2e/test_bad_input.py test/e2e/test_hostile_plugins.py
-# wasmtime turns wasm traps into signals that the sanitizers must leave to it.
+# Under ThreadSanitizer wasmtime cannot reserve its pooled memory (TSan owns most of the
+# address space), so the tests that run plugins are left out of test-tsan.
+TSAN_SKIP = PluginTest|EngineTest|HostFunctionsTest|CSdkTest|PluginToolTest|_wasm
+TSAN_E2E = test/e2e/test_pipelines.py test/e2e/test_shutdown.py test/e2e/test_tls_auth.py \
+  test/e2e/test_bad_input.py test/e2e/test_receiver_limits.py
+# wasmtime turns wasm traps into signals that the sanitizers must leave to it (and handles
+# them with calls TSan calls signal-unsafe); gRPC's reports are suppressed in test/tsan.supp.
 SANITIZER_ENV = ASAN_OPTIONS=handle_segv=0:handle_sigbus=0:handle_sigfpe=0:allow_user_segv_handler=1:detect_leaks=0 \
-  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:report_signal_unsafe=0:suppressions=$(CURDIR)/test/tsan.supp
 test-asan test-tsan: deps wasmtime test-deps
 	$(eval KIND := $(if $(filter test-asan,$@),address,thread))
 	$(eval SAN_DIR := $(WEFT_CACHE)/build-$(KIND)-$(SRC_KEY))
@@ -78,8 +85,10 @@ test-asan test-tsan: deps wasmtime test-deps
 	  -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
 	  -DWEFT_WASMTIME_LIB=$(WASMTIME_LIB) -DWEFT_WASMTIME_INCLUDE=$(WASMTIME_INCLUDE) >/dev/null
 	CCACHE_DIR=$(WEFT_CACHE)/ccache cmake --build $(SAN_DIR) -j $(JOBS)
-	cd $(SAN_DIR) && $(SANITIZER_ENV) ctest --output-on-failure -j $(JOBS)
-	$(SANITIZER_ENV) WEFT_BIN=$(SAN_DIR)/weft $(WEFT_CACHE)/venv/bin/python -m pytest -q $(SANITIZED_E2E)
+	cd $(SAN_DIR) && $(SANITIZER_ENV) ctest --output-on-failure -j $(JOBS) \
+	  $(if $(filter thread,$(KIND)),-E '$(TSAN_SKIP)')
+	$(SANITIZER_ENV) WEFT_BIN=$(SAN_DIR)/weft $(WEFT_CACHE)/venv/bin/python -m pytest -q \
+	  $(if $(filter thread,$(KIND)),$(TSAN_E2E),$(SANITIZED_E2E))
 
 # libFuzzer targets (fuzz/fuzz_*.cc) built with clang, AddressSanitizer and UBSan in a tree
 # of their own; `make fuzz FUZZ_SECONDS=600` runs each for that long, growing its corpus in
