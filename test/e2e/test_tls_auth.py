@@ -454,3 +454,22 @@ def test_headers_setter_settings_are_checked_with_their_path(weft_bin, tmp_path)
     assert "extensions.headers_setter.headers.0.bogus" in text
     assert "extensions.headers_setter.headers.1.value: missing header source" in text
     assert "extensions.headers_setter.headers.2.action" in text
+
+
+def test_a_certificate_file_that_breaks_keeps_the_last_good_one(collector_factory, tmp_path, pki):
+    out, port = tmp_path / "out.jsonl", free_port()
+    live = tmp_path / "live"
+    live.mkdir()
+    cert, key = live / "tls.crt", live / "tls.key"
+    shutil.copy(pki["server"].cert, cert)
+    shutil.copy(pki["server"].key, key)
+    c = collector_factory(tls_receiver_config(out, "http", port,
+                                              {"cert_file": str(cert), "key_file": str(key)}))
+    assert handshake(port, pki["ca"].ca_file)[0]
+    cert.write_text("not a certificate\n")
+    # Handshakes trigger the check; each must still get the old certificate.
+    wait_for(lambda: handshake(port, pki["ca"].ca_file)[0] and
+             "keeping the previous one" in c.log_text(), 10, interval=0.3,
+             what="the reload failure logged while the old certificate is still served")
+    ok, error, cn = handshake(port, pki["ca"].ca_file)
+    assert ok and cn == "weft-test-server", error
