@@ -202,8 +202,10 @@ std::string duplicate_key(const YAML::Node& node) {
     if (current.IsMap()) {
       std::set<std::string> seen;
       for (const auto& item : current) {
-        const std::string key = item.first.Scalar();  // "" for a key that is not a scalar
-        if (!seen.insert(key).second) {
+        // Compared as JSON writes them: two different bytes that are not UTF-8 both become
+        // U+FFFD. "" for a key that is not a scalar.
+        const std::string key = item.first.Scalar();
+        if (!seen.insert(json_quote(key)).second) {
           return "line " + std::to_string(item.first.Mark().line + 1) + ": key \"" + key +
                  "\" is already defined";
         }

@@ -73,6 +73,8 @@ TEST(YamlJsonTest, BytesThatAreNotUtf8BecomeReplacementCharacters) {
   EXPECT_EQ(duplicate_key(YAML::Load("a: 1\nb: {c: 1, c: 2}")),
             "line 2: key \"c\" is already defined");
   EXPECT_EQ(duplicate_key(YAML::Load("a: [{x: 1}, {x: 2}]")), "");
+  // Two different bytes that are not UTF-8 are the same key once written as JSON.
+  EXPECT_NE(duplicate_key(YAML::Load("\xb1: 1\n\xcf: 2\n")), "");
   std::string laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
   for (char c = 'b'; c <= 'h'; ++c) {
     laughs += std::string(1, c) + ": &" + c + " [";
