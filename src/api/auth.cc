@@ -1,38 +1,18 @@
 #include "weft/auth.h"
 
+#include "find_extension.h"
 #include "weft/config_reader.h"
 
 namespace weft {
-namespace {
-
-template <class Role>
-Result<Role*> find(const ComponentContext& ctx, const std::string& id, const char* role) {
-  if (ctx.host == nullptr) {
-    return Status::permanent("failed to resolve authenticator \"" + id +
-                             "\": no running collector");
-  }
-  Extension* extension = ctx.host->extension(id);
-  if (extension == nullptr) {
-    return Status::permanent("failed to resolve authenticator \"" + id +
-                             "\": no such extension in service.extensions");
-  }
-  auto* authenticator = dynamic_cast<Role*>(extension);
-  if (authenticator == nullptr) {
-    return Status::permanent("extension \"" + id + "\" is not a " + role + " authenticator");
-  }
-  return authenticator;
-}
-
-}  // namespace
 
 Result<ServerAuthenticator*> server_authenticator(const ComponentContext& ctx,
                                                   const std::string& id) {
-  return find<ServerAuthenticator>(ctx, id, "server");
+  return find_extension<ServerAuthenticator>(ctx, id, "authenticator", "server authenticator");
 }
 
 Result<ClientAuthenticator*> client_authenticator(const ComponentContext& ctx,
                                                   const std::string& id) {
-  return find<ClientAuthenticator>(ctx, id, "client");
+  return find_extension<ClientAuthenticator>(ctx, id, "authenticator", "client authenticator");
 }
 
 void read_authenticator(ConfigReader& reader, std::string& id) {

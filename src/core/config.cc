@@ -355,7 +355,7 @@ std::string origin_of(const Origins& origins, const std::string& path,
 namespace {
 
 // Runs Factory::check for every receiver, processor and connector used in a pipeline, with
-// the signals it is used for.
+// the signals it is used for, and for every extension the service runs.
 void deep_check_components(const CollectorConfig& config, Diagnostics& diag) {
   for (ComponentKind kind :
        {ComponentKind::kReceiver, ComponentKind::kProcessor, ComponentKind::kConnector}) {
@@ -371,6 +371,11 @@ void deep_check_components(const CollectorConfig& config, Diagnostics& diag) {
       Status status = entry.factory->check(*entry.config, signals);
       if (!status.is_ok()) diag.error(std::string(kind_section(kind)) + "." + id, status.message());
     }
+  }  for (const auto& id : config.service_extensions) {
+    const auto it = config.extensions.find(id);
+    if (it == config.extensions.end()) continue;  // reported by the service section's check
+    Status status = it->second.factory->check(*it->second.config, {});
+    if (!status.is_ok()) diag.error("extensions." + id, status.message());
   }
 }
 
