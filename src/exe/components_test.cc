@@ -47,6 +47,7 @@ std::string required_settings(ComponentKind kind, std::string_view type,
       {{ComponentKind::kExtension, "bearertokenauth"}, "token: t"},
       {{ComponentKind::kExtension, "basicauth"}, "client_auth: {username: u, password: p}"},
       {{ComponentKind::kExtension, "headers_setter"}, "headers: [{key: X-Tenant, value: acme}]"},
+      {{ComponentKind::kExtension, "file_storage"}, "directory: " + dir.path().string()},
   };
   auto it = settings.find({kind, type});
   return it == settings.end() ? "{}" : it->second;
