@@ -358,14 +358,22 @@ class IdentityServer final : private IdentityHolder, public httplib::SSLServer {
 
 Result<std::unique_ptr<httplib::Server>> make_http_server(const TlsSettings& settings,
                                                           ServerIdentity::EventSink on_event) {
-  if (!settings.enabled) return std::make_unique<httplib::Server>();
-  auto identity = ServerIdentity::load(settings, std::move(on_event));
-  if (!identity.ok()) return identity.status();
-  Status status = Status::ok();
-  auto server = std::make_unique<IdentityServer>(std::move(identity).value(), status);
-  if (!status.is_ok()) return status;
-  if (!server->is_valid()) return Status::permanent("cannot set up TLS: " + last_error());
-  return std::unique_ptr<httplib::Server>(std::move(server));
+  std::unique_ptr<httplib::Server> server;
+  if (settings.enabled) {
+    auto identity = ServerIdentity::load(settings, std::move(on_event));
+    if (!identity.ok()) return identity.status();
+    Status status = Status::ok();
+    auto tls_server = std::make_unique<IdentityServer>(std::move(identity).value(), status);
+    if (!status.is_ok()) return status;
+    if (!tls_server->is_valid()) return Status::permanent("cannot set up TLS: " + last_error());
+    server = std::move(tls_server);
+  } else {
+    server = std::make_unique<httplib::Server>();
+  }
+  // A response's headers and body are separate writes: without this the body can wait for
+  // the client's delayed ACK.
+  server->set_tcp_nodelay(true);
+  return server;
 }
 
 }  // namespace weft::tls
