@@ -371,7 +371,8 @@ void deep_check_components(const CollectorConfig& config, Diagnostics& diag) {
       Status status = entry.factory->check(*entry.config, signals);
       if (!status.is_ok()) diag.error(std::string(kind_section(kind)) + "." + id, status.message());
     }
-  }  for (const auto& id : config.service_extensions) {
+  }
+  for (const auto& id : config.service_extensions) {
     const auto it = config.extensions.find(id);
     if (it == config.extensions.end()) continue;  // reported by the service section's check
     Status status = it->second.factory->check(*it->second.config, {});

@@ -103,6 +103,9 @@ int run(const std::vector<std::string>& files, const weft::Factories& factories)
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+  // A write past the file-size limit fails (EFBIG) like one to a full disk, instead of
+  // killing the process: the persistent queue refuses upstream and keeps what it holds.
+  std::signal(SIGXFSZ, SIG_IGN);
 
   auto config = load(files, factories);
   if (!config) return 1;

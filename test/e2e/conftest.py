@@ -213,8 +213,10 @@ class Collector:
         admin: bool = True,
         extra_args: Iterable[str] = (),
         env: dict[str, str] | None = None,
+        preexec: Callable[[], None] | None = None,
     ):
         self.weft_bin = weft_bin
+        self.preexec = preexec  # run in the child before weft starts (resource limits)
         self.name = name
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -259,7 +261,8 @@ class Collector:
             env.update(self.env)
         self._log_file = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            self.argv, stdout=self._log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
+            self.argv, stdout=self._log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+            preexec_fn=self.preexec,
         )
         _ALL_COLLECTORS.append(self)
         self.wait_ready(timeout)

@@ -389,10 +389,12 @@ Status PersistentQueue::push(pdata::Telemetry&& data, std::vector<Dropped>& drop
   put32(header + 4, crc(header + 8, kHeader - 8));
   iovec iov[2] = {{header, kHeader}, {const_cast<char*>(wire.data()), wire.size()}};
   if (!write_all(active.file->fd, iov, 2, static_cast<off_t>(active.bytes))) {
+    const int error_number = errno;
     const std::string error =
         os_error("cannot write the persistent queue in " + options_.directory);
     (void)::ftruncate(active.file->fd, static_cast<off_t>(active.bytes));  // no torn record left
-    roll_next_ = true;
+    // A full disk is not helped by another file; anything else might be.
+    roll_next_ = error_number != ENOSPC && error_number != EFBIG && error_number != EDQUOT;
     return Status::retryable(error, std::chrono::seconds(1));
   }
   ++next_seq_;
@@ -559,7 +561,7 @@ Status PersistentQueue::compact() {
   auto acks = std::make_shared<File>(fd);
   iovec iov{entries.data(), entries.size()};
   if ((!entries.empty() && !write_all(fd, &iov, 1, 0)) || (power && ::fdatasync(fd) != 0)) {
-    const Status error = Status::permanent(os_error("cannot write " + acks_path));
+    Status error = Status::permanent(os_error("cannot write " + acks_path));
     ::unlink(acks_path.c_str());
     return error;
   }
@@ -574,7 +576,7 @@ Status PersistentQueue::compact() {
     ::close(lfd);
   }
   if (!ok || ::rename(tmp.c_str(), (dir + "/ledger").c_str()) != 0) {
-    const Status error = Status::permanent(os_error("cannot replace " + dir + "/ledger"));
+    Status error = Status::permanent(os_error("cannot replace " + dir + "/ledger"));
     ::unlink(tmp.c_str());
     ::unlink(acks_path.c_str());
     return error;

@@ -274,6 +274,11 @@ Status QueuedExporter::send_with_retry(const pdata::Telemetry& data, bool& abort
 void QueuedExporter::shutdown(std::chrono::steady_clock::time_point deadline) {
   std::unique_lock lock(mu_);
   stopping_ = true;
+  // What a persistent queue holds is safe on disk: no backoff is waited out for it.
+  if (durable_) {
+    give_up_ = true;
+    backoff_.notify_all();
+  }
   wake_.notify_all();
   drained_.wait_until(lock, deadline, [this] {
     return in_flight_ == 0 && (durable_ || !queue_ || queue_->waiting() == 0);
