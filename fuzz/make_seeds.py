@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import struct
+import zlib
 from pathlib import Path
 
 from google.protobuf.json_format import MessageToDict
@@ -125,6 +127,22 @@ def write(target: str, name: str, data: bytes) -> None:
     (d / name).write_bytes(data)
 
 
+def queue_record(seq: int, signal: int, payload: bytes, items: int) -> bytes:
+    """One record of a persistent-queue segment file (docs/reliability.md)."""
+    rest = struct.pack("<QIII", seq, len(payload), zlib.crc32(payload), items)
+    rest += bytes([signal, 1, 0, 0])
+    return b"WEFT" + struct.pack("<I", zlib.crc32(rest)) + rest + payload
+
+
+def queue_seed(flags: int, acks: list[tuple[int, int]], segment: bytes) -> bytes:
+    """fuzz_queue_recovery's input: flags, the acks file's length and bytes, the segment."""
+    acks_file = b""
+    for seq, kind in acks:
+        entry = struct.pack("<QB3x", seq, kind)
+        acks_file += entry + struct.pack("<I", zlib.crc32(entry))
+    return bytes([flags]) + struct.pack("<H", len(acks_file)) + acks_file + segment
+
+
 def main() -> None:
     for selector, (name, make) in enumerate((("traces", traces), ("metrics", metrics),
                                             ("logs", logs))):
@@ -132,6 +150,13 @@ def main() -> None:
         write("fuzz_wire", f"{name}.bin", bytes([selector]) + req.SerializeToString())
         doc = hex_ids(MessageToDict(req))
         write("fuzz_otlp_json", f"{name}.json", bytes([selector]) + json.dumps(doc).encode())
+    requests = [(0, traces()), (1, metrics()), (2, logs())]
+    segment = b"".join(queue_record(i + 1, sig, req.SerializeToString(), 1)
+                       for i, (sig, req) in enumerate(requests * 2))
+    write("fuzz_queue_recovery", "fresh.bin", queue_seed(0, [], segment))
+    # A ledger with floor 2, record 3 done and record 4 taken.
+    write("fuzz_queue_recovery", "acked.bin", queue_seed(1 | (2 << 1), [(3, 2), (4, 1)], segment))
+    write("fuzz_queue_recovery", "torn.bin", queue_seed(0, [(1, 1)], segment + segment[:45]))
     configs = ROOT / "corpus" / "fuzz_yaml_json"
     configs.mkdir(parents=True, exist_ok=True)
     for config in sorted((ROOT.parent / "config").glob("*.yaml")):

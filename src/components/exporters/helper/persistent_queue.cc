@@ -486,11 +486,14 @@ std::optional<RequestQueue::Entry> PersistentQueue::take() {
     const bool ok = read_all(file->fd, payload.data(), payload.size(),
                              static_cast<off_t>(record.offset + kHeader)) &&
                     crc(payload.data(), payload.size()) == record.crc;
-    if (ok)
-      return Entry{record.seq,
-                   pdata::Telemetry::from_valid_wire(record.signal, std::move(payload))};
+    if (ok) {
+      // Checked again: the CRC guards against damage, not against a hand that rewrote the
+      // file, and nothing unchecked goes down the pipeline.
+      auto data = pdata::Telemetry::from_wire(record.signal, std::move(payload));
+      if (data.ok()) return Entry{record.seq, std::move(data).value()};
+    }
     lock.lock();
-    damaged_bytes_ += kHeader + record.length;
+    ++damaged_requests_;
     taken_.erase(record.seq);
     finish(record.seq, record.segment, record.size);
   }
@@ -601,9 +604,9 @@ uint64_t PersistentQueue::disk_bytes() const {
   return total;
 }
 
-uint64_t PersistentQueue::damaged_bytes() const {
+uint64_t PersistentQueue::damaged_requests() const {
   std::lock_guard lock(mu_);
-  return damaged_bytes_;
+  return damaged_requests_;
 }
 
 }  // namespace weft::exporters

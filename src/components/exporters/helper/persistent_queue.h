@@ -67,8 +67,8 @@ class PersistentQueue final : public RequestQueue {
   [[nodiscard]] size_t waiting() const override;
   // Bytes of segment files on disk.
   [[nodiscard]] uint64_t disk_bytes() const;
-  // Bytes of records found damaged after open (a record read back did not match).
-  [[nodiscard]] uint64_t damaged_bytes() const;
+  // Requests found damaged after open (read back, they did not match), dropped by take().
+  [[nodiscard]] uint64_t damaged_requests() const;
 
  private:
   struct File;
@@ -117,7 +117,7 @@ class PersistentQueue final : public RequestQueue {
   uint64_t next_seq_ = 1;
   uint64_t used_ = 0;
   uint64_t cached_bytes_ = 0;
-  uint64_t damaged_bytes_ = 0;
+  uint64_t damaged_requests_ = 0;
   bool roll_next_ = false;  // the last write failed: start a new segment
   std::shared_ptr<File> acks_;
   uint64_t acks_gen_ = 0;
