@@ -26,7 +26,8 @@ from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 COLLECTORS = ["weft", "weft-native", "otelcol"]
-SCENARIOS = ["passthrough", "passthrough-gzip", "filter", "transform", "redact", "chain"]
+SCENARIOS = ["passthrough", "passthrough-gzip", "filter", "transform", "redact", "chain",
+             "persistent", "persistent-fsync"]
 SIGNALS = ["traces", "logs", "metrics"]
 COLORS = {"weft": "#1f77b4", "weft-native": "#8fbfe0", "otelcol": "#e6862e"}
 GREEN, RED, GREY = "#2e7d32", "#c62828", "#9e9e9e"
@@ -213,11 +214,20 @@ def build_targets(runs, boundary) -> list[Target]:
     t1.append(throughput_part(runs, "traces, gzip (info)", "passthrough-gzip", "traces", "otelcol",
                               counted=False))
     t2 = [throughput_part(runs, sig, "chain", sig, "otelcol") for sig in ("traces", "logs")]
-    t3 = [Part(scen + (" (info)" if scen.endswith("gzip") else ""),
+    info = ("passthrough-gzip", "persistent", "persistent-fsync")
+    t3 = [Part(scen + (" (info)" if scen in info else ""),
                ratio(fixed_val(runs, "weft", scen, "traces", 10000, "cpu_s_per_million"),
                      fixed_val(runs, "otelcol", scen, "traces", 10000, "cpu_s_per_million")),
-               counted=not scen.endswith("gzip"))
+               counted=scen not in info)
           for scen in SCENARIOS]
+    t9 = [throughput_part(runs, label, scen, "traces", "otelcol")
+          for label, scen in (("fsync off", "persistent"), ("fsync on", "persistent-fsync"))]
+    # What durability costs weft: its persistent queue against its memory queue.
+    t9 += [Part(f"{label} vs weft's memory queue (info)",
+                ratio(max_val(runs, "weft", scen, "traces", "items_per_s"),
+                      max_val(runs, "weft", "passthrough", "traces", "items_per_s")),
+                counted=False)
+           for label, scen in (("fsync off", "persistent"), ("fsync on", "persistent-fsync"))]
     t4 = [Part(f"{scen}/{sig}", idle_rss(runs, "weft", scen, sig))
           for sig, scen in combos(runs, ["weft"])] or [Part("weft", None)]
     t5 = [Part(f"{scen}/{sig}", ratio(max_val(runs, "weft", scen, sig, "rss_peak_mib"),
@@ -255,6 +265,8 @@ def build_targets(runs, boundary) -> list[Target]:
         Target(7, "Wasm boundary share of pipeline CPU (512-item batches, filter traces "
                "at 100k/s)", "pct", 0.02, False, [Part("", ratio(call, per_batch), note7)]),
         Target(8, "Epoch deadline overhead", "pct", 0.05, False, [Part("", epoch, note8)]),
+        Target(9, "Persistent queue (file_storage) throughput vs the Go collector's, traces",
+               "ratio", 2.0, True, t9),
     ]
 
 

@@ -25,7 +25,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SCENARIOS = ["passthrough", "passthrough-gzip", "filter", "transform", "redact", "chain"]
+SCENARIOS = ["passthrough", "passthrough-gzip", "filter", "transform", "redact", "chain",
+             "persistent", "persistent-fsync"]
 PLUGIN_SCENARIOS = ["filter", "transform", "redact"]
 BATCH = {"send_batch_size": 8192, "timeout": "20ms"}
 ITEMS_PER_REQUEST = 512
@@ -78,7 +79,7 @@ def otelcol_processors(scenario):
     procs, chain = {}, []
     steps = {"chain": ["filter", "transform", "redact"]}.get(scenario, [scenario])
     for step in steps:
-        if step.startswith("passthrough"):
+        if step.startswith(("passthrough", "persistent")):
             continue
         if step == "filter":
             procs["filter"] = {"error_mode": "ignore",
@@ -103,7 +104,7 @@ def weft_processors(scenario, build, native):
     procs, chain = {}, []
     steps = {"chain": ["filter", "transform", "redact"]}.get(scenario, [scenario])
     for step in steps:
-        if step.startswith("passthrough"):
+        if step.startswith(("passthrough", "persistent")):
             continue
         if native:
             name = f"native/{step}"
@@ -119,7 +120,8 @@ def weft_processors(scenario, build, native):
     return procs, chain + ["batch"]
 
 
-def collector_config(kind, scenario, signal_name, build, port, sink_port, metrics_port):
+def collector_config(kind, scenario, signal_name, build, port, sink_port, metrics_port,
+                     workdir=None):
     exporter = "otlp"
     if kind == "otelcol":
         exporter = "otlp_grpc"  # its current name; "otlp" is a deprecated alias
@@ -129,7 +131,7 @@ def collector_config(kind, scenario, signal_name, build, port, sink_port, metric
         procs, chain = weft_processors(scenario, build, native=(kind == "weft-native"))
         telemetry = {"metrics": {"address": f"127.0.0.1:{metrics_port}"},
                      "logs": {"level": "warn"}}
-    return {
+    config = {
         "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": f"127.0.0.1:{port}"}}}},
         "processors": procs,
         # Uncompressed on loopback, except in passthrough-gzip (both collectors default to gzip).
@@ -139,6 +141,15 @@ def collector_config(kind, scenario, signal_name, build, port, sink_port, metric
                     "pipelines": {signal_name: {"receivers": ["otlp"], "processors": chain,
                                                 "exporters": [exporter]}}},
     }
+    if scenario.startswith("persistent"):
+        # The exporter's queue on disk (file_storage), fsync'ed before each acknowledgement in
+        # persistent-fsync: the cost of durability, each collector with its own storage.
+        storage = Path(tempfile.mkdtemp(prefix=f"{kind}-storage-", dir=workdir))
+        config["extensions"] = {"file_storage": {"directory": str(storage),
+                                                 "fsync": scenario == "persistent-fsync"}}
+        config["exporters"][exporter]["sending_queue"] = {"storage": "file_storage"}
+        config["service"]["extensions"] = ["file_storage"]
+    return config
 
 
 # ---- processes ---------------------------------------------------------------------------------
@@ -258,7 +269,7 @@ def keep_fraction(scenario, signal_name):
 def measure(args, kind, scenario, signal_name, sink, binaries, workdir):
     port, metrics_port = free_port(), free_port()
     config = collector_config(kind, scenario, signal_name, args.build, port, sink.port,
-                              metrics_port)
+                              metrics_port, workdir)
     config_path = workdir / f"{kind}-{scenario}-{signal_name}.yaml"
     config_path.write_text(json.dumps(config, indent=1))  # JSON is YAML
     log_path = workdir / f"{kind}-{scenario}-{signal_name}.log"
@@ -434,11 +445,12 @@ def main():
     scenarios = [s for s in SCENARIOS if s in args.scenarios.split(",")]
     plan = []
     for scenario in scenarios:
-        signals = {"passthrough": ["traces", "logs", "metrics"],
-                   "passthrough-gzip": ["traces"]}.get(scenario, ["traces", "logs"])
+        signals = {"passthrough": ["traces", "logs", "metrics"], "passthrough-gzip": ["traces"],
+                   "persistent": ["traces"], "persistent-fsync": ["traces"]}.get(
+                       scenario, ["traces", "logs"])
         for signal_name in signals:
             for kind in kinds:
-                if kind == "weft-native" and scenario.startswith("passthrough"):
+                if kind == "weft-native" and scenario.startswith(("passthrough", "persistent")):
                     continue  # no plugin: the same as weft
                 plan.append((kind, scenario, signal_name))
     sink = Sink(args.loadgen, args.load_cpus)

@@ -9,6 +9,7 @@
 //	processors: batch, memory_limiter, filter, transform
 //	exporters:  otlp (type otlp_grpc since v0.161.0; "otlp" is its deprecated
 //	            alias and still accepted), debug
+//	extensions: file_storage (the exporters' persistent queue)
 //
 // Config sources: file: (the --config FILE default), env: and yaml:.
 package main
@@ -25,6 +26,7 @@ import (
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/debugexporter"
 	"go.opentelemetry.io/collector/exporter/otlpexporter"
+	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/otelcol"
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/batchprocessor"
@@ -33,6 +35,7 @@ import (
 	"go.opentelemetry.io/collector/receiver/otlpreceiver"
 	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
 
+	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/filterprocessor"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/transformprocessor"
 )
@@ -65,6 +68,11 @@ func components() (otelcol.Factories, error) {
 	); err != nil {
 		return f, err
 	}
+	if f.Extensions, err = otelcol.MakeFactoryMap[extension.Factory](
+		filestorage.NewFactory(),
+	); err != nil {
+		return f, err
+	}
 	f.Telemetry = otelconftelemetry.NewFactory()
 
 	// Shown by `otelcol-bench components`, with the versions actually linked.
@@ -81,6 +89,9 @@ func components() (otelcol.Factories, error) {
 	f.ExporterModules = map[component.Type]string{
 		otlpexporter.NewFactory().Type():  module(core + "exporter/otlpexporter"),
 		debugexporter.NewFactory().Type(): module(core + "exporter/debugexporter"),
+	}
+	f.ExtensionModules = map[component.Type]string{
+		filestorage.NewFactory().Type(): module(contrib + "extension/storage/filestorage"),
 	}
 	return f, nil
 }
