@@ -14,7 +14,7 @@ WEFT_BIN := $(BUILD_DIR)/weft
 CONFIG ?= config/default.yaml
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps wasmtime configure build sdk-examples run test unit-test e2e-test test-deps format lint bench clean fuzz fuzz-build fuzz-smoke test-asan test-tsan
+.PHONY: all deps wasmtime configure build sdk-examples run test unit-test e2e-test test-deps format lint bench clean fuzz fuzz-build fuzz-smoke test-asan test-tsan soak
 
 all: build
 
@@ -112,6 +112,15 @@ fuzz-smoke: fuzz-build
 # bench/results/*.json and docs/performance.md (see docs/performance.md, "Method").
 bench: build sdk-examples
 	bench/bench.sh $(BUILD_DIR)
+
+# Steady mixed load for DURATION (TLS, plugin reloads every minute, a destination that
+# flaps, a persistent queue): RSS, descriptors, threads and queue size over time as a plot;
+# fails on growth or loss (scripts/soak.py). Output in $(WEFT_CACHE)/soak.
+DURATION ?= 30m
+soak: build sdk-examples
+	@[ -x $(WEFT_CACHE)/bench-venv/bin/python ] || python3 -m venv $(WEFT_CACHE)/bench-venv
+	$(WEFT_CACHE)/bench-venv/bin/pip install -q -r bench/requirements.txt
+	$(WEFT_CACHE)/bench-venv/bin/python scripts/soak.py --build $(BUILD_DIR) --duration $(DURATION)
 
 format:
 	clang-format -i $$(git ls-files '*.h' '*.c' '*.cc')
