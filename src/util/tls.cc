@@ -345,10 +345,12 @@ struct IdentityHolder {
   std::shared_ptr<ServerIdentity> identity;
 };
 
-class IdentityServer final : private IdentityHolder, public httplib::SSLServer {
+class IdentityServer final : private IdentityHolder,
+                             public http::DeadlineServer<httplib::SSLServer> {
  public:
   IdentityServer(std::shared_ptr<ServerIdentity> identity, Status& status)
-      : IdentityHolder{std::move(identity)}, httplib::SSLServer([this, &status](SSL_CTX& ctx) {
+      : IdentityHolder{std::move(identity)},
+        http::DeadlineServer<httplib::SSLServer>([this, &status](SSL_CTX& ctx) {
           status = this->identity->configure(ctx);
           return status.is_ok();
         }) {}
@@ -357,7 +359,8 @@ class IdentityServer final : private IdentityHolder, public httplib::SSLServer {
 }  // namespace
 
 Result<std::unique_ptr<httplib::Server>> make_http_server(const TlsSettings& settings,
-                                                          ServerIdentity::EventSink on_event) {
+                                                          ServerIdentity::EventSink on_event,
+                                                          http::Deadlines deadlines) {
   std::unique_ptr<httplib::Server> server;
   if (settings.enabled) {
     auto identity = ServerIdentity::load(settings, std::move(on_event));
@@ -366,10 +369,15 @@ Result<std::unique_ptr<httplib::Server>> make_http_server(const TlsSettings& set
     auto tls_server = std::make_unique<IdentityServer>(std::move(identity).value(), status);
     if (!status.is_ok()) return status;
     if (!tls_server->is_valid()) return Status::permanent("cannot set up TLS: " + last_error());
+    tls_server->set_deadlines(std::move(deadlines));
     server = std::move(tls_server);
   } else {
-    server = std::make_unique<httplib::Server>();
+    auto plain = std::make_unique<http::DeadlineServer<httplib::Server>>();
+    plain->set_deadlines(std::move(deadlines));
+    server = std::move(plain);
   }
+  // Slow clients hold a thread each until their deadline; the others get new threads.
+  server->new_task_queue = [] { return http::elastic_pool(4, 256); };
   // A response's headers and body are separate writes: without this the body can wait for
   // the client's delayed ACK.
   server->set_tcp_nodelay(true);

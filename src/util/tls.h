@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "util/http_deadlines.h"
 #include "weft/result.h"
 #include "weft/tls.h"
 
@@ -79,9 +80,11 @@ class ServerIdentity {
 // verification unless insecure_skip_verify.
 [[nodiscard]] Status configure_client(SSL_CTX& ctx, const TlsSettings& settings);
 
-// An httplib server, with TLS when settings.enabled (then an SSLServer on identity).
+// An httplib server, with TLS when settings.enabled (then an SSLServer on identity), whose
+// connections keep `deadlines` (util/http_deadlines.h) and whose threads grow with them.
 [[nodiscard]] Result<std::unique_ptr<httplib::Server>> make_http_server(
-    const TlsSettings& settings, ServerIdentity::EventSink on_event = {});
+    const TlsSettings& settings, ServerIdentity::EventSink on_event = {},
+    http::Deadlines deadlines = {});
 
 // The last OpenSSL error as text ("" if none), and the queue cleared.
 std::string last_error();

@@ -51,12 +51,13 @@ struct HttpSettings {
   std::string logs_url_path = "/v1/logs";
   TlsSettings tls;
   std::string authenticator;
-  // Each bounds one wait for the client (the library's timeouts are per read and write, not
-  // per request); 0: 5 s for reads and writes, 5 s idle between requests on a connection.
-  std::chrono::nanoseconds read_timeout{0};
-  std::chrono::nanoseconds read_header_timeout{0};
-  std::chrono::nanoseconds write_timeout{0};
-  std::chrono::nanoseconds idle_timeout{0};
+  // Deadlines of a request (util/http_deadlines.h): its headers from the first byte (0: the
+  // read_timeout if set, else 10 s), the whole request (0: no limit), each response write
+  // (0: no limit), and the wait for the next request on a kept-alive connection (0: 5 s).
+  std::chrono::nanoseconds read_timeout{std::chrono::seconds(60)};
+  std::chrono::nanoseconds read_header_timeout{std::chrono::seconds(10)};
+  std::chrono::nanoseconds write_timeout{std::chrono::seconds(30)};
+  std::chrono::nanoseconds idle_timeout{std::chrono::seconds(5)};
   bool keep_alives_enabled = true;
   bool include_metadata = false;  // accepted; client metadata reaches no component yet
   Cors cors;

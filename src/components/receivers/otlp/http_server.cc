@@ -71,13 +71,27 @@ class HttpServer final : public Server {
     if (!split_endpoint(settings_.endpoint, host, port)) {
       return Status::permanent("bad endpoint " + settings_.endpoint);
     }
-    auto server = tls::make_http_server(settings_.tls, [this](bool error, const std::string& m) {
-      if (error) {
-        ctx_.logger->error("OTLP/HTTP on {}: {}", settings_.endpoint, m);
-      } else {
-        ctx_.logger->info("OTLP/HTTP on {}: {}", settings_.endpoint, m);
-      }
-    });
+    http::Deadlines deadlines;
+    deadlines.read = settings_.read_timeout;
+    deadlines.write = settings_.write_timeout;
+    if (settings_.read_header_timeout.count() > 0) {
+      deadlines.read_header = settings_.read_header_timeout;
+    } else if (settings_.read_timeout.count() > 0) {
+      deadlines.read_header = settings_.read_timeout;
+    }
+    deadlines.idle =
+        settings_.idle_timeout.count() > 0 ? settings_.idle_timeout : std::chrono::seconds(5);
+    deadlines.on_timeout = [this] { ingest_.count_failed_request("timeout"); };
+    auto server = tls::make_http_server(
+        settings_.tls,
+        [this](bool error, const std::string& m) {
+          if (error) {
+            ctx_.logger->error("OTLP/HTTP on {}: {}", settings_.endpoint, m);
+          } else {
+            ctx_.logger->info("OTLP/HTTP on {}: {}", settings_.endpoint, m);
+          }
+        },
+        std::move(deadlines));
     if (!server.ok()) {
       return Status::permanent("OTLP/HTTP on " + settings_.endpoint + ": " +
                                server.status().message());
@@ -121,25 +135,10 @@ class HttpServer final : public Server {
             }
           }
         });
-    const auto wait = [](std::chrono::nanoseconds a, std::chrono::nanoseconds b) {
-      const auto positive = a.count() > 0 && (b.count() <= 0 || a < b) ? a : b;
-      return positive.count() > 0 ? positive : std::chrono::nanoseconds(std::chrono::seconds(5));
-    };
-    server_->set_read_timeout(std::chrono::duration_cast<std::chrono::microseconds>(
-        wait(settings_.read_timeout, settings_.read_header_timeout)));
-    server_->set_write_timeout(std::chrono::duration_cast<std::chrono::microseconds>(
-        wait(settings_.write_timeout, std::chrono::nanoseconds(0))));
-    server_->set_keep_alive_timeout(
-        std::max<time_t>(1, std::chrono::duration_cast<std::chrono::seconds>(
-                                wait(settings_.idle_timeout, std::chrono::nanoseconds(0)))
-                                .count()));
     server_->set_keep_alive_max_count(settings_.keep_alives_enabled ? 100000 : 1);
     if (settings_.include_metadata) {
       ctx_.logger->warn("include_metadata: client metadata is not carried to processors yet");
     }
-    server_->new_task_queue = [] {
-      return new httplib::ThreadPool(std::max(4u, std::thread::hardware_concurrency() * 2));
-    };
     server_->set_payload_max_length(settings_.max_request_body_size);
     route(settings_.traces_url_path, Signal::kTraces);
     route(settings_.metrics_url_path, Signal::kMetrics);
