@@ -290,6 +290,7 @@ void load_service(const YAML::Node& root, CollectorConfig& out, Diagnostics& dia
   ConfigReader telemetry = service.child("telemetry");
   ConfigReader metrics = telemetry.child("metrics");
   metrics.read_endpoint("address", out.metrics_address);
+  read_tls_server(metrics, out.metrics_tls);
   std::string level = "normal";
   metrics.read("level", level);
   if (level == "none") out.metrics_address.clear();

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "weft/factory.h"
+#include "weft/tls.h"
 
 namespace weft {
 
@@ -38,6 +39,7 @@ struct CollectorConfig {
   std::vector<std::string> service_extensions;
   std::vector<PipelineConfig> pipelines;
   std::string metrics_address = "localhost:8888";  // empty: no self-metrics endpoint
+  TlsSettings metrics_tls;  // service.telemetry.metrics.tls (weft's own): HTTPS for it
   std::string log_level = "info";
   std::string audit_path;  // empty: audit events only in the log
   std::chrono::nanoseconds shutdown_timeout = std::chrono::seconds(20);

@@ -136,8 +136,8 @@ Status Service::start() {
     if (Status s = ext->start(); !s.is_ok()) return fail("extension failed to start", s);
   }
   if (!config_.metrics_address.empty()) {
-    metrics_server_ =
-        std::make_unique<telemetry::MetricsServer>(config_.metrics_address, registry_);
+    metrics_server_ = std::make_unique<telemetry::MetricsServer>(config_.metrics_address, registry_,
+                                                                 config_.metrics_tls);
     metrics_server_->add_action("/plugins/reload", [this] { return reload_plugins(); });
     if (Status s = metrics_server_->start(); !s.is_ok()) return fail("self-telemetry", s);
   }

@@ -4,15 +4,16 @@
 
 #include "telemetry/process.h"
 #include "util/http_listener.h"
+#include "util/tls.h"
 
 #include "weft/config_reader.h"
 
 namespace weft::telemetry {
 
-MetricsServer::MetricsServer(std::string address, const Registry& registry)
+MetricsServer::MetricsServer(std::string address, const Registry& registry, TlsSettings tls)
     : address_(std::move(address)),
       registry_(registry),
-      server_(std::make_unique<httplib::Server>()),
+      tls_(std::move(tls)),
       listener_(std::make_unique<HttpListener>()) {}
 
 MetricsServer::~MetricsServer() {
@@ -21,6 +22,11 @@ MetricsServer::~MetricsServer() {
 
 void MetricsServer::add_action(const std::string& path,
                                std::function<std::pair<int, std::string>()> handler) {
+  actions_.emplace_back(path, std::move(handler));
+}
+
+void MetricsServer::serve_action(const std::string& path,
+                                 std::function<std::pair<int, std::string>()> handler) {
   server_->Post(
       path, [handler = std::move(handler)](const httplib::Request&, httplib::Response& response) {
         auto [status, body] = handler();
@@ -33,6 +39,12 @@ Status MetricsServer::start() {
   std::string host;
   int port = 0;
   if (!split_endpoint(address_, host, port)) return Status::permanent("bad address " + address_);
+  auto server = tls::make_http_server(tls_);
+  if (!server.ok())
+    return Status::permanent("self-metrics on " + address_ + ": " + server.status().message());
+  server_ = std::move(server).value();
+  for (auto& [path, handler] : actions_) serve_action(path, std::move(handler));
+  actions_.clear();
   server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& response) {
     std::string body = registry_.render();
     body += "# HELP otelcol_process_memory_rss Resident memory of the collector in bytes.\n";
@@ -48,7 +60,7 @@ Status MetricsServer::start() {
 }
 
 void MetricsServer::stop() {
-  listener_->stop(*server_);
+  if (server_) listener_->stop(*server_);
 }
 
 }  // namespace weft::telemetry

@@ -3,9 +3,12 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "weft/metrics.h"
 #include "weft/status.h"
+#include "weft/tls.h"
 
 namespace httplib {
 class Server;
@@ -17,10 +20,11 @@ class HttpListener;
 
 namespace weft::telemetry {
 
-// Serves the registry at http://ADDRESS/metrics in the Prometheus text format.
+// Serves the registry at http://ADDRESS/metrics in the Prometheus text format (https:// with
+// `tls`), with the same connection deadlines as the receivers.
 class MetricsServer {
  public:
-  MetricsServer(std::string address, const Registry& registry);
+  MetricsServer(std::string address, const Registry& registry, TlsSettings tls = {});
   ~MetricsServer();
   // An admin action at POST path; the handler returns the HTTP status and a JSON body.
   void add_action(const std::string& path, std::function<std::pair<int, std::string>()> handler);
@@ -28,8 +32,12 @@ class MetricsServer {
   void stop();
 
  private:
+  void serve_action(const std::string& path, std::function<std::pair<int, std::string>()> handler);
+
   std::string address_;
   const Registry& registry_;
+  TlsSettings tls_;
+  std::vector<std::pair<std::string, std::function<std::pair<int, std::string>()>>> actions_;
   std::unique_ptr<httplib::Server> server_;
   std::unique_ptr<HttpListener> listener_;
 };

@@ -473,3 +473,29 @@ def test_a_certificate_file_that_breaks_keeps_the_last_good_one(collector_factor
              what="the reload failure logged while the old certificate is still served")
     ok, error, cn = handshake(port, pki["ca"].ca_file)
     assert ok and cn == "weft-test-server", error
+
+
+def test_self_metrics_and_admin_endpoint_over_mutual_tls(collector_factory, pki, tmp_path):
+    import requests
+
+    port, metrics_port = free_port(), free_port()
+    config = file_pipeline_config(tmp_path / "out.jsonl", http_port=port, signals=["traces"])
+    config["service"]["telemetry"] = {"metrics": {
+        "address": f"127.0.0.1:{metrics_port}",
+        "tls": {"cert_file": str(pki["server"].cert), "key_file": str(pki["server"].key),
+                "client_ca_file": pki["ca"].ca_file}}}
+    c = collector_factory(config, admin=False)
+    url = f"https://127.0.0.1:{metrics_port}"
+    client = (str(pki["client"].cert), str(pki["client"].key))
+    r = requests.get(url + "/metrics", verify=pki["ca"].ca_file, cert=client, timeout=5)
+    assert r.status_code == 200 and "otelcol_receiver_accepted_spans" in r.text
+    r = requests.post(url + "/plugins/reload", verify=pki["ca"].ca_file, cert=client, timeout=5)
+    assert r.status_code == 200, r.text
+    for bad in ({"verify": pki["ca"].ca_file},  # no client certificate
+                {"verify": pki["ca"].ca_file, "cert": (str(pki["other_client"].cert),
+                                                       str(pki["other_client"].key))}):
+        with pytest.raises(requests.exceptions.RequestException):
+            requests.get(url + "/metrics", timeout=5, **bad)
+    with pytest.raises(requests.exceptions.RequestException):
+        requests.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5)
+    assert c.alive()
