@@ -25,21 +25,29 @@ Clock::time_point after(std::chrono::nanoseconds d) {
   return d.count() > 0 ? Clock::now() + std::chrono::duration_cast<Clock::duration>(d) : kNever;
 }
 
+// Whether the server has stopped listening (it is shutting down).
+bool stopped(const std::atomic<socket_t>* listening) {
+  return listening != nullptr && listening->load() == INVALID_SOCKET;
+}
+
 // Waits until the socket is ready for `events` (or has an error or hang-up, which the next
-// read or write reports); false if `deadline` came first.
-bool wait_until(int sock, short events, Clock::time_point deadline) {
+// read or write reports); false if `deadline` came first, or the server stopped listening
+// (checked every second, so that shutdown does not wait out a slow client's deadline).
+bool wait_until(int sock, short events, Clock::time_point deadline,
+                const std::atomic<socket_t>* listening = nullptr) {
   while (true) {
-    int timeout_ms = -1;
+    long long slice = 1000;
     if (deadline != kNever) {
       const auto left =
           std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
       if (left <= 0) return false;
-      timeout_ms = static_cast<int>(std::min<long long>(left, 60'000));
+      slice = std::min<long long>(slice, left);
     }
     pollfd p{sock, events, 0};
-    const int n = ::poll(&p, 1, timeout_ms);
+    const int n = ::poll(&p, 1, static_cast<int>(slice));
     if (n > 0) return true;
     if (n < 0 && errno != EINTR) return true;  // let the read or write report it
+    if (stopped(listening)) return false;
   }
 }
 
@@ -67,8 +75,9 @@ void address_of(int sock, bool peer, std::string& ip, int& port) {
 // until the blank line that ends the headers; then read for the whole request.
 class ConnectionStream final : public httplib::Stream {
  public:
-  ConnectionStream(int sock, SSL* ssl, const Deadlines& deadlines)
-      : sock_(sock), ssl_(ssl), deadlines_(deadlines) {}
+  ConnectionStream(int sock, SSL* ssl, const Deadlines& deadlines,
+                   const std::atomic<socket_t>& listening)
+      : sock_(sock), ssl_(ssl), deadlines_(deadlines), listening_(listening) {}
 
   void next_request(Clock::time_point first_byte_deadline, bool idle_wait_is_timeout) {
     started_ = false;
@@ -81,7 +90,8 @@ class ConnectionStream final : public httplib::Stream {
   [[nodiscard]] bool timed_out() const { return timed_out_; }
 
   bool is_readable() const override {
-    return (ssl_ != nullptr && SSL_pending(ssl_) > 0) || wait_until(sock_, POLLIN, deadline());
+    return (ssl_ != nullptr && SSL_pending(ssl_) > 0) ||
+           wait_until(sock_, POLLIN, deadline(), &listening_);
   }
   bool is_writable() const override { return wait_until(sock_, POLLOUT, after(deadlines_.write)); }
 
@@ -105,8 +115,8 @@ class ConnectionStream final : public httplib::Stream {
         if (errno == EINTR) continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
       }
-      if (!wait_until(sock_, want, deadline())) {
-        timed_out_ = started_ || idle_wait_is_timeout_;
+      if (!wait_until(sock_, want, deadline(), &listening_)) {
+        timed_out_ = (started_ || idle_wait_is_timeout_) && !stopped(&listening_);
         return -1;
       }
     }
@@ -171,6 +181,7 @@ class ConnectionStream final : public httplib::Stream {
   int sock_;
   SSL* ssl_;
   const Deadlines& deadlines_;
+  const std::atomic<socket_t>& listening_;
   Clock::time_point first_byte_deadline_ = kNever;
   Clock::time_point header_deadline_ = kNever;
   Clock::time_point request_deadline_ = kNever;
@@ -182,7 +193,8 @@ class ConnectionStream final : public httplib::Stream {
 };
 
 // The TLS handshake within the new connection's header deadline.
-SSL* accept_tls(int sock, SSL_CTX* ctx, Clock::time_point deadline, bool& timed_out) {
+SSL* accept_tls(int sock, SSL_CTX* ctx, Clock::time_point deadline,
+                const std::atomic<socket_t>& listening, bool& timed_out) {
   SSL* ssl = SSL_new(ctx);
   if (ssl == nullptr) return nullptr;
   SSL_set_fd(ssl, sock);
@@ -193,8 +205,8 @@ SSL* accept_tls(int sock, SSL_CTX* ctx, Clock::time_point deadline, bool& timed_
     short want = 0;
     if (error == SSL_ERROR_WANT_READ) want = POLLIN;
     if (error == SSL_ERROR_WANT_WRITE) want = POLLOUT;
-    if (want == 0 || !wait_until(sock, want, deadline)) {
-      timed_out = want != 0;
+    if (want == 0 || !wait_until(sock, want, deadline, &listening)) {
+      timed_out = want != 0 && !stopped(&listening);
       ERR_clear_error();
       SSL_free(ssl);
       return nullptr;
@@ -268,12 +280,12 @@ void serve_socket(int sock, SSL_CTX* ctx, const Deadlines& deadlines, size_t max
   bool ok = true;
   if (ctx != nullptr) {
     bool timed_out = false;
-    ssl = accept_tls(sock, ctx, first_deadline, timed_out);
+    ssl = accept_tls(sock, ctx, first_deadline, listening, timed_out);
     ok = ssl != nullptr;
     if (timed_out && deadlines.on_timeout) deadlines.on_timeout();
   }
   if (ok) {
-    ConnectionStream stream(sock, ssl, deadlines);
+    ConnectionStream stream(sock, ssl, deadlines, listening);
     for (size_t left = max_requests; left > 0 && listening != INVALID_SOCKET; --left) {
       const bool first = left == max_requests;
       // A new connection must start its request within the header deadline; a kept-alive one

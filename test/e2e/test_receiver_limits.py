@@ -168,3 +168,18 @@ def test_a_slow_tls_handshake_is_cut_off(collector_factory, tmp_path):
     r = requests.post(f"https://127.0.0.1:{port}/v1/traces", data=b"", verify=ca.ca_file,
                       headers={"Content-Type": "application/x-protobuf"}, timeout=5)
     assert r.status_code == 200
+
+
+def test_shutdown_does_not_wait_for_a_slow_client(collector_factory, tmp_path):
+    out, port = tmp_path / "out.jsonl", free_port()
+    config = file_pipeline_config(out, http_port=port, signals=["traces"],
+                                  http_extra={"read_header_timeout": "60s", "read_timeout": "60s"})
+    c = collector_factory(config)
+    slow = SlowClient(port, b"POST /v1/traces HTTP/1.1\r\n", b"Host: x\r\n" * 20, 1.0)
+    slow.start()
+    time.sleep(1.5)
+    started = time.monotonic()
+    assert c.stop() == 0
+    assert time.monotonic() - started < 10, "shutdown waited for the slow client's deadline"
+    slow.stop.set()
+    slow.join(timeout=10)
