@@ -244,6 +244,22 @@ Status PersistentQueue::recover(RecoveryReport& report) {
     scan_segment(segments[i].first, segments[i].second, i + 1 == segments.size(), floor, taken,
                  done, report);
   }
+  // A segment is named after the first sequence number it was made for, so even an empty one
+  // says how far numbering went. Numbers are never used twice: a record must not inherit the
+  // "done" of an earlier one.
+  if (!segments.empty()) next_seq_ = std::max(next_seq_, segments.back().first);
+  for (uint64_t seq : done) {
+    if (seq >= floor && seq < next_seq_) done_above_floor_.insert(seq);
+  }
+  report.requests = waiting_.size();
+  roll_next_ = true;  // recovered segments are read, never written again
+  // A fresh acks file and a ledger whose floor is where numbering goes on; only then are
+  // delivered segments and the old acks files deleted (a crash in between leaves a ledger
+  // that still knows the numbers used).
+  acks_gen_ =
+      std::max(acks_gen_,
+               generations.empty() ? 0 : *std::max_element(generations.begin(), generations.end()));
+  if (Status s = compact(); !s.is_ok()) return s;
   for (auto it = segments_.begin(); it != segments_.end();) {
     if (it->second.live == 0) {
       ::unlink(it->second.path.c_str());
@@ -252,16 +268,6 @@ Status PersistentQueue::recover(RecoveryReport& report) {
       ++it;
     }
   }
-  for (uint64_t seq : done) {
-    if (seq >= floor) done_above_floor_.insert(seq);
-  }
-  report.requests = waiting_.size();
-  roll_next_ = true;  // recovered segments are read, never written again
-  // A fresh acks file and ledger for this run; then the old acks files go.
-  acks_gen_ =
-      std::max(acks_gen_,
-               generations.empty() ? 0 : *std::max_element(generations.begin(), generations.end()));
-  if (Status s = compact(); !s.is_ok()) return s;
   for (uint64_t gen : generations) {
     if (gen != acks_gen_) ::unlink((dir + "/acks-" + std::to_string(gen)).c_str());
   }
@@ -446,23 +452,28 @@ Status PersistentQueue::wait_synced(std::unique_lock<std::mutex>& lock, uint64_t
 Status PersistentQueue::roll() {
   const bool power = options_.durability == Durability::kPower;
   if (!segments_.empty()) {
-    auto it = std::prev(segments_.end());
-    if (power && it->second.file) {
+    auto& last = std::prev(segments_.end())->second;
+    if (power && last.file) {
       // Everything written so far is on the disk once the old segment is.
-      ::fdatasync(it->second.file->fd);
+      ::fdatasync(last.file->fd);
       synced_ticket_ = written_ticket_;
     }
-    if (it->second.live == 0) {
-      ::unlink(it->second.path.c_str());
-      segments_.erase(it);
-    }
   }
+  // The new segment exists before the old one may go: there is always a file whose name
+  // says how far numbering went (recover() relies on it).
   const std::string path = options_.directory + "/" + segment_name(next_seq_);
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
   if (fd < 0) {
     return Status::retryable(os_error("cannot create " + path), std::chrono::seconds(1));
   }
   if (power) sync_directory(options_.directory);
+  if (!segments_.empty()) {
+    auto it = std::prev(segments_.end());
+    if (it->second.live == 0) {
+      ::unlink(it->second.path.c_str());
+      segments_.erase(it);
+    }
+  }
   segments_[next_seq_] = Segment{path, std::make_shared<File>(fd), 0, 0};
   roll_next_ = false;
   return Status::ok();

@@ -135,6 +135,25 @@ TEST_F(PersistentQueueTest, RestartsOneAfterAnotherKeepWhatIsNotDone) {
   EXPECT_EQ(drain(*queue), (std::vector<std::string>{"d1", "d2"}));
 }
 
+// A crash can leave no segment with a record in it (all delivered, the last one deleted as a
+// new one was made): numbering must still go on from where it was, or the new records
+// would be taken for the delivered ones that had their numbers.
+TEST_F(PersistentQueueTest, NumbersAreNotReusedWhenEveryRecordIsGone) {
+  auto queue = open();
+  push(*queue, "m0");
+  push(*queue, "m1");
+  EXPECT_EQ(drain(*queue).size(), 2U);
+  crash(queue);
+  for (const auto& seg : segments(dir_.path())) fs::remove(seg);
+  queue = open();
+  push(*queue, "m2");
+  crash(queue);
+  RecoveryReport report;
+  queue = open(&report);
+  EXPECT_EQ(report.requests, 1U);
+  EXPECT_EQ(drain(*queue), (std::vector<std::string>{"m2"}));
+}
+
 TEST_F(PersistentQueueTest, ATornTailIsCutOffAndReported) {
   auto queue = open();
   push(*queue, "e0");
