@@ -7,6 +7,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -50,6 +51,15 @@ uint64_t get64(const unsigned char* p) {
 uint32_t crc(const void* data, size_t size) {
   return static_cast<uint32_t>(
       ::crc32(0, static_cast<const Bytef*>(data), static_cast<uInt>(size)));
+}
+
+// One acks entry (see kAck).
+std::array<unsigned char, kAck> ack_entry(uint64_t seq, uint8_t kind) {
+  std::array<unsigned char, kAck> entry{};
+  put64(entry.data(), seq);
+  entry[8] = kind;
+  put32(entry.data() + 12, crc(entry.data(), 12));
+  return entry;
 }
 
 std::string os_error(const std::string& what) {
@@ -535,11 +545,8 @@ void PersistentQueue::finish(uint64_t seq, uint64_t segment, uint64_t size) {
 
 void PersistentQueue::mark(uint64_t seq, uint8_t kind) {
   if (!acks_) return;
-  unsigned char entry[kAck] = {};
-  put64(entry, seq);
-  entry[8] = kind;
-  put32(entry + 12, crc(entry, 12));
-  iovec iov{entry, kAck};
+  std::array<unsigned char, kAck> entry = ack_entry(seq, kind);
+  iovec iov{entry.data(), kAck};
   // O_APPEND: the offset is ignored. A failed write costs a duplicate after a crash at worst.
   if (write_all(acks_->fd, &iov, 1, 0)) acks_bytes_ += kAck;
 }
@@ -558,11 +565,8 @@ Status PersistentQueue::compact() {
   done_above_floor_.erase(done_above_floor_.begin(), done_above_floor_.lower_bound(f));
   std::string entries;
   const auto add = [&entries](uint64_t seq, uint8_t kind) {
-    unsigned char entry[kAck] = {};
-    put64(entry, seq);
-    entry[8] = kind;
-    put32(entry + 12, crc(entry, 12));
-    entries.append(reinterpret_cast<const char*>(entry), kAck);
+    const auto entry = ack_entry(seq, kind);
+    entries.append(reinterpret_cast<const char*>(entry.data()), kAck);
   };
   for (const auto& [seq, record] : taken_) add(seq, kTaken);
   for (uint64_t seq : done_above_floor_) add(seq, kDone);
