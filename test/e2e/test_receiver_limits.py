@@ -71,13 +71,25 @@ def test_oversized_grpc_message_is_refused_and_the_receiver_keeps_serving(collec
                       "enforcement_policy": {"min_time": "10s", "permit_without_stream": True}},
     })
     c = collector_factory(config)
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
+    options = [("grpc.max_send_message_length", -1)]
+    with grpc.insecure_channel(f"127.0.0.1:{port}", options=options) as ch:
         call = ch.unary_unary(TRACE_EXPORT, request_serializer=None, response_deserializer=None)
+        # Just over the limit and far over it (past gRPC's own ceiling of 2x + 64 MiB).
+        for size, counted in (((1 << 20) + 1, True), (70 << 20, False)):
+            try:
+                call(b"\x0a" + b"\xff" * size, timeout=20)
+                raise AssertionError(f"a {size}-byte message was accepted under a 1 MiB limit")
+            except grpc.RpcError as e:
+                assert e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, e
+                if counted:
+                    assert "larger than max_recv_msg_size_mib" in e.details(), e.details()
+        # Exactly at the limit: read and handed to the pipeline (where it does not decode).
         try:
-            call(b"\x0a" + b"\xff" * (2 << 20), timeout=10)
-            raise AssertionError("a 2 MiB message was accepted under a 1 MiB limit")
+            call(b"\x0a" + b"\xff" * ((1 << 20) - 1), timeout=20)
         except grpc.RpcError as e:
-            assert e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, e
+            assert e.code() == grpc.StatusCode.INVALID_ARGUMENT, e
+    assert c.metrics().sum("otelcol_receiver_requests_failed", reason="too_large",
+                           transport="grpc") == 1
     assert run_sdk_client("traces", "grpc", port, count=10)["ok"]
     assert wait_for_count(out, "traces", 10).span_count == 10
     assert c.alive()

@@ -126,8 +126,8 @@ class Factory final : public FactoryFor<Config> {
           grpc.error("tls", problem);
         }
       }
-      if (config.grpc.max_recv_msg_size_mib <= 0) {
-        grpc.error("max_recv_msg_size_mib", "must be greater than 0");
+      if (config.grpc.max_recv_msg_size_mib <= 0 || config.grpc.max_recv_msg_size_mib > 2047) {
+        grpc.error("max_recv_msg_size_mib", "must be from 1 to 2047 (gRPC's largest message)");
       }
     }
     if (protocols.has("http")) {

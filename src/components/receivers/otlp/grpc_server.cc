@@ -28,9 +28,15 @@ grpc::Status to_grpc(const Status& status) {
 
 // Handles Export with the request still in wire form: the bytes are handed on
 // as they came, never decoded here. An empty response means full success.
+struct Handling {
+  ServerAuthenticator* authenticator = nullptr;
+  size_t max_message_bytes = 0;  // max_recv_msg_size_mib
+};
+
 grpc::ServerUnaryReactor* handle(grpc::CallbackServerContext* context, Ingest& ingest,
-                                 ServerAuthenticator* authenticator, Signal signal,
+                                 const Handling& handling, Signal signal,
                                  const grpc::ByteBuffer* request, grpc::ByteBuffer* response) {
+  ServerAuthenticator* authenticator = handling.authenticator;
   auto* reactor = context->DefaultReactor();
   if (authenticator != nullptr) {
     const auto& metadata = context->client_metadata();  // keys are lowercase
@@ -51,6 +57,14 @@ grpc::ServerUnaryReactor* handle(grpc::CallbackServerContext* context, Ingest& i
   if (!ingest.wired(signal)) {
     reactor->Finish({grpc::StatusCode::UNIMPLEMENTED,
                      std::string("no pipeline receives ") + std::string(signal_name(signal))});
+    return reactor;
+  }
+  if (request->Length() > handling.max_message_bytes) {
+    ingest.count_failed_request("too_large");
+    reactor->Finish({grpc::StatusCode::RESOURCE_EXHAUSTED,
+                     "request of " + std::to_string(request->Length()) +
+                         " bytes is larger than max_recv_msg_size_mib (" +
+                         std::to_string(handling.max_message_bytes) + " bytes)"});
     return reactor;
   }
   std::string wire;
@@ -75,6 +89,14 @@ grpc::ServerUnaryReactor* handle(grpc::CallbackServerContext* context, Ingest& i
   return reactor;
 }
 
+// gRPC reads a whole message before its own size check, so weft checks max_recv_msg_size_mib
+// itself (and counts the refusal) and leaves gRPC a ceiling above it, which bounds what a
+// compressed message may inflate to: twice the limit, and at least 64 MiB more.
+int grpc_message_limit(size_t limit) {
+  const size_t ceiling = std::max(limit * 2, limit + (size_t{64} << 20));
+  return static_cast<int>(std::min<size_t>(ceiling, INT32_MAX));
+}
+
 // Export for one signal, with the request left as raw bytes.
 template <class Service, Signal kSignal>
 class RawExport final
@@ -84,10 +106,10 @@ class RawExport final
   grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* context,
                                    const grpc::ByteBuffer* request,
                                    grpc::ByteBuffer* response) override {
-    return handle(context, ingest_, authenticator, kSignal, request, response);
+    return handle(context, ingest_, handling, kSignal, request, response);
   }
 
-  ServerAuthenticator* authenticator = nullptr;  // set before the server starts
+  Handling handling;  // set before the server starts
 
  private:
   Ingest& ingest_;
@@ -114,12 +136,15 @@ class GrpcServer final : public Server {
         return Status::permanent("OTLP/gRPC on " + settings_.endpoint + ": " +
                                  authenticator.status().message());
       }
-      traces_.authenticator = metrics_.authenticator = logs_.authenticator = *authenticator;
+      traces_.handling.authenticator = *authenticator;
     }
+    traces_.handling.max_message_bytes = static_cast<size_t>(settings_.max_recv_msg_size_mib) << 20;
+    metrics_.handling = logs_.handling = traces_.handling;
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort(settings_.endpoint, *credentials, &port);
-    builder.SetMaxReceiveMessageSize(settings_.max_recv_msg_size_mib * (1 << 20));
+    builder.SetMaxReceiveMessageSize(
+        grpc_message_limit(static_cast<size_t>(settings_.max_recv_msg_size_mib) << 20));
     apply_limits(builder);
     builder.RegisterService(&traces_);
     builder.RegisterService(&metrics_);
