@@ -97,9 +97,10 @@ test-asan test-tsan: deps wasmtime test-deps
 # to run (new findings come from `make fuzz`).
 FUZZ_DIR ?= $(WEFT_CACHE)/build-fuzz-$(SRC_KEY)
 FUZZ_SECONDS ?= 60
-fuzz-build: deps
+fuzz-build: deps wasmtime
 	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	  -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DWEFT_FUZZ=ON >/dev/null
+	  -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DWEFT_FUZZ=ON \
+	  -DWEFT_WASMTIME_LIB=$(WASMTIME_LIB) -DWEFT_WASMTIME_INCLUDE=$(WASMTIME_INCLUDE) >/dev/null
 	CCACHE_DIR=$(WEFT_CACHE)/ccache cmake --build $(FUZZ_DIR) -j $(JOBS) --target weft_fuzzers
 
 fuzz: fuzz-build

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "components/exporters/helper/persistent_queue.h"
+#include "fuzz_check.h"
 
 namespace fs = std::filesystem;
 using weft::exporters::PersistentQueue;
@@ -20,13 +21,6 @@ using weft::exporters::PersistentQueueOptions;
 using weft::exporters::RecoveryReport;
 
 namespace {
-
-void check(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "invariant broken: %s\n", what);
-    std::abort();
-  }
-}
 
 void write(const fs::path& path, const uint8_t* data, size_t size) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);

@@ -7,21 +7,11 @@
 #include <cstdlib>
 #include <string>
 
+#include "fuzz_check.h"
 #include "pdata/wire.h"
 
 using weft::Signal;
 namespace wire = weft::pdata::wire;
-
-namespace {
-
-void check(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "invariant broken: %s\n", what);
-    std::abort();
-  }
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;

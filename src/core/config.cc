@@ -280,6 +280,10 @@ void load_service(const YAML::Node& root, CollectorConfig& out, Diagnostics& dia
     diag.error("service", "missing: a config needs service.pipelines");
     return;
   }
+  if (!root["service"].IsMap()) {
+    diag.error("service", "expected a map with pipelines (and extensions, telemetry)");
+    return;
+  }
   service.read("extensions", out.service_extensions);
   for (const auto& id : out.service_extensions) {
     if (out.extensions.count(id) == 0) {

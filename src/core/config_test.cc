@@ -469,6 +469,11 @@ TEST_F(ConfigTest, MissingServiceOrPipelines) {
   EXPECT_TRUE(has_error(errors, (dir_ / "bad.yaml").string(), "service")) << dump(errors);
   errors = errors_of("exporters:\n  debug:\nservice:\n  pipelines: {}\n");
   EXPECT_TRUE(has_error(errors, (dir_ / "bad.yaml").string(), "service.pipelines")) << dump(errors);
+  // A scalar or a list where the service's map belongs (found by fuzz_config: it threw).
+  for (const char* service : {"service: pipelines\n", "service: [a, b]\n"}) {
+    errors = errors_of(std::string("exporters:\n  debug:\n") + service);
+    EXPECT_TRUE(has_error(errors, (dir_ / "bad.yaml").string(), "service")) << dump(errors);
+  }
 }
 
 TEST(ParseDurationTest, GoDurations) {
