@@ -359,11 +359,12 @@ std::string origin_of(const Origins& origins, const std::string& path,
 
 namespace {
 
-// Runs Factory::check for every receiver, processor and connector used in a pipeline, with
-// the signals it is used for, and for every extension the service runs.
+// Runs Factory::check for every receiver, processor, exporter and connector used in a
+// pipeline, with the signals it is used for (a connector: those it ends), and for every
+// extension the service runs.
 void deep_check_components(const CollectorConfig& config, Diagnostics& diag) {
-  for (ComponentKind kind :
-       {ComponentKind::kReceiver, ComponentKind::kProcessor, ComponentKind::kConnector}) {
+  for (ComponentKind kind : {ComponentKind::kReceiver, ComponentKind::kProcessor,
+                             ComponentKind::kExporter, ComponentKind::kConnector}) {
     for (const auto& [id, entry] : config.section(kind)) {
       std::set<Signal> signals;
       for (const auto& p : config.pipelines) {

@@ -19,20 +19,26 @@
 namespace weft {
 namespace {
 
-// A plugin that takes every signal and changes nothing (as a connector it emits nothing).
-constexpr const char* kPlugin = R"((module (memory (export "memory") 1)
+// A plugin that takes every signal through `entry` ("process": changes nothing, and as a
+// connector emits nothing; "export": sends nothing anywhere).
+std::string plugin_module(const std::string& entry) {
+  std::string module = R"((module (memory (export "memory") 1)
   (func (export "weft_abi_version") (result i32) i32.const 1)
   (func (export "weft_alloc") (param i32) (result i32) i32.const 1024)
-  (func (export "weft_configure") (param i32 i32) (result i32) i32.const 0)
-  (func (export "weft_process_traces") (param i32 i32) (result i32) i32.const 0)
-  (func (export "weft_process_metrics") (param i32 i32) (result i32) i32.const 0)
-  (func (export "weft_process_logs") (param i32 i32) (result i32) i32.const 0)))";
+  (func (export "weft_configure") (param i32 i32) (result i32) i32.const 0))";
+  for (const char* signal : {"traces", "metrics", "logs"}) {
+    module += "\n  (func (export \"weft_" + entry + "_" + signal +
+              "\") (param i32 i32) (result i32) i32.const 0)";
+  }
+  return module + ")";
+}
 
 // The settings a component cannot start without, by kind and type; every other component
 // starts from its defaults. A new component that needs settings adds a line here.
 std::string required_settings(ComponentKind kind, std::string_view type,
                               const testing::TempDir& dir) {
-  const std::string plugin = dir.write("plugin.wat", kPlugin);
+  const std::string plugin = dir.write("plugin.wat", plugin_module("process"));
+  const std::string export_plugin = dir.write("export.wat", plugin_module("export"));
   const std::string unused = "127.0.0.1:" + std::to_string(testing::free_port());
   const std::map<std::pair<ComponentKind, std::string_view>, std::string> settings = {
       {{ComponentKind::kReceiver, "otlp"},
@@ -43,6 +49,8 @@ std::string required_settings(ComponentKind kind, std::string_view type,
       {{ComponentKind::kExporter, "otlp"}, "endpoint: " + unused + "\ntls: {insecure: true}"},
       {{ComponentKind::kExporter, "otlphttp"}, "endpoint: http://" + unused},
       {{ComponentKind::kExporter, "file"}, "path: " + (dir.path() / "out.jsonl").string()},
+      {{ComponentKind::kExporter, "wasm"},
+       "plugin: " + export_plugin + "\nendpoint: http://" + unused},
       {{ComponentKind::kExtension, "health_check"}, "endpoint: '127.0.0.1:0'"},
       {{ComponentKind::kExtension, "bearertokenauth"}, "token: t"},
       {{ComponentKind::kExtension, "basicauth"}, "client_auth: {username: u, password: p}"},

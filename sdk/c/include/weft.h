@@ -273,6 +273,36 @@ int weft_kv_set(const char* key, const void* value, size_t len);
 int weft_kv_delete(const char* key);
 int weft_env_get(const char* name, char* out, size_t cap);
 
+/* ---- exporters: outbound HTTP ------------------------------------------------------------
+ * A wasm exporter's plugin sends each batch with weft_http_request; weft makes the request
+ * (connections, TLS, the configured compression, headers and auth) within what is left of
+ * the call's deadline. `url` is a path relative to the exporter's endpoint or an absolute
+ * URL of an origin in permissions.http; `headers` are "Name: value" lines separated by "\n"
+ * (or NULL). Returns the response's HTTP status, or WEFT_HTTP_INVALID (-2), _DENIED (-3),
+ * _LIMIT (-4: a cap, or no time left) or _FAILED (-5: no response). */
+enum {
+  WEFT_HTTP_INVALID = -2,
+  WEFT_HTTP_DENIED = -3,
+  WEFT_HTTP_LIMIT = -4,
+  WEFT_HTTP_FAILED = -5
+};
+int weft_http_request(const char* method, const char* url, const char* headers, const void* body,
+                      size_t len);
+/* A header of the last response, NUL-terminated in out; -1 if absent, else its length. */
+int weft_http_response_header(const char* name, char* out, size_t cap);
+/* Appends the last response's body to out; -1 if there is none, else its length. */
+int weft_http_response_body(weft_buf* out);
+
+/* What weft_export_<signal> returns, with the details set by the calls below. */
+enum {
+  WEFT_EXPORT_SENT = 0,
+  WEFT_EXPORT_RETRYABLE = 1, /* weft retries the batch (weft_export_retry_after: not before) */
+  WEFT_EXPORT_PERMANENT = 2, /* dropped and counted (weft_set_error: why) */
+  WEFT_EXPORT_PARTIAL = 3    /* sent, but weft_export_rejected(n) items were refused */
+};
+void weft_export_retry_after(int64_t milliseconds);
+void weft_export_rejected(int64_t items);
+
 /* ---- hashing ------------------------------------------------------------------------------- */
 
 /* SHA-256 of data as 64 lowercase hex characters plus a NUL in out[65]. */
@@ -324,6 +354,12 @@ typedef uintptr_t weft_addr; /* native builds: a plain pointer */
 #define WEFT_PROCESS_METRICS(fn) \
   WEFT__PROCESS("weft_process_metrics", weft_process_metrics, WEFT_METRICS, fn)
 #define WEFT_PROCESS_LOGS(fn) WEFT__PROCESS("weft_process_logs", weft_process_logs, WEFT_LOGS, fn)
+/* Exporters: fn(batch) sends the batch and returns a WEFT_EXPORT_* status. */
+#define WEFT_EXPORT_TRACES(fn) \
+  WEFT__PROCESS("weft_export_traces", weft_export_traces, WEFT_TRACES, fn)
+#define WEFT_EXPORT_METRICS(fn) \
+  WEFT__PROCESS("weft_export_metrics", weft_export_metrics, WEFT_METRICS, fn)
+#define WEFT_EXPORT_LOGS(fn) WEFT__PROCESS("weft_export_logs", weft_export_logs, WEFT_LOGS, fn)
 
 #ifdef __cplusplus
 }

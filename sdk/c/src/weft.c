@@ -30,6 +30,16 @@ WEFT_IMPORT("result_keep") int32_t weft_host_result_keep(const void* ptr, int32_
 WEFT_IMPORT("result_edits") int32_t weft_host_result_edits(const void* ptr, int32_t len);
 WEFT_IMPORT("result_replace") int32_t weft_host_result_replace(const void* ptr, int32_t len);
 WEFT_IMPORT("emit") int32_t weft_host_emit(int32_t signal, const void* ptr, int32_t len);
+WEFT_IMPORT("http_request")
+int32_t weft_host_http_request(const void* method, int32_t method_len, const void* url,
+                               int32_t url_len, const void* headers, int32_t headers_len,
+                               const void* body, int32_t body_len);
+WEFT_IMPORT("http_response_header")
+int32_t weft_host_http_response_header(const void* name, int32_t name_len, void* out,
+                                       int32_t cap);
+WEFT_IMPORT("http_response_body") int32_t weft_host_http_response_body(void* out, int32_t cap);
+WEFT_IMPORT("set_retry_after") int32_t weft_host_set_retry_after(int64_t milliseconds);
+WEFT_IMPORT("set_rejected") int32_t weft_host_set_rejected(int64_t items);
 
 #if defined(WEFT_NATIVE_PLUGIN)
 /* A native build for the benchmarks' baseline: the host calls go through weft's table. */
@@ -80,6 +90,31 @@ int32_t weft_host_result_replace(const void* ptr, int32_t len) {
 }
 int32_t weft_host_emit(int32_t signal, const void* ptr, int32_t len) {
   return host.emit(signal, ptr, len);
+}
+/* Natively built plugins are processors (the benchmarks' baseline): no outbound HTTP. */
+int32_t weft_host_http_request(const void* method, int32_t method_len, const void* url,
+                               int32_t url_len, const void* headers, int32_t headers_len,
+                               const void* body, int32_t body_len) {
+  (void)method, (void)method_len, (void)url, (void)url_len, (void)headers, (void)headers_len;
+  (void)body, (void)body_len;
+  return WEFT_HTTP_DENIED;
+}
+int32_t weft_host_http_response_header(const void* name, int32_t name_len, void* out,
+                                       int32_t cap) {
+  (void)name, (void)name_len, (void)out, (void)cap;
+  return -1;
+}
+int32_t weft_host_http_response_body(void* out, int32_t cap) {
+  (void)out, (void)cap;
+  return -1;
+}
+int32_t weft_host_set_retry_after(int64_t milliseconds) {
+  (void)milliseconds;
+  return 0;
+}
+int32_t weft_host_set_rejected(int64_t items) {
+  (void)items;
+  return 0;
 }
 /* The host owns what it hands in. */
 #define WEFT_FREE_INPUT(p) ((void)(p))
@@ -316,21 +351,28 @@ void weft_edits_init(weft_edits* e) {
   weft_buf_init(e);
 }
 
-static void put(weft_buf* e, const void* p, size_t n) {
-  if (e->failed || n == 0) return; /* memcpy from NULL is undefined even for 0 bytes */
+/* Makes room for n more bytes at the end and counts them in; NULL when out of memory. */
+static uint8_t* grow(weft_buf* e, size_t n) {
+  if (e->failed) return NULL;
   if (e->len + n > e->cap) {
     size_t cap = e->cap ? e->cap * 2 : 256;
     while (cap < e->len + n) cap *= 2;
     uint8_t* data = (uint8_t*)realloc(e->data, cap);
     if (!data) {
       e->failed = 1;
-      return;
+      return NULL;
     }
     e->data = data;
     e->cap = cap;
   }
-  memcpy(e->data + e->len, p, n);
   e->len += n;
+  return e->data + e->len - n;
+}
+
+static void put(weft_buf* e, const void* p, size_t n) {
+  if (n == 0) return; /* memcpy from NULL is undefined even for 0 bytes */
+  uint8_t* at = grow(e, n);
+  if (at) memcpy(at, p, n);
 }
 
 static void put_u32(weft_buf* e, uint32_t v) {
@@ -528,6 +570,39 @@ int weft_env_get(const char* name, char* out, size_t cap) {
   int rc = weft_host_env_get(name, (int32_t)strlen(name), out, cap > 0 ? (int32_t)cap - 1 : 0);
   if (rc >= 0 && cap > 0) out[(size_t)rc < cap - 1 ? (size_t)rc : cap - 1] = 0;
   return rc;
+}
+
+/* ---- exporters ------------------------------------------------------------------------------ */
+
+int weft_http_request(const char* method, const char* url, const char* headers, const void* body,
+                      size_t len) {
+  const char* h = headers != NULL ? headers : "";
+  return weft_host_http_request(method, (int32_t)strlen(method), url, (int32_t)strlen(url), h,
+                                (int32_t)strlen(h), body != NULL ? body : "", (int32_t)len);
+}
+
+int weft_http_response_header(const char* name, char* out, size_t cap) {
+  int rc = weft_host_http_response_header(name, (int32_t)strlen(name), out,
+                                          cap > 0 ? (int32_t)cap - 1 : 0);
+  if (rc >= 0 && cap > 0) out[(size_t)rc < cap - 1 ? (size_t)rc : cap - 1] = 0;
+  return rc;
+}
+
+int weft_http_response_body(weft_buf* out) {
+  int size = weft_host_http_response_body(out->data, 0); /* its size first */
+  if (size <= 0) return size;
+  uint8_t* at = grow(out, (size_t)size);
+  if (!at) return WEFT_HTTP_LIMIT;
+  weft_host_http_response_body(at, size);
+  return size;
+}
+
+void weft_export_retry_after(int64_t milliseconds) {
+  weft_host_set_retry_after(milliseconds);
+}
+
+void weft_export_rejected(int64_t items) {
+  weft_host_set_rejected(items);
 }
 
 /* ---- JSON

@@ -3,6 +3,8 @@
 // edit applier.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -15,6 +17,13 @@
 namespace {
 std::string g_edits, g_mask, g_error;
 std::vector<std::string> g_logs;
+// The outbound request the SDK handed over, and the response the fake host gives back.
+std::string g_request, g_response_body = "response body", g_retry_after_header = "7";
+int64_t g_retry_after = -1, g_rejected = -1;
+int32_t copy_to(const std::string& value, void* out, int32_t cap) {
+  std::memcpy(out, value.data(), std::min<size_t>(value.size(), static_cast<size_t>(cap)));
+  return static_cast<int32_t>(value.size());
+}
 }  // namespace
 
 extern "C" {
@@ -58,6 +67,35 @@ int32_t weft_host_result_replace(const void*, int32_t) {
 }
 int32_t weft_host_emit(int32_t, const void* p, int32_t n) {
   g_edits.assign(static_cast<const char*>(p), static_cast<size_t>(n));
+  return 0;
+}
+int32_t weft_host_http_request(const void* method, int32_t method_len, const void* url,
+                               int32_t url_len, const void* headers, int32_t headers_len,
+                               const void* body, int32_t body_len) {
+  auto text = [](const void* p, int32_t n) {
+    return std::string(static_cast<const char*>(p), static_cast<size_t>(n));
+  };
+  g_request = text(method, method_len) + " " + text(url, url_len) + "|" +
+              text(headers, headers_len) + "|" + text(body, body_len);
+  return 503;
+}
+int32_t weft_host_http_response_header(const void* name, int32_t name_len, void* out,
+                                       int32_t cap) {
+  if (std::string(static_cast<const char*>(name), static_cast<size_t>(name_len)) !=
+      "Retry-After") {
+    return -1;
+  }
+  return copy_to(g_retry_after_header, out, cap);
+}
+int32_t weft_host_http_response_body(void* out, int32_t cap) {
+  return copy_to(g_response_body, out, cap);
+}
+int32_t weft_host_set_retry_after(int64_t ms) {
+  g_retry_after = ms;
+  return 0;
+}
+int32_t weft_host_set_rejected(int64_t items) {
+  g_rejected = items;
   return 0;
 }
 int weft__configure(const char*, size_t) {
@@ -266,3 +304,29 @@ TEST(CSdkTest, ReaderStopsOnMalformedInput) {
 }
 
 }  // namespace
+
+TEST(CSdkTest, HttpRequestAndResponseHelpers) {
+  EXPECT_EQ(weft_http_request("POST", "/v1/logs", "Content-Type: text/plain", "abc", 3), 503);
+  EXPECT_EQ(g_request, "POST /v1/logs|Content-Type: text/plain|abc");
+  EXPECT_EQ(weft_http_request("GET", "/ready", nullptr, nullptr, 0), 503);
+  EXPECT_EQ(g_request, "GET /ready||");
+  // A header into a small buffer: cut, NUL-terminated, the full length returned.
+  char small[2];
+  EXPECT_EQ(weft_http_response_header("Retry-After", small, sizeof(small)), 1);
+  EXPECT_STREQ(small, "7");
+  g_retry_after_header = "120";
+  EXPECT_EQ(weft_http_response_header("Retry-After", small, sizeof(small)), 3);
+  EXPECT_STREQ(small, "1");
+  EXPECT_EQ(weft_http_response_header("Missing", small, sizeof(small)), -1);
+  // The body, appended to what the buffer already holds.
+  weft_buf body;
+  weft_buf_init(&body);
+  weft_buf_append(&body, "> ", 2);
+  EXPECT_EQ(weft_http_response_body(&body), static_cast<int>(g_response_body.size()));
+  EXPECT_EQ(std::string(reinterpret_cast<char*>(body.data), body.len), "> response body");
+  weft_buf_free(&body);
+  weft_export_retry_after(1500);
+  weft_export_rejected(3);
+  EXPECT_EQ(g_retry_after, 1500);
+  EXPECT_EQ(g_rejected, 3);
+}

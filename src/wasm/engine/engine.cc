@@ -619,6 +619,53 @@ I32 emit(Caller c, int32_t signal, int32_t ptr, int32_t len) {
   return h != nullptr ? h->emit(signal, bytes.ok()) : kAbiInvalid;
 }
 
+I32 http_request(Caller c, int32_t method_ptr, int32_t method_len, int32_t url_ptr, int32_t url_len,
+                 int32_t headers_ptr, int32_t headers_len, int32_t body_ptr, int32_t body_len) {
+  auto method = guest_bytes(c, method_ptr, method_len, "http_request");
+  if (!method) return method.err();
+  auto url = guest_bytes(c, url_ptr, url_len, "http_request");
+  if (!url) return url.err();
+  auto headers = guest_bytes(c, headers_ptr, headers_len, "http_request");
+  if (!headers) return headers.err();
+  auto body = guest_bytes(c, body_ptr, body_len, "http_request");
+  if (!body) return body.err();
+  auto* h = of(c);
+  return h != nullptr ? h->http_request(method.ok(), url.ok(), headers.ok(), body.ok())
+                      : kAbiDenied;
+}
+
+I32 http_response_header(Caller c, int32_t name_ptr, int32_t name_len, int32_t out_ptr,
+                         int32_t out_cap) {
+  auto name = guest_bytes(c, name_ptr, name_len, "http_response_header");
+  if (!name) return name.err();
+  auto* h = of(c);
+  std::string value;
+  const int32_t rc = h != nullptr ? h->http_response_header(name.ok(), value) : kAbiNotFound;
+  if (rc < 0) return rc;
+  return copy_out(c, value, out_ptr, out_cap, "http_response_header");
+}
+
+I32 http_response_body(Caller c, int32_t out_ptr, int32_t out_cap) {
+  auto* h = of(c);
+  const std::string* body = h != nullptr ? h->http_response_body() : nullptr;
+  if (body == nullptr) {
+    auto dest = guest_bytes(c, out_ptr, out_cap, "http_response_body");  // checked all the same
+    if (!dest) return dest.err();
+    return kAbiNotFound;
+  }
+  return copy_out(c, *body, out_ptr, out_cap, "http_response_body");
+}
+
+int32_t set_retry_after(Caller c, int64_t milliseconds) {
+  auto* h = of(c);
+  return h != nullptr ? h->set_retry_after(milliseconds) : kAbiInvalid;
+}
+
+int32_t set_rejected(Caller c, int64_t items) {
+  auto* h = of(c);
+  return h != nullptr ? h->set_rejected(items) : kAbiInvalid;
+}
+
 int32_t result_drop_all(Caller c) {
   auto* h = of(c);
   return h != nullptr ? h->result_drop_all() : kAbiInvalid;
@@ -647,22 +694,27 @@ I32 result_replace(Caller c, int32_t ptr, int32_t len) {
 // Every import of module "weft", declared once: the handler above of the same name and what
 // it calls for (inspect's capabilities; empty for nothing). Registration, the load-time
 // import check, `weft plugin inspect` and the docs/abi.md test all come from this list.
-#define WEFT_HOST_FUNCTIONS(X)                                                   \
-  X(log, "")                                                                     \
-  X(set_error, "")                                                               \
-  X(config_size, "")                                                             \
-  X(config_read, "")                                                             \
-  X(now_unix_nano, "")                                                           \
-  X(metric, "metrics: records plugin metrics (limits.metric_series)")            \
-  X(kv_get, "state: key-value state (limits.state)")                             \
-  X(kv_set, "state: key-value state (limits.state)")                             \
-  X(kv_delete, "state: key-value state (limits.state)")                          \
-  X(env_get, "env: reads environment variables (grant them in permissions.env)") \
-  X(result_drop_all, "")                                                         \
-  X(result_keep, "")                                                             \
-  X(result_edits, "")                                                            \
-  X(result_replace, "")                                                          \
-  X(emit, "emit: produces telemetry (works in a wasm connector)")
+#define WEFT_HOST_FUNCTIONS(X)                                                        \
+  X(log, "")                                                                          \
+  X(set_error, "")                                                                    \
+  X(config_size, "")                                                                  \
+  X(config_read, "")                                                                  \
+  X(now_unix_nano, "")                                                                \
+  X(metric, "metrics: records plugin metrics (limits.metric_series)")                 \
+  X(kv_get, "state: key-value state (limits.state)")                                  \
+  X(kv_set, "state: key-value state (limits.state)")                                  \
+  X(kv_delete, "state: key-value state (limits.state)")                               \
+  X(env_get, "env: reads environment variables (grant them in permissions.env)")      \
+  X(result_drop_all, "")                                                              \
+  X(result_keep, "")                                                                  \
+  X(result_edits, "")                                                                 \
+  X(result_replace, "")                                                               \
+  X(emit, "emit: produces telemetry (works in a wasm connector)")                     \
+  X(http_request, "http: outbound HTTP requests (a wasm exporter; permissions.http)") \
+  X(http_response_header, "")                                                         \
+  X(http_response_body, "")                                                           \
+  X(set_retry_after, "")                                                              \
+  X(set_rejected, "")
 
 // The wasm type of a handler's parameter or result, and a handler's whole signature as
 // Module::signature writes one ("(i32,i32)->(i32)").

@@ -53,6 +53,14 @@ class RecordingHost : public HostCalls {
   int32_t result_edits(std::string_view) override { return 0; }
   int32_t result_replace(std::string_view) override { return 0; }
   int32_t emit(int32_t, std::string_view) override { return 0; }
+  int32_t http_request(std::string_view, std::string_view, std::string_view,
+                       std::string_view) override {
+    return kAbiDenied;
+  }
+  int32_t http_response_header(std::string_view, std::string&) override { return kAbiNotFound; }
+  const std::string* http_response_body() override { return nullptr; }
+  int32_t set_retry_after(int64_t) override { return 0; }
+  int32_t set_rejected(int64_t) override { return 0; }
 
   std::vector<std::string> logs;
   std::string kept;

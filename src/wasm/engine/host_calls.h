@@ -30,6 +30,17 @@ class HostCalls {
   virtual int32_t result_replace(std::string_view request) = 0;
   // Connectors only: a request of the output signal for the next pipelines.
   virtual int32_t emit(int32_t signal, std::string_view request) = 0;
+  // Exporters only: one outbound request; the response's HTTP status, or a negative code.
+  // `headers` are "Name: value" lines separated by "\n".
+  virtual int32_t http_request(std::string_view method, std::string_view url,
+                               std::string_view headers, std::string_view body) = 0;
+  // A header of the last response: -1 if absent (or no response), else its size.
+  virtual int32_t http_response_header(std::string_view name, std::string& value) = 0;
+  // The last response's body; null if there is none.
+  virtual const std::string* http_response_body() = 0;
+  // Exporters: details of the status weft_export_<signal> returns.
+  virtual int32_t set_retry_after(int64_t milliseconds) = 0;
+  virtual int32_t set_rejected(int64_t items) = 0;
 };
 
 // One import of module "weft": its name, its signature ("(i32,i32)->(i32)", as
@@ -48,5 +59,6 @@ inline constexpr int32_t kAbiNotFound = -1;
 inline constexpr int32_t kAbiInvalid = -2;
 inline constexpr int32_t kAbiDenied = -3;
 inline constexpr int32_t kAbiLimit = -4;
+inline constexpr int32_t kAbiFailed = -5;  // an outbound request failed (no response)
 
 }  // namespace weft::wasm

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cstdlib>
@@ -60,6 +61,7 @@ PluginShared::PluginShared(const PluginSettings& settings, const ComponentContex
       state_cap(settings.state_bytes),
       env_allowed(settings.env_allowed),
       emits(settings.emits),
+      http(settings.http),
       registry(ctx.metrics),
       audit(ctx.audit),
       log(ctx.logger),
@@ -233,6 +235,100 @@ int32_t CallHost::emit(int32_t signal, std::string_view request) {
   if (!t.ok()) return kAbiInvalid;
   emitted_bytes += request.size();
   emitted.push_back(std::move(t).value());
+  return kAbiOk;
+}
+
+int32_t CallHost::http_request(std::string_view method, std::string_view url,
+                               std::string_view headers, std::string_view body) {
+  response.reset();
+  if (!shared_.http) {
+    shared_.denied->add();
+    shared_.log->warn(
+        "audit: event=permission_denied call=http_request (only a wasm exporter "
+        "may make requests)");
+    if (shared_.audit != nullptr) {
+      shared_.audit->record("permission_denied", shared_.id, {{"call", "http_request"}});
+    }
+    return kAbiDenied;
+  }
+  HttpExchange request;
+  request.method = std::string(method);
+  request.url = std::string(url);
+  request.body = body;
+  // "Name: value" lines; a line without a colon, or a name with a space, is refused.
+  size_t start = 0;
+  while (start < headers.size()) {
+    size_t end = headers.find('\n', start);
+    if (end == std::string_view::npos) end = headers.size();
+    std::string_view line = headers.substr(start, end - start);
+    start = end + 1;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) continue;
+    const size_t colon = line.find(':');
+    if (colon == 0 || colon == std::string_view::npos ||
+        line.substr(0, colon).find_first_of(" \t\r") != std::string_view::npos) {
+      return kAbiInvalid;
+    }
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+    request.headers.emplace_back(std::string(line.substr(0, colon)), std::string(value));
+  }
+  const auto left = deadline - std::chrono::steady_clock::now();
+  if (deadline != std::chrono::steady_clock::time_point{} && left <= std::chrono::nanoseconds(0)) {
+    return kAbiLimit;  // no time left in the call
+  }
+  request.timeout = deadline == std::chrono::steady_clock::time_point{}
+                        ? std::chrono::nanoseconds(0)
+                        : std::chrono::duration_cast<std::chrono::nanoseconds>(left);
+  HttpReply reply = shared_.http->exchange(request);
+  if (reply.code == kAbiDenied) {
+    shared_.denied->add();
+    shared_.log->warn("audit: event=permission_denied call=http_request url={}: {}", request.url,
+                      reply.error);
+    if (shared_.audit != nullptr) {
+      shared_.audit->record(
+          "permission_denied", shared_.id,
+          {{"call", "http_request"}, {"url", request.url}, {"detail", reply.error}});
+    }
+    return kAbiDenied;
+  }
+  if (reply.code < 0) {
+    shared_.log->warn("http_request {} {}: {}", request.method, request.url, reply.error);
+    return reply.code;
+  }
+  const int32_t code = reply.code;
+  response = std::move(reply);
+  return code;
+}
+
+int32_t CallHost::http_response_header(std::string_view name, std::string& value) {
+  if (!response) return kAbiNotFound;
+  for (const auto& [key, v] : response->headers) {
+    if (key.size() == name.size() &&
+        std::equal(key.begin(), key.end(), name.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) ==
+                 std::tolower(static_cast<unsigned char>(b));
+        })) {
+      value = v;
+      return static_cast<int32_t>(value.size());
+    }
+  }
+  return kAbiNotFound;
+}
+
+const std::string* CallHost::http_response_body() {
+  return response ? &response->body : nullptr;
+}
+
+int32_t CallHost::set_retry_after(int64_t milliseconds) {
+  if (milliseconds < 0) return kAbiInvalid;
+  retry_after = std::chrono::milliseconds(std::min<int64_t>(milliseconds, 3600000));
+  return kAbiOk;
+}
+
+int32_t CallHost::set_rejected(int64_t items) {
+  if (items < 0) return kAbiInvalid;
+  rejected = static_cast<uint64_t>(items);
   return kAbiOk;
 }
 

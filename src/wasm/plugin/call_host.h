@@ -55,6 +55,7 @@ struct PluginShared {
   uint64_t state_cap = 0;
   std::set<std::string> env_allowed;
   std::optional<Signal> emits;
+  std::shared_ptr<HttpPort> http;
   telemetry::Registry* registry = nullptr;
   telemetry::AuditLog* audit = nullptr;
   std::shared_ptr<spdlog::logger> log;
@@ -92,6 +93,12 @@ class CallHost final : public HostCalls {
   int32_t result_edits(std::string_view edits) override;
   int32_t result_replace(std::string_view request) override;
   int32_t emit(int32_t signal, std::string_view request) override;
+  int32_t http_request(std::string_view method, std::string_view url, std::string_view headers,
+                       std::string_view body) override;
+  int32_t http_response_header(std::string_view name, std::string& value) override;
+  const std::string* http_response_body() override;
+  int32_t set_retry_after(int64_t milliseconds) override;
+  int32_t set_rejected(int64_t items) override;
 
   // After a call that returned 0: what became of `data` (never changed itself; a changed
   // batch goes to outcome.output). Not ok if the plugin's result is invalid.
@@ -106,6 +113,13 @@ class CallHost final : public HostCalls {
   bool drop = false;
   std::optional<std::string> keep, edits, replace;
   std::string error;
+
+  // Exporters: when the call must end (outbound requests get what is left of it), what the
+  // status's details are, and the last response.
+  std::chrono::steady_clock::time_point deadline{};
+  std::chrono::milliseconds retry_after{0};
+  uint64_t rejected = 0;
+  std::optional<HttpReply> response;
 
  private:
   [[nodiscard]] bool result_set() const { return drop || keep || edits || replace; }

@@ -34,28 +34,41 @@ Status check_imports(const Module& module) {
 
 }  // namespace
 
-Status check_interface_of(const Module& module, const std::set<Signal>& signals);
-
 std::string process_export(Signal signal) {
-  return "weft_process_" + std::string(signal_name(signal));
+  return entry_export(Entry::kProcess, signal);
 }
 
-Status check_interface_of(const Module& module, const std::set<Signal>& signals) {
+std::string entry_export(Entry entry, Signal signal) {
+  return std::string(entry == Entry::kExport ? "weft_export_" : "weft_process_") +
+         std::string(signal_name(signal));
+}
+
+namespace {
+
+Status check_interface_of(const Module& module, const std::set<Signal>& signals, Entry entry) {
   std::vector<std::string> missing;
   const auto exports = module.exports();
   if (std::find(exports.begin(), exports.end(), "memory") == exports.end())
     missing.emplace_back("memory");
   std::vector<std::string> needed = {"weft_abi_version", "weft_alloc", "weft_configure"};
-  for (Signal s : signals) needed.push_back(process_export(s));
+  for (Signal s : signals) needed.push_back(entry_export(entry, s));
   for (const auto& name : needed) {
     if (!module.exports_function(name)) missing.push_back(name);
+  }
+  if (entry == Entry::kExport && signals.empty() &&
+      std::none_of(kAllSignals.begin(), kAllSignals.end(),
+                   [&](Signal s) { return module.exports_function(entry_export(entry, s)); })) {
+    missing.emplace_back("weft_export_traces, _metrics or _logs");
   }
   std::vector<std::pair<std::string, std::string>> expected = {
       {"weft_abi_version", "()->(i32)"},
       {"weft_alloc", "(i32)->(i32)"},
       {"weft_configure", "(i32,i32)->(i32)"},
       {"weft_shutdown", "()->()"}};
-  for (Signal s : signals) expected.emplace_back(process_export(s), "(i32,i32)->(i32)");
+  for (Signal s : entry == Entry::kExport ? std::set<Signal>(kAllSignals.begin(), kAllSignals.end())
+                                          : signals) {
+    expected.emplace_back(entry_export(entry, s), "(i32,i32)->(i32)");
+  }
   for (const auto& [name, want] : expected) {
     const std::string got = module.signature(name);
     if (!got.empty() && got != want) {
@@ -73,8 +86,10 @@ Status check_interface_of(const Module& module, const std::set<Signal>& signals)
   return Status::ok();
 }
 
-Status check_interface(const Module& module, const std::set<Signal>& signals) {
-  Status status = check_interface_of(module, signals);
+}  // namespace
+
+Status check_interface(const Module& module, const std::set<Signal>& signals, Entry entry) {
+  Status status = check_interface_of(module, signals, entry);
   return status.is_ok() ? status : std::move(status).with_reason(LoadFailure::kInterface);
 }
 

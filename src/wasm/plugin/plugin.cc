@@ -120,7 +120,9 @@ CallResult Plugin::place(Instance& instance, CallHost& host, std::string_view by
 Result<std::shared_ptr<InstancePool>> Plugin::load_version(const std::string& bytes) {
   auto module = engine_->compile(bytes, {settings_.module_bytes, settings_.limits.memory_bytes});
   if (!module.ok()) return module.status();
-  if (Status s = check_interface(*module.value(), settings_.signals); !s.is_ok()) return s;
+  if (Status s = check_interface(*module.value(), settings_.signals, settings_.entry); !s.is_ok()) {
+    return s;
+  }
   std::function<void(Instance&)> on_drop;
   if (module.value()->exports_function("weft_shutdown")) {
     PluginShared* shared = shared_.get();
@@ -216,36 +218,11 @@ Outcome Plugin::process(pdata::Telemetry& data) {
     skipped.error = "plugin is backed off after repeated failures";
     return skipped;
   }
-  std::shared_ptr<InstancePool> pool;
-  {
-    std::lock_guard lock(version_mu_);
-    pool = current_;
-  }
-  std::unique_ptr<Instance> instance = pool->take();
-  if (!instance) {
-    auto created = new_instance(*pool);
-    if (!created.ok()) {
-      return failed(Failure::kBadResult, "cannot start an instance: " + created.status().message());
-    }
-    instance = std::move(created).value();
-  }
-  metrics_->calls->add();
-  metrics_->items_in->add(data.item_count());
-  const std::string& wire = data.wire();
   CallHost host(*shared_);
-  CallResult call = place(*instance, host, wire, std::nullopt);
-  if (call.ok()) {
-    call = instance->call(process_export(data.signal()),
-                          {call.value, static_cast<int32_t>(wire.size())}, &host);
-  }
-  shared_->summarise_logs();
-  metrics_->memory->set(static_cast<int64_t>(instance->memory_bytes()));
-  metrics_->timed(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-
-  if (!call.ok()) {  // a trapped or timed-out instance is never reused
-    ctx_.logger->error("plugin call failed, instance replaced: {}", call.message);
-    return failed(call.failure, call.message);
-  }
+  Held held;
+  const CallResult call = call_on_batch(data, Entry::kProcess, host, start, held);
+  if (!call.ok()) return failed(call.failure, call.message);
+  auto& [pool, instance] = held;
   if (call.value != 0) {
     pool->put(std::move(instance));
     return failed(Failure::kGuestError, "plugin returned status " + std::to_string(call.value) +
@@ -263,6 +240,101 @@ Outcome Plugin::process(pdata::Telemetry& data) {
   }
   outcome.emitted = std::move(host.emitted);
   return outcome;
+}
+
+Result<std::unique_ptr<Instance>> Plugin::take_instance(std::shared_ptr<InstancePool>& pool) {
+  {
+    std::lock_guard lock(version_mu_);
+    pool = current_;
+  }
+  std::unique_ptr<Instance> instance = pool->take();
+  if (instance) return instance;
+  auto created = new_instance(*pool);
+  if (!created.ok()) {
+    return Status::invalid_argument("cannot start an instance: " + created.status().message());
+  }
+  return created;
+}
+
+CallResult Plugin::call_on_batch(const pdata::Telemetry& data, Entry entry, CallHost& host,
+                                 std::chrono::steady_clock::time_point start, Held& held) {
+  auto& [pool, instance] = held;
+  auto taken = take_instance(pool);
+  if (!taken.ok()) {
+    CallResult none;
+    none.failure = Failure::kBadResult;
+    none.message = taken.status().message();
+    return none;
+  }
+  instance = std::move(taken).value();
+  metrics_->calls->add();
+  metrics_->items_in->add(data.item_count());
+  const std::string& wire = data.wire();
+  CallResult call = place(*instance, host, wire, std::nullopt);
+  if (call.ok()) {
+    call = instance->call(entry_export(entry, data.signal()),
+                          {call.value, static_cast<int32_t>(wire.size())}, &host);
+  }
+  shared_->summarise_logs();
+  metrics_->memory->set(static_cast<int64_t>(instance->memory_bytes()));
+  metrics_->timed(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  if (!call.ok()) {  // a trapped or timed-out instance is never reused
+    ctx_.logger->error("plugin call failed, instance replaced: {}", call.message);
+    instance.reset();
+  }
+  return call;
+}
+
+ExportOutcome Plugin::export_batch(const pdata::Telemetry& data) {
+  const auto start = std::chrono::steady_clock::now();
+  ExportOutcome result;
+  auto fail = [&](Failure kind, std::string error) {
+    (void)failed(kind, error);
+    result.kind = ExportOutcome::kFailed;
+    result.failure = kind;
+    result.error = std::move(error);
+    return result;
+  };
+  if (backoff_.backing_off(start)) {
+    metrics_->backed_off->add();
+    result.kind = ExportOutcome::kFailed;
+    result.error = "plugin is backed off after repeated failures";
+    return result;
+  }
+  CallHost host(*shared_);
+  host.deadline = start + settings_.limits.timeout;
+  Held held;
+  const CallResult call = call_on_batch(data, Entry::kExport, host, start, held);
+  if (!call.ok()) return fail(call.failure, call.message);
+  auto& [pool, instance] = held;
+  pool->put(std::move(instance));
+  switch (call.value) {
+    case 0:
+      result.kind = ExportOutcome::kSent;
+      break;
+    case 1:
+      result.kind = ExportOutcome::kRetryable;
+      result.retry_after = host.retry_after;
+      break;
+    case 2:
+      result.kind = ExportOutcome::kPermanent;
+      break;
+    case 3:
+      if (host.rejected > data.item_count()) {
+        return fail(Failure::kBadResult, "plugin reported " + std::to_string(host.rejected) +
+                                             " of " + std::to_string(data.item_count()) +
+                                             " items rejected");
+      }
+      result.kind = ExportOutcome::kPartial;
+      result.rejected = host.rejected;
+      break;
+    default:
+      return fail(Failure::kGuestError, "plugin returned status " + std::to_string(call.value) +
+                                            (host.error.empty() ? "" : ": " + host.error));
+  }
+  result.error = host.error;
+  backoff_.succeeded();
+  return result;
 }
 
 void Plugin::start_watching() {

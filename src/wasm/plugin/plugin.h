@@ -28,6 +28,31 @@ class CallHost;
 
 enum class OnError { kPass, kDrop, kReject };
 
+// weft.http_request as the component supplies it (the wasm exporter): weft's own client, with
+// the component's endpoint, permissions, TLS, compression, headers and auth.
+struct HttpExchange {
+  std::string method;
+  std::string url;  // a path relative to the component's endpoint, or an absolute URL
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string_view body;
+  std::chrono::nanoseconds timeout{0};  // what is left of the call's deadline
+};
+struct HttpReply {
+  int32_t code = 0;   // the HTTP status, or an ABI error code (-2, -3, -4, -5)
+  std::string error;  // why, for a negative code
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+class HttpPort {
+ public:
+  virtual ~HttpPort() = default;
+  virtual HttpReply exchange(const HttpExchange& request) = 0;
+};
+
+// The entry point weft calls per batch: weft_process_<signal> (processors, connectors) or
+// weft_export_<signal> (exporters).
+enum class Entry { kProcess, kExport };
+
 struct PluginSettings {
   std::string path;
   std::string config_json = "{}";
@@ -42,6 +67,17 @@ struct PluginSettings {
   std::set<Signal> signals;                        // the plugin must export process for these
   std::optional<Signal> emits;                     // connectors: the signal weft.emit may produce
   std::chrono::milliseconds watch_interval{1000};  // 0: do not watch the file
+  Entry entry = Entry::kProcess;
+  std::shared_ptr<HttpPort> http;  // null: weft.http_request is denied
+};
+
+// What an exporter plugin made of a batch (weft_export_<signal>'s status, docs/abi.md).
+struct ExportOutcome {
+  enum Kind { kSent, kRetryable, kPermanent, kPartial, kFailed } kind = kSent;
+  Failure failure = Failure::kNone;  // kFailed: a trap, timeout or bad status
+  std::chrono::milliseconds retry_after{0};
+  uint64_t rejected = 0;  // kPartial: items the destination refused
+  std::string error;
 };
 
 // What became of a batch handed to a plugin.
@@ -70,6 +106,8 @@ class Plugin {
   // Runs the plugin on a batch; on kKept the batch holds the plugin's result.
   // On kFailed the batch is untouched.
   Outcome process(pdata::Telemetry& data);
+  // Hands a batch to an exporter plugin (Entry::kExport), which sends it with http_request.
+  ExportOutcome export_batch(const pdata::Telemetry& data);
   // Loads the file again; on failure the running version stays and the error is returned.
   Status reload();
   void start_watching();
@@ -85,6 +123,14 @@ class Plugin {
   CallResult place(Instance& instance, CallHost& host, std::string_view bytes,
                    std::optional<std::chrono::milliseconds> timeout);
   Outcome failed(Failure kind, std::string error);
+  // An instance of the running version (taken from its pool, or made), and that version.
+  Result<std::unique_ptr<Instance>> take_instance(std::shared_ptr<InstancePool>& pool);
+  // What both entries share: an instance, the batch copied in, the call and its metrics.
+  // `held` keeps the version and the instance for the caller to give back (no instance
+  // after a failed call: a trapped or timed-out instance is never reused).
+  using Held = std::pair<std::shared_ptr<InstancePool>, std::unique_ptr<Instance>>;
+  CallResult call_on_batch(const pdata::Telemetry& data, Entry entry, CallHost& host,
+                           std::chrono::steady_clock::time_point start, Held& held);
   void audit(const std::string& event, const std::string& detail);
 
   std::shared_ptr<Engine> engine_;

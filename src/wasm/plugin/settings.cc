@@ -32,7 +32,8 @@ Status check_plugin(PluginSettings settings, const std::set<Signal>& signals) {
   return plugin.ok() ? Status::ok() : plugin.status();
 }
 
-void load_plugin_settings(ConfigReader& reader, PluginSettings& p) {
+void load_plugin_settings(ConfigReader& reader, PluginSettings& p,
+                          std::vector<std::string>* http_origins) {
   reader.read("plugin", p.path);
   if (p.path.empty()) {
     reader.error("plugin", "must name the plugin's .wasm file");
@@ -84,11 +85,15 @@ void load_plugin_settings(ConfigReader& reader, PluginSettings& p) {
   std::vector<std::string> env;
   permissions.read("env", env);
   p.env_allowed.insert(env.begin(), env.end());
-  for (const char* reserved : {"http", "files"}) {
-    if (permissions.has(reserved)) {
-      (void)permissions.read_node(reserved);
-      permissions.error(reserved, "is not available in plugin ABI v1 yet");
-    }
+  if (http_origins != nullptr) {
+    permissions.read("http", *http_origins);
+  } else if (permissions.has("http")) {
+    (void)permissions.read_node("http");
+    permissions.error("http", "is for a wasm exporter; this component makes no requests");
+  }
+  if (permissions.has("files")) {
+    (void)permissions.read_node("files");
+    permissions.error("files", "is not available in plugin ABI v1 yet");
   }
   bool watch = true;
   reader.read("watch", watch);

@@ -24,7 +24,9 @@ class PluginFactory : public FactoryFor<PluginConfig> {
 
 // Reads a wasm processor's or connector's settings: plugin, config, limits
 // (memory, timeout, state), on_error, permissions, watch, watch_interval.
-void load_plugin_settings(ConfigReader& reader, PluginSettings& p);
+// `http_origins`: where permissions.http goes (a wasm exporter's); null refuses it.
+void load_plugin_settings(ConfigReader& reader, PluginSettings& p,
+                          std::vector<std::string>* http_origins = nullptr);
 
 // Loads and configures the plugin once, off any pipeline, for `weft validate`.
 Status check_plugin(PluginSettings settings, const std::set<Signal>& signals);

@@ -1,9 +1,9 @@
-#include <httplib.h>
 #include <spdlog/spdlog.h>
 
 #include <map>
 #include <mutex>
 
+#include "components/common/http_client.h"
 #include "components/exporters/helper/otlp_response.h"
 #include "components/exporters/helper/queued_exporter.h"
 #include "pdata/otlp_json.h"
@@ -20,51 +20,15 @@ struct Config : ComponentConfig {
   std::string endpoint;                            // base URL; /v1/<signal> is appended
   std::map<Signal, std::string> signal_endpoints;  // full URLs overriding the base
   std::string encoding = "proto";
-  std::string compression = "gzip";
+  http_client::Compression compression = http_client::Compression::kGzip;
   std::map<std::string, std::string> headers;
   TlsSettings tls;            // used for https:// URLs
   std::string authenticator;  // auth.authenticator: a client authenticator extension
   ExporterSettings exporter;
 };
 
-struct Url {
-  std::string origin;  // scheme://host:port
-  std::string path;
-  bool https = false;
-  std::string host;
-  int port = 0;
-};
-
-bool split_url(const std::string& url, Url& out) {
-  const size_t scheme_end = url.find("://");
-  if (scheme_end == std::string::npos) return false;
-  const std::string scheme = url.substr(0, scheme_end);
-  if (scheme != "http" && scheme != "https") return false;
-  out.https = scheme == "https";
-  const size_t path_start = url.find('/', scheme_end + 3);
-  out.origin = url.substr(0, path_start);
-  out.path = path_start == std::string::npos ? "" : url.substr(path_start);
-  std::string authority = out.origin.substr(scheme_end + 3);
-  if (authority.empty()) return false;
-  const size_t colon = authority.rfind(':');
-  if (colon != std::string::npos && authority.find(']', colon) == std::string::npos) {
-    out.host = authority.substr(0, colon);
-    try {
-      out.port = std::stoi(authority.substr(colon + 1));
-    } catch (...) {
-      return false;
-    }
-  } else {
-    out.host = authority;
-    out.port = out.https ? 443 : 80;
-  }
-  if (out.host.size() > 2 && out.host.front() == '[')
-    out.host = out.host.substr(1, out.host.size() - 2);
-  return !out.host.empty() && out.port > 0 && out.port < 65536;
-}
-
-std::chrono::milliseconds retry_after(const httplib::Response& response) {
-  const std::string value = response.get_header_value("Retry-After");
+std::chrono::milliseconds retry_after(const http_client::Response& response) {
+  const std::string value = response.header("Retry-After");
   if (value.empty()) return std::chrono::milliseconds(0);
   try {
     return std::chrono::seconds(std::stoll(value));
@@ -73,9 +37,18 @@ std::chrono::milliseconds retry_after(const httplib::Response& response) {
   }
 }
 
+// The operator configured the endpoint: any address it resolves to is allowed.
+http_client::ClientSettings settings(const Config& config) {
+  http_client::ClientSettings settings;
+  settings.tls = config.tls;
+  settings.addresses.refuse_link_local = false;
+  return settings;
+}
+
 class HttpSender final : public Sender {
  public:
-  HttpSender(const ComponentContext& ctx, const Config& config) : ctx_(ctx), config_(config) {}
+  HttpSender(const ComponentContext& ctx, const Config& config)
+      : ctx_(ctx), config_(config), client_(settings(config)) {}
 
   Status start() override {
     if (config_.authenticator.empty()) return Status::ok();
@@ -86,66 +59,46 @@ class HttpSender final : public Sender {
   }
 
   Status send(const pdata::Telemetry& data, std::chrono::nanoseconds timeout) override {
-    Url url;
+    http_client::Request request;
     auto it = config_.signal_endpoints.find(data.signal());
     if (it != config_.signal_endpoints.end()) {
-      split_url(it->second, url);
+      http_client::split_url(it->second, request.url);
     } else {
-      split_url(config_.endpoint, url);
-      while (!url.path.empty() && url.path.back() == '/') url.path.pop_back();
-      url.path += "/v1/" + std::string(signal_name(data.signal()));
+      http_client::split_url(config_.endpoint, request.url);
+      std::string& path = request.url.path;
+      while (!path.empty() && path.back() == '/') path.pop_back();
+      path += "/v1/" + std::string(signal_name(data.signal()));
     }
-    std::string body;
-    std::string content_type = "application/x-protobuf";
+    std::string json;
     if (config_.encoding == "json") {
-      auto json = pdata::telemetry_to_json(data);
-      if (!json.ok()) return json.status();
-      body = std::move(json).value();
-      content_type = "application/json";
+      auto encoded = pdata::telemetry_to_json(data);
+      if (!encoded.ok()) return encoded.status();
+      json = std::move(encoded).value();
     }
-    std::map<std::string, std::string> header_map = config_.headers;
+    const std::string& payload = config_.encoding == "json" ? json : data.wire();
+    auto body = http_client::compress(config_.compression, payload);
+    if (!body.ok()) return body.status();
+    request.body = std::move(body).value();
+    std::map<std::string, std::string> headers = config_.headers;
     if (authenticator_ != nullptr) {
-      if (Status s = authenticator_->add_headers(header_map); !s.is_ok()) return s;
+      if (Status s = authenticator_->add_headers(headers); !s.is_ok()) return s;
     }
-    httplib::Headers headers(header_map.begin(), header_map.end());
-    const std::string& payload = config_.encoding == "json" ? body : data.wire();
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
-    bool reused = false;
-    auto client = take_client(url, reused);
-    if (!client.ok()) return client.status();
-    auto post = [&] {
-      if (ms.count() > 0) {
-        (*client)->set_connection_timeout(ms);
-        (*client)->set_read_timeout(ms);
-        (*client)->set_write_timeout(ms);
-      }
-      return (*client)->Post(url.path, headers, payload, content_type);
-    };
-    auto result = post();
-    if (!result && reused &&
-        (result.error() == httplib::Error::Read || result.error() == httplib::Error::Write)) {
-      // A kept-alive connection the server closed as the request went out: once more, on a
-      // new connection, before it counts as a failure.
-      client = take_client(url, reused, /*fresh=*/true);
-      if (!client.ok()) return client.status();
-      result = post();
+    request.headers.assign(headers.begin(), headers.end());
+    request.headers.emplace_back(
+        "Content-Type", config_.encoding == "json" ? "application/json" : "application/x-protobuf");
+    if (config_.compression != http_client::Compression::kNone) {
+      request.headers.emplace_back("Content-Encoding",
+                                   std::string(http_client::compression_name(config_.compression)));
     }
-    const std::string target = url.origin + url.path;
-    if (!result) {
-      std::string reason = httplib::to_string(result.error());
-      if (result.error() == httplib::Error::SSLServerVerification) {
-        const auto verify = static_cast<httplib::SSLClient&>(**client).get_openssl_verify_result();
-        reason += std::string(": ") + X509_verify_cert_error_string(verify);
-      } else if (result.error() == httplib::Error::SSLConnection) {
-        reason += ": " + tls::last_error();
-      }
-      return Status::retryable("OTLP/HTTP export to " + target + " failed: " + reason);
-    }
-    give_back(url, std::move(client).value());
-    const int code = result->status;
+    const std::string target = request.url.origin + request.url.path;
+    http_client::Outcome outcome = client_.send(request, timeout);
+    if (!outcome.ok())
+      return Status::retryable("OTLP/HTTP export to " + target + " failed: " + outcome.error);
+    const http_client::Response& response = outcome.response;
+    const int code = response.status;
     if (code >= 200 && code < 300) {
       if (config_.encoding != "json") {
-        auto partial = parse_partial_success(result->body);
+        auto partial = parse_partial_success(response.body);
         if (partial.rejected > 0 || !partial.error_message.empty()) {
           ctx_.metrics
               ->counter("otelcol_exporter_send_failed_" + std::string(item_noun(data.signal())),
@@ -160,62 +113,16 @@ class HttpSender final : public Sender {
     std::string message =
         "OTLP/HTTP export to " + target + " failed with HTTP " + std::to_string(code);
     if (code == 429 || code == 502 || code == 503 || code == 504) {
-      return Status::retryable(std::move(message), retry_after(*result));
+      return Status::retryable(std::move(message), retry_after(response));
     }
     return Status::permanent(std::move(message));
   }
 
  private:
-  using ClientPtr = std::unique_ptr<httplib::ClientImpl>;
-
-  // A kept-alive client for url's origin: an idle one, or a new one. Clients that failed are
-  // dropped, not given back.
-  Result<ClientPtr> take_client(const Url& url, bool& reused, bool fresh = false) {
-    reused = false;
-    if (!fresh) {
-      std::lock_guard lock(mutex_);
-      auto& idle = idle_[url.origin];
-      if (!idle.empty()) {
-        reused = true;
-        ClientPtr client = std::move(idle.back());
-        idle.pop_back();
-        return client;
-      }
-    }
-    ClientPtr client;
-    if (url.https) {
-      const TlsSettings& tls = config_.tls;
-      const std::string& name =
-          tls.server_name_override.empty() ? url.host : tls.server_name_override;
-      auto ssl = std::make_unique<httplib::SSLClient>(name, url.port);
-      if (name != url.host) ssl->set_hostname_addr_map({{name, url.host}});
-      if (Status s = tls::configure_client(*ssl->ssl_context(), tls); !s.is_ok()) {
-        return Status::permanent("OTLP/HTTP export to " + url.origin + ": " + s.message());
-      }
-      if (!tls.ca_file.empty()) ssl->set_ca_cert_path(tls.ca_file);
-      ssl->enable_server_certificate_verification(!tls.insecure_skip_verify);
-      client = std::move(ssl);
-    } else {
-      client = std::make_unique<httplib::ClientImpl>(url.host, url.port);
-    }
-    client->set_keep_alive(true);
-    // The headers and the body go out in separate writes: without this, the body waits for
-    // the server's delayed ACK of the headers (40 ms a request).
-    client->set_tcp_nodelay(true);
-    client->set_compress(config_.compression == "gzip");
-    return client;
-  }
-
-  void give_back(const Url& url, ClientPtr client) {
-    std::lock_guard lock(mutex_);
-    idle_[url.origin].push_back(std::move(client));
-  }
-
   ComponentContext ctx_;
   Config config_;
+  http_client::Client client_;
   ClientAuthenticator* authenticator_ = nullptr;
-  std::mutex mutex_;
-  std::map<std::string, std::vector<ClientPtr>> idle_;  // by origin
 };
 
 class Factory final : public FactoryFor<Config> {
@@ -237,29 +144,32 @@ class Factory final : public FactoryFor<Config> {
       std::string value;
       reader.read(key, value);
       if (value.empty()) continue;
-      Url url;
-      if (!split_url(value, url)) reader.error(key, "expected an http:// or https:// URL");
+      http_client::Url url;
+      if (!http_client::split_url(value, url)) {
+        reader.error(key, "expected an http:// or https:// URL");
+      }
       config.signal_endpoints[s] = value;
     }
     reader.read("encoding", config.encoding);
-    reader.read("compression", config.compression);
+    std::string compression = "gzip";
+    reader.read("compression", compression);
+    if (!http_client::parse_compression(compression, config.compression)) {
+      reader.error("compression",
+                   "must be gzip, zstd, snappy or none, got \"" + compression + "\"");
+    }
     reader.read("headers", config.headers);
     read_tls_client(reader, config.tls);
     read_authenticator(reader, config.authenticator);
     config.exporter.load(reader);
-    Url url;
+    http_client::Url url;
     if (config.endpoint.empty() && config.signal_endpoints.size() < kAllSignals.size()) {
       reader.error("endpoint", "must be set, for example \"http://collector.example:4318\"");
-    } else if (!config.endpoint.empty() && !split_url(config.endpoint, url)) {
+    } else if (!config.endpoint.empty() && !http_client::split_url(config.endpoint, url)) {
       reader.error("endpoint",
                    "expected an http:// or https:// URL, got \"" + config.endpoint + "\"");
     }
     if (config.encoding != "proto" && config.encoding != "json") {
       reader.error("encoding", "must be proto or json, got \"" + config.encoding + "\"");
-    }
-    if (config.compression != "gzip" && config.compression != "none" &&
-        !config.compression.empty()) {
-      reader.error("compression", "must be gzip or none, got \"" + config.compression + "\"");
     }
   }
 };
