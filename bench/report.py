@@ -26,8 +26,8 @@ from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 COLLECTORS = ["weft", "weft-native", "otelcol"]
-SCENARIOS = ["passthrough", "passthrough-gzip", "filter", "transform", "redact", "chain",
-             "persistent", "persistent-fsync"]
+SCENARIOS = ["passthrough", "passthrough-gzip", "passthrough-tls", "filter", "transform",
+             "redact", "chain", "persistent", "persistent-fsync"]
 SIGNALS = ["traces", "logs", "metrics"]
 COLORS = {"weft": "#1f77b4", "weft-native": "#8fbfe0", "otelcol": "#e6862e"}
 GREEN, RED, GREY = "#2e7d32", "#c62828", "#9e9e9e"
@@ -214,7 +214,7 @@ def build_targets(runs, boundary) -> list[Target]:
     t1.append(throughput_part(runs, "traces, gzip (info)", "passthrough-gzip", "traces", "otelcol",
                               counted=False))
     t2 = [throughput_part(runs, sig, "chain", sig, "otelcol") for sig in ("traces", "logs")]
-    info = ("passthrough-gzip", "persistent", "persistent-fsync")
+    info = ("passthrough-gzip", "passthrough-tls", "persistent", "persistent-fsync")
     t3 = [Part(scen + (" (info)" if scen in info else ""),
                ratio(fixed_val(runs, "weft", scen, "traces", 10000, "cpu_s_per_million"),
                      fixed_val(runs, "otelcol", scen, "traces", 10000, "cpu_s_per_million")),
@@ -228,6 +228,15 @@ def build_targets(runs, boundary) -> list[Target]:
                       max_val(runs, "weft", "passthrough", "traces", "items_per_s")),
                 counted=False)
            for label, scen in (("fsync off", "persistent"), ("fsync on", "persistent-fsync"))]
+    t10 = [throughput_part(runs, "traces", "passthrough-tls", "traces", "otelcol"),
+           Part("TLS vs plaintext, weft (info)",
+                ratio(max_val(runs, "weft", "passthrough-tls", "traces", "items_per_s"),
+                      max_val(runs, "weft", "passthrough", "traces", "items_per_s")),
+                counted=False),
+           Part("TLS vs plaintext, Go collector (info)",
+                ratio(max_val(runs, "otelcol", "passthrough-tls", "traces", "items_per_s"),
+                      max_val(runs, "otelcol", "passthrough", "traces", "items_per_s")),
+                counted=False)]
     t4 = [Part(f"{scen}/{sig}", idle_rss(runs, "weft", scen, sig))
           for sig, scen in combos(runs, ["weft"])] or [Part("weft", None)]
     t5 = [Part(f"{scen}/{sig}", ratio(max_val(runs, "weft", scen, sig, "rss_peak_mib"),
@@ -267,6 +276,8 @@ def build_targets(runs, boundary) -> list[Target]:
         Target(8, "Epoch deadline overhead", "pct", 0.05, False, [Part("", epoch, note8)]),
         Target(9, "Persistent queue (file_storage) throughput vs the Go collector's, traces",
                "ratio", 2.0, True, t9),
+        Target(10, "TLS passthrough throughput vs the Go collector over TLS", "ratio", 2.0, True,
+               t10),
     ]
 
 

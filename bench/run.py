@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SCENARIOS = ["passthrough", "passthrough-gzip", "filter", "transform", "redact", "chain",
-             "persistent", "persistent-fsync"]
+SCENARIOS = ["passthrough", "passthrough-gzip", "passthrough-tls", "filter", "transform",
+             "redact", "chain", "persistent", "persistent-fsync"]
 PLUGIN_SCENARIOS = ["filter", "transform", "redact"]
 BATCH = {"send_batch_size": 8192, "timeout": "20ms"}
 ITEMS_PER_REQUEST = 512
@@ -121,7 +121,7 @@ def weft_processors(scenario, build, native):
 
 
 def collector_config(kind, scenario, signal_name, build, port, sink_port, metrics_port,
-                     workdir=None):
+                     workdir=None, pki=None):
     exporter = "otlp"
     if kind == "otelcol":
         exporter = "otlp_grpc"  # its current name; "otlp" is a deprecated alias
@@ -141,6 +141,11 @@ def collector_config(kind, scenario, signal_name, build, port, sink_port, metric
                     "pipelines": {signal_name: {"receivers": ["otlp"], "processors": chain,
                                                 "exporters": [exporter]}}},
     }
+    if scenario == "passthrough-tls":
+        # TLS on both hops: the sender to the receiver, the exporter to the sink.
+        config["receivers"]["otlp"]["protocols"]["grpc"]["tls"] = {
+            "cert_file": str(pki["cert"]), "key_file": str(pki["key"])}
+        config["exporters"][exporter]["tls"] = {"ca_file": str(pki["ca"])}
     if scenario.startswith("persistent"):
         # The exporter's queue on disk (file_storage), fsync'ed before each acknowledgement in
         # persistent-fsync: the cost of durability, each collector with its own storage.
@@ -214,10 +219,31 @@ def pinned(cpus, argv):
     return (["taskset", "-c", cpus] + argv) if cpus and shutil.which("taskset") else argv
 
 
+def make_pki(directory):
+    """A CA and a certificate for 127.0.0.1 signed by it (openssl), for passthrough-tls."""
+    pki = {"ca": directory / "ca.pem", "cert": directory / "cert.pem", "key": directory / "key.pem"}
+    ca_key = directory / "ca-key.pem"
+    run = lambda *argv: subprocess.run(["openssl", *map(str, argv)], check=True,
+                                       capture_output=True)
+    run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-days", "2", "-subj", "/CN=weft bench CA", "-keyout", ca_key, "-out", pki["ca"])
+    csr = directory / "cert.csr"
+    run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-subj", "/CN=localhost", "-keyout", pki["key"], "-out", csr)
+    ext = directory / "ext.cnf"
+    ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    run("x509", "-req", "-in", csr, "-CA", pki["ca"], "-CAkey", ca_key, "-CAcreateserial",
+        "-days", "2", "-extfile", ext, "-out", pki["cert"])
+    return pki
+
+
 class Sink:
-    def __init__(self, loadgen, cpus):
+    def __init__(self, loadgen, cpus, pki=None):
         self.port = free_port()
-        self.proc = subprocess.Popen(pinned(cpus, [str(loadgen), "sink", "--port", str(self.port)]),
+        argv = [str(loadgen), "sink", "--port", str(self.port)]
+        if pki:
+            argv += ["--cert", str(pki["cert"]), "--key", str(pki["key"])]
+        self.proc = subprocess.Popen(pinned(cpus, argv),
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         first = json.loads(self.proc.stdout.readline())
         if first.get("listening") != self.port:
@@ -251,12 +277,13 @@ class Sink:
             self.proc.kill()
 
 
-def send(loadgen, cpus, port, signal_name, rate, seconds, concurrency):
-    out = subprocess.run(
-        pinned(cpus, [str(loadgen), "send", "--endpoint", f"127.0.0.1:{port}", "--signal",
-                      signal_name, "--items", str(ITEMS_PER_REQUEST), "--rate", str(rate),
-                      "--seconds", str(seconds), "--concurrency", str(concurrency)]),
-        capture_output=True, text=True, check=True)
+def send(loadgen, cpus, port, signal_name, rate, seconds, concurrency, ca=None):
+    argv = [str(loadgen), "send", "--endpoint", f"127.0.0.1:{port}", "--signal", signal_name,
+            "--items", str(ITEMS_PER_REQUEST), "--rate", str(rate), "--seconds", str(seconds),
+            "--concurrency", str(concurrency)]
+    if ca:
+        argv += ["--ca", str(ca)]
+    out = subprocess.run(pinned(cpus, argv), capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -266,10 +293,13 @@ def keep_fraction(scenario, signal_name):
     return 0.5 if scenario in ("filter", "chain") and signal_name != "metrics" else 1.0
 
 
-def measure(args, kind, scenario, signal_name, sink, binaries, workdir):
+def measure(args, kind, scenario, signal_name, sinks, binaries, workdir):
     port, metrics_port = free_port(), free_port()
+    tls = scenario == "passthrough-tls"
+    sink = sinks["tls" if tls else "plain"]
+    ca = args.pki["ca"] if tls else None
     config = collector_config(kind, scenario, signal_name, args.build, port, sink.port,
-                              metrics_port, workdir)
+                              metrics_port, workdir, args.pki)
     config_path = workdir / f"{kind}-{scenario}-{signal_name}.yaml"
     config_path.write_text(json.dumps(config, indent=1))  # JSON is YAML
     log_path = workdir / f"{kind}-{scenario}-{signal_name}.log"
@@ -292,7 +322,7 @@ def measure(args, kind, scenario, signal_name, sink, binaries, workdir):
         keep = keep_fraction(scenario, signal_name)
         # Warm-up: the first requests go all the way through before anything is measured.
         sink.ask("reset")
-        warm = send(args.loadgen, args.load_cpus, port, signal_name, 20000, 1.0, 1)
+        warm = send(args.loadgen, args.load_cpus, port, signal_name, 20000, 1.0, 1, ca)
         stats, _ = sink.wait_for(int(warm["sent_items"] * keep), settle=3.0)
         if stats["items"] < int(warm["sent_items"] * keep):
             raise RuntimeError(f"warm-up lost items: {stats} of {warm}")
@@ -302,7 +332,7 @@ def measure(args, kind, scenario, signal_name, sink, binaries, workdir):
             cpu0 = cpu_seconds(proc.pid)
             # CPU time comes in 10 ms ticks: the low rate runs twice as long.
             seconds = args.fixed_seconds * (2 if rate <= 10000 else 1)
-            sent = send(args.loadgen, args.load_cpus, port, signal_name, rate, seconds, 4)
+            sent = send(args.loadgen, args.load_cpus, port, signal_name, rate, seconds, 4, ca)
             expected = int(sent["sent_items"] * keep)
             stats, _ = sink.wait_for(expected)
             cpu = cpu_seconds(proc.pid) - cpu0
@@ -319,7 +349,7 @@ def measure(args, kind, scenario, signal_name, sink, binaries, workdir):
         cpu0 = cpu_seconds(proc.pid)
         t0 = time.monotonic()
         sent = send(args.loadgen, args.load_cpus, port, signal_name, 0, args.max_seconds,
-                    args.concurrency)
+                    args.concurrency, ca)
         expected = int(sent["sent_items"] * keep)
         stats, last = sink.wait_for(expected)
         cpu = cpu_seconds(proc.pid) - cpu0
@@ -446,20 +476,25 @@ def main():
     plan = []
     for scenario in scenarios:
         signals = {"passthrough": ["traces", "logs", "metrics"], "passthrough-gzip": ["traces"],
-                   "persistent": ["traces"], "persistent-fsync": ["traces"]}.get(
+                   "passthrough-tls": ["traces"], "persistent": ["traces"],
+                   "persistent-fsync": ["traces"]}.get(
                        scenario, ["traces", "logs"])
         for signal_name in signals:
             for kind in kinds:
                 if kind == "weft-native" and scenario.startswith(("passthrough", "persistent")):
                     continue  # no plugin: the same as weft
                 plan.append((kind, scenario, signal_name))
-    sink = Sink(args.loadgen, args.load_cpus)
     runs = []
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="weft-bench-") as tmp:
+        args.pki = make_pki(Path(tmp)) if "passthrough-tls" in scenarios else None
+        sinks = {"plain": Sink(args.loadgen, args.load_cpus)}
+        if args.pki:
+            sinks["tls"] = Sink(args.loadgen, args.load_cpus, args.pki)
+        sink = sinks["plain"]
         try:
             for i, (kind, scenario, signal_name) in enumerate(plan, 1):
-                run = measure(args, kind, scenario, signal_name, sink, binaries, Path(tmp))
+                run = measure(args, kind, scenario, signal_name, sinks, binaries, Path(tmp))
                 runs.append(run)
                 summary = run.get("error") or (
                     f"max {run['max']['items_per_s']:,.0f}/s lost {run['max']['lost_items']}, "
@@ -474,7 +509,8 @@ def main():
                         profile(args, *entry, sink, binaries, Path(tmp), args.profiles)
                         print(f"[bench] profiled {' '.join(map(str, entry))}", file=sys.stderr)
         finally:
-            sink.close()
+            for each in sinks.values():
+                each.close()
     result = {
         "schema": 1,
         "generated_at": datetime.datetime.now(datetime.timezone.utc).strftime(
@@ -500,7 +536,9 @@ def main():
                 "RSS: VmHWM after the run. Pipelines: otlp receiver -> scenario processors -> "
                 "batch -> otlp exporter to the sink, uncompressed (compression: none) on "
                 "loopback; passthrough-gzip is passthrough with both exporters at their "
-                "default, gzip. Filter and chain drop every second item."),
+                "default, gzip; passthrough-tls is passthrough with TLS (ECDSA P-256, a private "
+                "CA) from the sender to the receiver and from the exporter to the sink. Filter "
+                "and chain drop every second item."),
         },
         "runs": runs,
     }

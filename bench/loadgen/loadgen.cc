@@ -2,12 +2,13 @@
 //
 //   weft_loadgen send --endpoint HOST:PORT --signal traces|logs|metrics [--items 512]
 //                     [--rate ITEMS_PER_S (0: as fast as accepted)] [--seconds 6]
-//                     [--concurrency 4]
+//                     [--concurrency 4] [--ca CA_PEM_FILE]
 //     Sends one prebuilt OTLP/gRPC request over and over, stamping the send time into
 //     every item, and prints one JSON line with what was accepted.
-//   weft_loadgen sink --port PORT
-//     An OTLP/gRPC server that counts arriving items and the latency of each (now minus
-//     the stamp). Commands on stdin, one JSON line on stdout for each: "stats", "reset".
+//   weft_loadgen sink --port PORT [--cert PEM_FILE --key PEM_FILE]
+//     An OTLP/gRPC server (TLS with --cert and --key) that counts arriving items and the
+//     latency of each (now minus the stamp). Commands on stdin, one JSON line on stdout
+//     for each: "stats", "reset".
 //
 // The requests are described in requests.h.
 #include <grpcpp/generic/generic_stub.h>
@@ -17,6 +18,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <fstream>
 #include <future>
 #include <iostream>
 #include <mutex>
@@ -86,7 +88,13 @@ struct SendOptions {
   double rate = 0;  // items per second; 0: closed loop, as fast as accepted
   double seconds = 6;
   int concurrency = 4;
+  std::string ca_file;  // TLS to the endpoint, trusting this CA
 };
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
 
 int send(const SendOptions& o) {
   const Template base = make_template(o.signal, o.items);
@@ -103,11 +111,17 @@ int send(const SendOptions& o) {
                                std::chrono::duration<double>(o.seconds));
   const double slot_seconds = o.rate > 0 ? static_cast<double>(base.items) / o.rate : 0;
 
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (!o.ca_file.empty()) {
+    grpc::SslCredentialsOptions tls;
+    tls.pem_root_certs = read_file(o.ca_file);
+    credentials = grpc::SslCredentials(tls);
+  }
   auto worker = [&](int id) {
     grpc::ChannelArguments args;
     args.SetInt("weft.loadgen.worker", id);  // a connection of its own
     args.SetMaxReceiveMessageSize(-1);
-    auto channel = grpc::CreateCustomChannel(o.endpoint, grpc::InsecureChannelCredentials(), args);
+    auto channel = grpc::CreateCustomChannel(o.endpoint, credentials, args);
     grpc::GenericStub stub(channel);
     std::string bytes = base.bytes;
     while (true) {
@@ -275,7 +289,7 @@ class SinkService final
   Stats& stats_;
 };
 
-int sink(int port) {
+int sink(int port, const std::string& cert_file, const std::string& key_file) {
   namespace collector = otlp::collector;
   Stats stats;
   SinkService<collector::trace::v1::TraceService, weft::Signal::kTraces> traces(stats);
@@ -283,8 +297,13 @@ int sink(int port) {
   SinkService<collector::metrics::v1::MetricsService, weft::Signal::kMetrics> metrics(stats);
   grpc::ServerBuilder builder;
   int bound = 0;
-  builder.AddListeningPort("127.0.0.1:" + std::to_string(port), grpc::InsecureServerCredentials(),
-                           &bound);
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (!cert_file.empty()) {
+    grpc::SslServerCredentialsOptions tls;
+    tls.pem_key_cert_pairs.push_back({read_file(key_file), read_file(cert_file)});
+    credentials = grpc::SslServerCredentials(tls);
+  }
+  builder.AddListeningPort("127.0.0.1:" + std::to_string(port), credentials, &bound);
   builder.SetMaxReceiveMessageSize(-1);
   builder.RegisterService(&traces);
   builder.RegisterService(&logs);
@@ -314,8 +333,8 @@ int sink(int port) {
 
 int usage() {
   std::cerr << "usage: weft_loadgen send --endpoint HOST:PORT --signal traces|logs|metrics "
-               "[--items N] [--rate ITEMS_PER_S] [--seconds S] [--concurrency C]\n"
-               "       weft_loadgen sink --port PORT\n";
+               "[--items N] [--rate ITEMS_PER_S] [--seconds S] [--concurrency C] [--ca FILE]\n"
+               "       weft_loadgen sink --port PORT [--cert FILE --key FILE]\n";
   return 2;
 }
 
@@ -326,6 +345,7 @@ int main(int argc, char** argv) {
   const std::string mode = argv[1];
   SendOptions o;
   int port = 0;
+  std::string cert_file, key_file;
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string key = argv[i], value = argv[i + 1];
     if (key == "--endpoint") {
@@ -342,11 +362,17 @@ int main(int argc, char** argv) {
       o.concurrency = std::stoi(value);
     } else if (key == "--port") {
       port = std::stoi(value);
+    } else if (key == "--ca") {
+      o.ca_file = value;
+    } else if (key == "--cert") {
+      cert_file = value;
+    } else if (key == "--key") {
+      key_file = value;
     } else {
       return usage();
     }
   }
-  if (mode == "sink") return sink(port);
+  if (mode == "sink") return sink(port, cert_file, key_file);
   if (mode != "send" || o.endpoint.empty()) return usage();
   if (o.signal != "traces" && o.signal != "logs" && o.signal != "metrics") return usage();
   return send(o);
