@@ -7,7 +7,6 @@
  *   other codes  permanent: the batch is dropped and counted;
  *   no response  retryable (the destination is down or slow); a cap or a denial: permanent.
  * Config: {"paths": {"traces": "/v1/traces", ...}} to send elsewhere than /v1/<signal>. */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <weft.h>
@@ -50,16 +49,11 @@ static int64_t rejected_items(weft_bytes body, char* message, size_t cap) {
 }
 
 static int send(const weft_batch* batch) {
-  int status = weft_http_request("POST", paths[batch->signal],
-                                 "Content-Type: application/x-protobuf", batch->request.data,
-                                 batch->request.len);
-  char text[512];
-  if (status < 0) {
-    snprintf(text, sizeof(text), "relay: request failed (%d)", status);
-    weft_set_error(text);
-    return status == WEFT_HTTP_FAILED ? WEFT_EXPORT_RETRYABLE : WEFT_EXPORT_PERMANENT;
-  }
+  int status =
+      weft_http_request("POST", paths[batch->signal], "Content-Type: application/x-protobuf",
+                        batch->request.data, batch->request.len);
   if (status >= 200 && status < 300) {
+    char text[512];
     weft_buf body;
     weft_buf_init(&body);
     weft_http_response_body(&body);
@@ -73,16 +67,7 @@ static int send(const weft_batch* batch) {
     }
     return WEFT_EXPORT_SENT;
   }
-  snprintf(text, sizeof(text), "relay: the destination answered HTTP %d", status);
-  weft_set_error(text);
-  if (status == 429 || status == 502 || status == 503 || status == 504) {
-    char after[32];
-    if (weft_http_response_header("Retry-After", after, sizeof(after)) > 0) {
-      weft_export_retry_after((int64_t)atoi(after) * 1000);
-    }
-    return WEFT_EXPORT_RETRYABLE;
-  }
-  return WEFT_EXPORT_PERMANENT;
+  return weft_export_status(status, "relay");
 }
 
 WEFT_PLUGIN(configure)

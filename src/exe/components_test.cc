@@ -20,15 +20,16 @@ namespace weft {
 namespace {
 
 // A plugin that takes every signal through `entry` ("process": changes nothing, and as a
-// connector emits nothing; "export": sends nothing anywhere).
+// connector emits nothing; "export": sends nothing anywhere; "receive": emits nothing).
 std::string plugin_module(const std::string& entry) {
   std::string module = R"((module (memory (export "memory") 1)
   (func (export "weft_abi_version") (result i32) i32.const 1)
   (func (export "weft_alloc") (param i32) (result i32) i32.const 1024)
   (func (export "weft_configure") (param i32 i32) (result i32) i32.const 0))";
   for (const char* signal : {"traces", "metrics", "logs"}) {
-    module += "\n  (func (export \"weft_" + entry + "_" + signal +
-              "\") (param i32 i32) (result i32) i32.const 0)";
+    const std::string name = entry == "receive" ? "weft_receive" : "weft_" + entry + "_" + signal;
+    module += "\n  (func (export \"" + name + "\") (param i32 i32) (result i32) i32.const 0)";
+    if (entry == "receive") break;
   }
   return module + ")";
 }
@@ -39,10 +40,15 @@ std::string required_settings(ComponentKind kind, std::string_view type,
                               const testing::TempDir& dir) {
   const std::string plugin = dir.write("plugin.wat", plugin_module("process"));
   const std::string export_plugin = dir.write("export.wat", plugin_module("export"));
+  const std::string receive_plugin = dir.write("receive.wat", plugin_module("receive"));
   const std::string unused = "127.0.0.1:" + std::to_string(testing::free_port());
   const std::map<std::pair<ComponentKind, std::string_view>, std::string> settings = {
       {{ComponentKind::kReceiver, "otlp"},
        "protocols: {grpc: {endpoint: '127.0.0.1:0'}, http: {endpoint: '127.0.0.1:0'}}"},
+      {{ComponentKind::kReceiver, "wasm"},
+       "plugin: " + receive_plugin + "\nendpoint: '127.0.0.1:0'\npaths: [/in]"},
+      {{ComponentKind::kReceiver, "zipkin"}, "endpoint: '127.0.0.1:0'"},
+      {{ComponentKind::kExporter, "zipkin"}, "endpoint: http://" + unused + "/api/v2/spans"},
       {{ComponentKind::kProcessor, "memory_limiter"}, "check_interval: 1s\nlimit_mib: 4096"},
       {{ComponentKind::kProcessor, "wasm"}, "plugin: " + plugin},
       {{ComponentKind::kConnector, "wasm"}, "plugin: " + plugin},

@@ -212,13 +212,16 @@ int main(int argc, char** argv) {
   }
 
   if (components->parsed()) {
-    if (components_markdown) std::cout << "| kind | type | signals |\n| --- | --- | --- |\n";
+    if (components_markdown) {
+      std::cout << "| kind | type | signals | implementation |\n| --- | --- | --- | --- |\n";
+    }
     for (auto kind : {weft::ComponentKind::kReceiver, weft::ComponentKind::kProcessor,
                       weft::ComponentKind::kExporter, weft::ComponentKind::kConnector,
                       weft::ComponentKind::kExtension}) {
       for (const auto* f : factories.of_kind(kind)) {
         if (!components_markdown) {
-          std::cout << weft::kind_name(kind) << " " << f->type() << "\n";
+          std::cout << weft::kind_name(kind) << " " << f->type() << " (" << f->implementation()
+                    << ")\n";
           continue;
         }
         std::string signals;
@@ -227,7 +230,7 @@ int main(int argc, char** argv) {
         }
         if (kind == weft::ComponentKind::kExtension) signals = "-";
         std::cout << "| " << weft::kind_name(kind) << " | `" << f->type() << "` | " << signals
-                  << " |\n";
+                  << " | " << f->implementation() << " |\n";
       }
     }
     return 0;

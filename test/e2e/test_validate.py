@@ -157,7 +157,7 @@ def test_version(weft_bin):
 def test_components(weft_bin):
     r = run(weft_bin, "components")
     assert r.returncode == 0, r.stderr
-    lines = {" ".join(ln.split()) for ln in r.stdout.splitlines() if ln.strip()}
+    lines = {" ".join(ln.split()[:2]) for ln in r.stdout.splitlines() if ln.strip()}
     expected = {
         "receiver otlp",
         "processor batch",
@@ -169,6 +169,10 @@ def test_components(weft_bin):
         "extension health_check",
     }
     assert expected <= lines, f"missing: {sorted(expected - lines)}\nstdout:\n{r.stdout}"
+    # Each says what it is made of: native code, or a plugin weft ships.
+    assert "receiver otlp (native)" in r.stdout
+    assert "receiver zipkin (plugin zipkin_receiver.wasm)" in r.stdout
+    assert "exporter zipkin (plugin zipkin_exporter.wasm)" in r.stdout
 
 
 def test_two_configs_merge(collector_factory, weft_bin, tmp_path):

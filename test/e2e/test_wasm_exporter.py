@@ -302,3 +302,4 @@ def test_validate_checks_the_plugin_and_the_settings(weft_bin, tmp_path):
                          text=True, timeout=60)
     assert run.returncode != 0
     assert "exporters.wasm/probe" in run.stderr and "weft_export_metrics" in run.stderr, run.stderr
+

@@ -280,12 +280,7 @@ int weft_env_get(const char* name, char* out, size_t cap);
  * URL of an origin in permissions.http; `headers` are "Name: value" lines separated by "\n"
  * (or NULL). Returns the response's HTTP status, or WEFT_HTTP_INVALID (-2), _DENIED (-3),
  * _LIMIT (-4: a cap, or no time left) or _FAILED (-5: no response). */
-enum {
-  WEFT_HTTP_INVALID = -2,
-  WEFT_HTTP_DENIED = -3,
-  WEFT_HTTP_LIMIT = -4,
-  WEFT_HTTP_FAILED = -5
-};
+enum { WEFT_HTTP_INVALID = -2, WEFT_HTTP_DENIED = -3, WEFT_HTTP_LIMIT = -4, WEFT_HTTP_FAILED = -5 };
 int weft_http_request(const char* method, const char* url, const char* headers, const void* body,
                       size_t len);
 /* A header of the last response, NUL-terminated in out; -1 if absent, else its length. */
@@ -302,6 +297,32 @@ enum {
 };
 void weft_export_retry_after(int64_t milliseconds);
 void weft_export_rejected(int64_t items);
+/* What an HTTP answer usually means for an exporter, with the reason set for weft's log:
+ * 2xx sent; 429, 502, 503 and 504 retryable (not before the response's Retry-After seconds);
+ * no response (WEFT_HTTP_FAILED) retryable; anything else, or another negative code,
+ * permanent. `who` starts the reason ("zipkin: the destination answered HTTP 400"). */
+int weft_export_status(int http_status, const char* who);
+
+/* ---- receivers -----------------------------------------------------------------------------
+ * A wasm receiver's plugin gets each request's body (push: weft listens on the receiver's
+ * endpoint) or each fetched target's body (pull) in its WEFT_RECEIVE function, turns it
+ * into OTLP requests and hands them over with weft_emit (any signal the receiver's
+ * pipelines take). It returns WEFT_RECEIVE_OK, or WEFT_RECEIVE_BAD_REQUEST (the client gets
+ * 400, or weft_respond's 4xx, with weft_set_error's text). */
+enum { WEFT_RECEIVE_OK = 0, WEFT_RECEIVE_BAD_REQUEST = 1 };
+enum {
+  WEFT_REQUEST_METHOD = 0,
+  WEFT_REQUEST_PATH = 1,
+  WEFT_REQUEST_QUERY = 2,
+  WEFT_REQUEST_TARGET = 3, /* pull: the URL fetched */
+  WEFT_REQUEST_PEER = 4,   /* push: the client's address */
+  WEFT_REQUEST_STATUS = 5  /* pull: the target's HTTP status */
+};
+/* What the request is, NUL-terminated in out; -1 if it has no such thing, else its length. */
+int weft_request_info(int which, char* out, size_t cap);
+int weft_request_header(const char* name, char* out, size_t cap);
+/* Push: the answer's status (200-599) and body, when the request is accepted. */
+int weft_respond(int status, const void* body, size_t len);
 
 /* ---- hashing ------------------------------------------------------------------------------- */
 
@@ -319,8 +340,15 @@ typedef struct {
 weft_json weft_json_get(weft_json object, const char* key);
 /* Iterates an array: *it starts at 0; returns 0 at the end. */
 int weft_json_next(weft_json array, size_t* it, weft_json* element);
-/* A string value, unescaped into out (NUL-terminated); returns its length or -1. */
+/* Iterates an object's members: *it starts at 0; key is the quoted key (use
+ * weft_json_string on it); returns 0 at the end. */
+int weft_json_member_next(weft_json object, size_t* it, weft_json* key, weft_json* value);
+/* A string value, unescaped into out as UTF-8 (NUL-terminated); returns its length, or -1
+ * if it is not a string, has a bad escape or does not fit. */
 int weft_json_string(weft_json value, char* out, size_t cap);
+/* 1 if the whole text is one valid JSON value (RFC 8259), else 0. The other readers are
+ * lenient; check untrusted input with this first. */
+int weft_json_valid(weft_json value);
 int weft_json_number(weft_json value, double* out);
 int weft_json_bool(weft_json value, int* out);
 int weft_json_is(weft_json value, char first_char);
@@ -354,6 +382,12 @@ typedef uintptr_t weft_addr; /* native builds: a plain pointer */
 #define WEFT_PROCESS_METRICS(fn) \
   WEFT__PROCESS("weft_process_metrics", weft_process_metrics, WEFT_METRICS, fn)
 #define WEFT_PROCESS_LOGS(fn) WEFT__PROCESS("weft_process_logs", weft_process_logs, WEFT_LOGS, fn)
+/* Receivers: fn(body) turns a request's (or a target's) body into telemetry. */
+int weft__receive(const uint8_t* data, size_t len, int (*fn)(weft_bytes body));
+#define WEFT_RECEIVE(fn)                                                         \
+  WEFT_EXPORT("weft_receive") int32_t weft_receive(weft_addr ptr, int32_t len) { \
+    return weft__receive((const uint8_t*)(uintptr_t)ptr, (size_t)len, fn);       \
+  }
 /* Exporters: fn(batch) sends the batch and returns a WEFT_EXPORT_* status. */
 #define WEFT_EXPORT_TRACES(fn) \
   WEFT__PROCESS("weft_export_traces", weft_export_traces, WEFT_TRACES, fn)

@@ -1,6 +1,7 @@
 /* Weft plugin SDK for C: see include/weft.h and docs/abi.md. */
 #include "weft.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,11 +36,14 @@ int32_t weft_host_http_request(const void* method, int32_t method_len, const voi
                                int32_t url_len, const void* headers, int32_t headers_len,
                                const void* body, int32_t body_len);
 WEFT_IMPORT("http_response_header")
-int32_t weft_host_http_response_header(const void* name, int32_t name_len, void* out,
-                                       int32_t cap);
+int32_t weft_host_http_response_header(const void* name, int32_t name_len, void* out, int32_t cap);
 WEFT_IMPORT("http_response_body") int32_t weft_host_http_response_body(void* out, int32_t cap);
 WEFT_IMPORT("set_retry_after") int32_t weft_host_set_retry_after(int64_t milliseconds);
 WEFT_IMPORT("set_rejected") int32_t weft_host_set_rejected(int64_t items);
+WEFT_IMPORT("request_info") int32_t weft_host_request_info(int32_t which, void* out, int32_t cap);
+WEFT_IMPORT("request_header")
+int32_t weft_host_request_header(const void* name, int32_t name_len, void* out, int32_t cap);
+WEFT_IMPORT("respond") int32_t weft_host_respond(int32_t status, const void* body, int32_t len);
 
 #if defined(WEFT_NATIVE_PLUGIN)
 /* A native build for the benchmarks' baseline: the host calls go through weft's table. */
@@ -99,8 +103,7 @@ int32_t weft_host_http_request(const void* method, int32_t method_len, const voi
   (void)body, (void)body_len;
   return WEFT_HTTP_DENIED;
 }
-int32_t weft_host_http_response_header(const void* name, int32_t name_len, void* out,
-                                       int32_t cap) {
+int32_t weft_host_http_response_header(const void* name, int32_t name_len, void* out, int32_t cap) {
   (void)name, (void)name_len, (void)out, (void)cap;
   return -1;
 }
@@ -115,6 +118,18 @@ int32_t weft_host_set_retry_after(int64_t milliseconds) {
 int32_t weft_host_set_rejected(int64_t items) {
   (void)items;
   return 0;
+}
+int32_t weft_host_request_info(int32_t which, void* out, int32_t cap) {
+  (void)which, (void)out, (void)cap;
+  return -1;
+}
+int32_t weft_host_request_header(const void* name, int32_t name_len, void* out, int32_t cap) {
+  (void)name, (void)name_len, (void)out, (void)cap;
+  return -1;
+}
+int32_t weft_host_respond(int32_t status, const void* body, int32_t len) {
+  (void)status, (void)body, (void)len;
+  return -2;
 }
 /* The host owns what it hands in. */
 #define WEFT_FREE_INPUT(p) ((void)(p))
@@ -581,13 +596,6 @@ int weft_http_request(const char* method, const char* url, const char* headers, 
                                 (int32_t)strlen(h), body != NULL ? body : "", (int32_t)len);
 }
 
-int weft_http_response_header(const char* name, char* out, size_t cap) {
-  int rc = weft_host_http_response_header(name, (int32_t)strlen(name), out,
-                                          cap > 0 ? (int32_t)cap - 1 : 0);
-  if (rc >= 0 && cap > 0) out[(size_t)rc < cap - 1 ? (size_t)rc : cap - 1] = 0;
-  return rc;
-}
-
 int weft_http_response_body(weft_buf* out) {
   int size = weft_host_http_response_body(out->data, 0); /* its size first */
   if (size <= 0) return size;
@@ -603,6 +611,60 @@ void weft_export_retry_after(int64_t milliseconds) {
 
 void weft_export_rejected(int64_t items) {
   weft_host_set_rejected(items);
+}
+
+int weft_export_status(int http_status, const char* who) {
+  char text[160];
+  if (http_status >= 200 && http_status < 300) return WEFT_EXPORT_SENT;
+  if (http_status < 0) {
+    snprintf(text, sizeof(text), "%s: the request failed (%d)", who, http_status);
+    weft_set_error(text);
+    return http_status == WEFT_HTTP_FAILED ? WEFT_EXPORT_RETRYABLE : WEFT_EXPORT_PERMANENT;
+  }
+  snprintf(text, sizeof(text), "%s: the destination answered HTTP %d", who, http_status);
+  weft_set_error(text);
+  if (http_status == 429 || (http_status >= 502 && http_status <= 504)) {
+    char after[32];
+    if (weft_http_response_header("Retry-After", after, sizeof(after)) > 0) {
+      weft_export_retry_after((int64_t)atoi(after) * 1000);
+    }
+    return WEFT_EXPORT_RETRYABLE;
+  }
+  return WEFT_EXPORT_PERMANENT;
+}
+
+/* ---- receivers ------------------------------------------------------------------------------ */
+
+int weft__receive(const uint8_t* data, size_t len, int (*fn)(weft_bytes body)) {
+  weft_bytes body = {data, len};
+  int rc = fn(body);
+  WEFT_FREE_INPUT((void*)data);
+  return rc;
+}
+
+static int terminated(int rc, char* out, size_t cap) {
+  if (rc >= 0 && cap > 0) out[(size_t)rc < cap - 1 ? (size_t)rc : cap - 1] = 0;
+  return rc;
+}
+
+int weft_request_info(int which, char* out, size_t cap) {
+  return terminated(weft_host_request_info(which, out, cap > 0 ? (int32_t)cap - 1 : 0), out, cap);
+}
+
+int weft_http_response_header(const char* name, char* out, size_t cap) {
+  return terminated(weft_host_http_response_header(name, (int32_t)strlen(name), out,
+                                                   cap > 0 ? (int32_t)cap - 1 : 0),
+                    out, cap);
+}
+
+int weft_request_header(const char* name, char* out, size_t cap) {
+  return terminated(
+      weft_host_request_header(name, (int32_t)strlen(name), out, cap > 0 ? (int32_t)cap - 1 : 0),
+      out, cap);
+}
+
+int weft_respond(int status, const void* body, size_t len) {
+  return weft_host_respond(status, body != NULL ? body : "", (int32_t)len);
 }
 
 /* ---- JSON
@@ -694,20 +756,100 @@ int weft_json_is(weft_json v, char c) {
   return v.len > 0 && v.p[0] == c;
 }
 
+static int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* Four hex digits at p (before end) as a code unit, or -1. */
+static long hex4(const char* p, const char* end) {
+  if (end - p < 4) return -1;
+  long v = 0;
+  for (int i = 0; i < 4; i++) {
+    int d = hex_digit(p[i]);
+    if (d < 0) return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+/* Appends code point cp as UTF-8 to out[*n] (within cap, keeping room for the NUL). */
+static int put_utf8(char* out, size_t cap, size_t* n, unsigned long cp) {
+  char tmp[4];
+  size_t k;
+  if (cp < 0x80) {
+    tmp[0] = (char)cp;
+    k = 1;
+  } else if (cp < 0x800) {
+    tmp[0] = (char)(0xC0 | (cp >> 6));
+    tmp[1] = (char)(0x80 | (cp & 0x3F));
+    k = 2;
+  } else if (cp < 0x10000) {
+    tmp[0] = (char)(0xE0 | (cp >> 12));
+    tmp[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    tmp[2] = (char)(0x80 | (cp & 0x3F));
+    k = 3;
+  } else {
+    tmp[0] = (char)(0xF0 | (cp >> 18));
+    tmp[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    tmp[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    tmp[3] = (char)(0x80 | (cp & 0x3F));
+    k = 4;
+  }
+  if (*n + k >= cap) return 0;
+  memcpy(out + *n, tmp, k);
+  *n += k;
+  return 1;
+}
+
 int weft_json_string(weft_json v, char* out, size_t cap) {
-  if (v.len < 2 || v.p[0] != '"' || cap == 0) return -1;
+  if (v.len < 2 || v.p[0] != '"' || v.p[v.len - 1] != '"' || cap == 0) return -1;
+  const char* end = v.p + v.len - 1;
   size_t n = 0;
-  for (size_t i = 1; i + 1 < v.len; i++) {
-    char c = v.p[i];
-    if (c == '\\' && i + 2 < v.len) {
-      c = v.p[++i];
-      if (c == 'n')
-        c = '\n';
-      else if (c == 't')
-        c = '\t';
-      else if (c == 'u') { /* keep \u escapes as they are: plugins match ASCII config */
-        if (n + 1 < cap) out[n++] = '\\';
-        c = 'u';
+  for (const char* p = v.p + 1; p < end; p++) {
+    char c = *p;
+    if (c == '\\') {
+      if (++p >= end) return -1;
+      switch (*p) {
+        case 'n':
+          c = '\n';
+          break;
+        case 't':
+          c = '\t';
+          break;
+        case 'r':
+          c = '\r';
+          break;
+        case 'b':
+          c = '\b';
+          break;
+        case 'f':
+          c = '\f';
+          break;
+        case '"':
+        case '\\':
+        case '/':
+          c = *p;
+          break;
+        case 'u': {
+          long cp = hex4(p + 1, end);
+          if (cp < 0) return -1;
+          p += 4;
+          if (cp >= 0xD800 && cp < 0xDC00) { /* a surrogate pair */
+            long low = end - p > 6 && p[1] == '\\' && p[2] == 'u' ? hex4(p + 3, end) : -1;
+            if (low < 0xDC00 || low > 0xDFFF) return -1;
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+            p += 6;
+          } else if (cp >= 0xDC00 && cp < 0xE000) {
+            return -1;
+          }
+          if (!put_utf8(out, cap, &n, (unsigned long)cp)) return -1;
+          continue;
+        }
+        default:
+          return -1;
       }
     }
     if (n + 1 >= cap) return -1;
@@ -715,6 +857,109 @@ int weft_json_string(weft_json v, char* out, size_t cap) {
   }
   out[n] = 0;
   return (int)n;
+}
+
+int weft_json_member_next(weft_json obj, size_t* it, weft_json* key, weft_json* value) {
+  const char* end = obj.p + obj.len;
+  const char* p = skip_ws(obj.p + *it, end);
+  if (*it == 0) {
+    if (p >= end || *p != '{') return 0;
+    p = skip_ws(p + 1, end);
+  } else if (p < end && *p == ',') {
+    p = skip_ws(p + 1, end);
+  }
+  if (p >= end || *p != '"') return 0;
+  const char* kend = value_end(p, end);
+  if (!kend) return 0;
+  key->p = p;
+  key->len = (size_t)(kend - p);
+  p = skip_ws(kend, end);
+  if (p >= end || *p != ':') return 0;
+  p = skip_ws(p + 1, end);
+  const char* vend = value_end(p, end);
+  if (!vend) return 0;
+  value->p = p;
+  value->len = (size_t)(vend - p);
+  *it = (size_t)(vend - obj.p);
+  return 1;
+}
+
+/* Strict JSON (RFC 8259) from p: the end of the value, or NULL. */
+static const char* valid_value(const char* p, const char* end, int depth) {
+  p = skip_ws(p, end);
+  if (p >= end || depth > 64) return NULL;
+  if (*p == '"') {
+    for (p++; p < end; p++) {
+      unsigned char c = (unsigned char)*p;
+      if (c < 0x20) return NULL;
+      if (c == '"') return p + 1;
+      if (c == '\\') {
+        if (++p >= end) return NULL;
+        if (*p == 'u') {
+          if (hex4(p + 1, end) < 0) return NULL;
+          p += 4;
+        } else if (*p == 0 || !strchr("\"\\/bfnrt", *p)) {
+          return NULL;
+        }
+      }
+    }
+    return NULL;
+  }
+  if (*p == '{' || *p == '[') {
+    const char close = *p == '{' ? '}' : ']';
+    const int object = *p == '{';
+    p = skip_ws(p + 1, end);
+    if (p < end && *p == close) return p + 1;
+    for (;;) {
+      if (object) {
+        if (p >= end || *p != '"') return NULL;
+        p = valid_value(p, end, depth + 1);
+        if (!p) return NULL;
+        p = skip_ws(p, end);
+        if (p >= end || *p != ':') return NULL;
+        p++;
+      }
+      p = valid_value(p, end, depth + 1);
+      if (!p) return NULL;
+      p = skip_ws(p, end);
+      if (p < end && *p == ',') {
+        p = skip_ws(p + 1, end);
+        continue;
+      }
+      return p < end && *p == close ? p + 1 : NULL;
+    }
+  }
+  static const char* words[] = {"true", "false", "null"};
+  for (int i = 0; i < 3; i++) {
+    size_t n = strlen(words[i]);
+    if ((size_t)(end - p) >= n && memcmp(p, words[i], n) == 0) return p + n;
+  }
+  const char* q = p;
+  if (q < end && *q == '-') q++;
+  if (q >= end || !(*q >= '0' && *q <= '9')) return NULL;
+  if (*q == '0') {
+    q++;
+  } else {
+    while (q < end && *q >= '0' && *q <= '9') q++;
+  }
+  if (q < end && *q == '.') {
+    q++;
+    if (q >= end || !(*q >= '0' && *q <= '9')) return NULL;
+    while (q < end && *q >= '0' && *q <= '9') q++;
+  }
+  if (q < end && (*q == 'e' || *q == 'E')) {
+    q++;
+    if (q < end && (*q == '+' || *q == '-')) q++;
+    if (q >= end || !(*q >= '0' && *q <= '9')) return NULL;
+    while (q < end && *q >= '0' && *q <= '9') q++;
+  }
+  return q;
+}
+
+int weft_json_valid(weft_json v) {
+  const char* end = v.p + v.len;
+  const char* p = valid_value(v.p, end, 0);
+  return p != NULL && skip_ws(p, end) == end;
 }
 
 int weft_json_number(weft_json v, double* out) {

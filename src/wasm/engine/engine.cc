@@ -536,6 +536,20 @@ HostCalls* of(Caller& c) {
   return state_of(c).host;
 }
 
+// The lookups by name that copy a value out (kv_get, env_get, ...): the value's size, or the
+// host's negative code (`absent` outside a call).
+template <int32_t (HostCalls::*kLookup)(std::string_view, std::string&), int32_t kAbsent>
+I32 lookup(Caller c, int32_t name_ptr, int32_t name_len, int32_t out_ptr, int32_t out_cap,
+           const char* fn) {
+  auto name = guest_bytes(c, name_ptr, name_len, fn);
+  if (!name) return name.err();
+  auto* h = of(c);
+  std::string value;
+  const int32_t rc = h != nullptr ? (h->*kLookup)(name.ok(), value) : kAbsent;
+  if (rc < 0) return rc;
+  return copy_out(c, value, out_ptr, out_cap, fn);
+}
+
 Void log(Caller c, int32_t level, int32_t ptr, int32_t len) {
   auto msg = guest_bytes(c, ptr, len, "log");
   if (!msg) return msg.err();
@@ -576,14 +590,9 @@ I32 metric(Caller c, int32_t kind, int32_t name_ptr, int32_t name_len, double va
   return h != nullptr ? h->metric(kind, name.ok(), value, attrs.ok()) : kAbiInvalid;
 }
 
-I32 kv_get(Caller c, int32_t key_ptr, int32_t key_len, int32_t out_ptr, int32_t out_cap) {
-  auto key = guest_bytes(c, key_ptr, key_len, "kv_get");
-  if (!key) return key.err();
-  auto* h = of(c);
-  std::string value;
-  const int32_t rc = h != nullptr ? h->kv_get(key.ok(), value) : kAbiNotFound;
-  if (rc < 0) return rc;
-  return copy_out(c, value, out_ptr, out_cap, "kv_get");
+I32 kv_get(Caller c, int32_t name_ptr, int32_t name_len, int32_t out_ptr, int32_t out_cap) {
+  return lookup<&HostCalls::kv_get, kAbiNotFound>(c, name_ptr, name_len, out_ptr, out_cap,
+                                                  "kv_get");
 }
 
 I32 kv_set(Caller c, int32_t key_ptr, int32_t key_len, int32_t val_ptr, int32_t val_len) {
@@ -603,13 +612,8 @@ I32 kv_delete(Caller c, int32_t key_ptr, int32_t key_len) {
 }
 
 I32 env_get(Caller c, int32_t name_ptr, int32_t name_len, int32_t out_ptr, int32_t out_cap) {
-  auto name = guest_bytes(c, name_ptr, name_len, "env_get");
-  if (!name) return name.err();
-  auto* h = of(c);
-  std::string value;
-  const int32_t rc = h != nullptr ? h->env_get(name.ok(), value) : kAbiDenied;
-  if (rc < 0) return rc;
-  return copy_out(c, value, out_ptr, out_cap, "env_get");
+  return lookup<&HostCalls::env_get, kAbiDenied>(c, name_ptr, name_len, out_ptr, out_cap,
+                                                 "env_get");
 }
 
 I32 emit(Caller c, int32_t signal, int32_t ptr, int32_t len) {
@@ -636,13 +640,8 @@ I32 http_request(Caller c, int32_t method_ptr, int32_t method_len, int32_t url_p
 
 I32 http_response_header(Caller c, int32_t name_ptr, int32_t name_len, int32_t out_ptr,
                          int32_t out_cap) {
-  auto name = guest_bytes(c, name_ptr, name_len, "http_response_header");
-  if (!name) return name.err();
-  auto* h = of(c);
-  std::string value;
-  const int32_t rc = h != nullptr ? h->http_response_header(name.ok(), value) : kAbiNotFound;
-  if (rc < 0) return rc;
-  return copy_out(c, value, out_ptr, out_cap, "http_response_header");
+  return lookup<&HostCalls::http_response_header, kAbiNotFound>(c, name_ptr, name_len, out_ptr,
+                                                                out_cap, "http_response_header");
 }
 
 I32 http_response_body(Caller c, int32_t out_ptr, int32_t out_cap) {
@@ -664,6 +663,30 @@ int32_t set_retry_after(Caller c, int64_t milliseconds) {
 int32_t set_rejected(Caller c, int64_t items) {
   auto* h = of(c);
   return h != nullptr ? h->set_rejected(items) : kAbiInvalid;
+}
+
+I32 request_info(Caller c, int32_t which, int32_t out_ptr, int32_t out_cap) {
+  auto* h = of(c);
+  std::string value;
+  const int32_t rc = h != nullptr ? h->request_info(which, value) : kAbiNotFound;
+  if (rc < 0) {
+    auto dest = guest_bytes(c, out_ptr, out_cap, "request_info");  // checked all the same
+    if (!dest) return dest.err();
+    return rc;
+  }
+  return copy_out(c, value, out_ptr, out_cap, "request_info");
+}
+
+I32 request_header(Caller c, int32_t name_ptr, int32_t name_len, int32_t out_ptr, int32_t out_cap) {
+  return lookup<&HostCalls::request_header, kAbiNotFound>(c, name_ptr, name_len, out_ptr, out_cap,
+                                                          "request_header");
+}
+
+I32 respond(Caller c, int32_t status, int32_t ptr, int32_t len) {
+  auto body = guest_bytes(c, ptr, len, "respond");
+  if (!body) return body.err();
+  auto* h = of(c);
+  return h != nullptr ? h->respond(status, body.ok()) : kAbiInvalid;
 }
 
 int32_t result_drop_all(Caller c) {
@@ -714,7 +737,10 @@ I32 result_replace(Caller c, int32_t ptr, int32_t len) {
   X(http_response_header, "")                                                         \
   X(http_response_body, "")                                                           \
   X(set_retry_after, "")                                                              \
-  X(set_rejected, "")
+  X(set_rejected, "")                                                                 \
+  X(request_info, "")                                                                 \
+  X(request_header, "")                                                               \
+  X(respond, "")
 
 // The wasm type of a handler's parameter or result, and a handler's whole signature as
 // Module::signature writes one ("(i32,i32)->(i32)").

@@ -61,6 +61,9 @@ class RecordingHost : public HostCalls {
   const std::string* http_response_body() override { return nullptr; }
   int32_t set_retry_after(int64_t) override { return 0; }
   int32_t set_rejected(int64_t) override { return 0; }
+  int32_t request_info(int32_t, std::string&) override { return kAbiNotFound; }
+  int32_t request_header(std::string_view, std::string&) override { return kAbiNotFound; }
+  int32_t respond(int32_t, std::string_view) override { return kAbiInvalid; }
 
   std::vector<std::string> logs;
   std::string kept;

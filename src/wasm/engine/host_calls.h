@@ -41,6 +41,12 @@ class HostCalls {
   // Exporters: details of the status weft_export_<signal> returns.
   virtual int32_t set_retry_after(int64_t milliseconds) = 0;
   virtual int32_t set_rejected(int64_t items) = 0;
+  // Receivers: what the request being received is (0 method, 1 path, 2 query, 3 the pull
+  // target's URL, 4 the client's address, 5 the pull response's status); -1 if it has none.
+  virtual int32_t request_info(int32_t which, std::string& value) = 0;
+  virtual int32_t request_header(std::string_view name, std::string& value) = 0;
+  // Receivers (push): the HTTP status and body of the answer.
+  virtual int32_t respond(int32_t status, std::string_view body) = 0;
 };
 
 // One import of module "weft": its name, its signature ("(i32,i32)->(i32)", as

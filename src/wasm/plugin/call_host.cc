@@ -31,6 +31,22 @@ telemetry::Labels labels_of(const ComponentContext& ctx) {
   return labels;
 }
 
+// A header's value by its name, matched without case: its size, or -1 if absent.
+int32_t find_header(const std::vector<std::pair<std::string, std::string>>& headers,
+                    std::string_view name, std::string& value) {
+  for (const auto& [key, v] : headers) {
+    if (key.size() == name.size() &&
+        std::equal(key.begin(), key.end(), name.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) ==
+                 std::tolower(static_cast<unsigned char>(b));
+        })) {
+      value = v;
+      return static_cast<int32_t>(value.size());
+    }
+  }
+  return kAbiNotFound;
+}
+
 }  // namespace
 
 bool LogBudget::admit(Clock::time_point now) {
@@ -61,6 +77,7 @@ PluginShared::PluginShared(const PluginSettings& settings, const ComponentContex
       state_cap(settings.state_bytes),
       env_allowed(settings.env_allowed),
       emits(settings.emits),
+      receives(settings.receives),
       http(settings.http),
       registry(ctx.metrics),
       audit(ctx.audit),
@@ -227,11 +244,13 @@ int32_t CallHost::env_get(std::string_view name, std::string& value) {
 }
 
 int32_t CallHost::emit(int32_t signal, std::string_view request) {
-  if (!shared_.emits || signal < 0 || signal > 2 || static_cast<Signal>(signal) != *shared_.emits) {
+  if (signal < 0 || signal > 2) return kAbiInvalid;
+  const auto s = static_cast<Signal>(signal);
+  if ((!shared_.emits || s != *shared_.emits) && shared_.receives.count(s) == 0) {
     return kAbiInvalid;
   }
   if (emitted_bytes + request.size() > kMaxEmittedBytes) return kAbiLimit;
-  auto t = pdata::Telemetry::from_wire(*shared_.emits, std::string(request));
+  auto t = pdata::Telemetry::from_wire(s, std::string(request));
   if (!t.ok()) return kAbiInvalid;
   emitted_bytes += request.size();
   emitted.push_back(std::move(t).value());
@@ -302,18 +321,7 @@ int32_t CallHost::http_request(std::string_view method, std::string_view url,
 }
 
 int32_t CallHost::http_response_header(std::string_view name, std::string& value) {
-  if (!response) return kAbiNotFound;
-  for (const auto& [key, v] : response->headers) {
-    if (key.size() == name.size() &&
-        std::equal(key.begin(), key.end(), name.begin(), [](char a, char b) {
-          return std::tolower(static_cast<unsigned char>(a)) ==
-                 std::tolower(static_cast<unsigned char>(b));
-        })) {
-      value = v;
-      return static_cast<int32_t>(value.size());
-    }
-  }
-  return kAbiNotFound;
+  return response ? find_header(response->headers, name, value) : kAbiNotFound;
 }
 
 const std::string* CallHost::http_response_body() {
@@ -329,6 +337,48 @@ int32_t CallHost::set_retry_after(int64_t milliseconds) {
 int32_t CallHost::set_rejected(int64_t items) {
   if (items < 0) return kAbiInvalid;
   rejected = static_cast<uint64_t>(items);
+  return kAbiOk;
+}
+
+int32_t CallHost::request_info(int32_t which, std::string& value) {
+  if (request == nullptr) return kAbiNotFound;
+  switch (which) {
+    case 0:
+      value = request->method;
+      break;
+    case 1:
+      value = request->path;
+      break;
+    case 2:
+      value = request->query;
+      break;
+    case 3:
+      value = request->target;
+      break;
+    case 4:
+      value = request->peer;
+      break;
+    case 5:
+      value = request->status > 0 ? std::to_string(request->status) : "";
+      break;
+    default:
+      return kAbiInvalid;
+  }
+  if (value.empty()) return kAbiNotFound;
+  return static_cast<int32_t>(value.size());
+}
+
+int32_t CallHost::request_header(std::string_view name, std::string& value) {
+  return request != nullptr ? find_header(request->headers, name, value) : kAbiNotFound;
+}
+
+int32_t CallHost::respond(int32_t status, std::string_view body) {
+  if (request == nullptr || !request->target.empty() || status < 200 || status > 599 ||
+      body.size() > kMaxText * 256) {
+    return kAbiInvalid;
+  }
+  response_status = status;
+  response_body = std::string(body);
   return kAbiOk;
 }
 

@@ -55,6 +55,7 @@ struct PluginShared {
   uint64_t state_cap = 0;
   std::set<std::string> env_allowed;
   std::optional<Signal> emits;
+  std::set<Signal> receives;
   std::shared_ptr<HttpPort> http;
   telemetry::Registry* registry = nullptr;
   telemetry::AuditLog* audit = nullptr;
@@ -99,6 +100,9 @@ class CallHost final : public HostCalls {
   const std::string* http_response_body() override;
   int32_t set_retry_after(int64_t milliseconds) override;
   int32_t set_rejected(int64_t items) override;
+  int32_t request_info(int32_t which, std::string& value) override;
+  int32_t request_header(std::string_view name, std::string& value) override;
+  int32_t respond(int32_t status, std::string_view body) override;
 
   // After a call that returned 0: what became of `data` (never changed itself; a changed
   // batch goes to outcome.output). Not ok if the plugin's result is invalid.
@@ -120,6 +124,10 @@ class CallHost final : public HostCalls {
   std::chrono::milliseconds retry_after{0};
   uint64_t rejected = 0;
   std::optional<HttpReply> response;
+  // Receivers: the request being received, and the answer weft.respond set.
+  const ReceivedRequest* request = nullptr;
+  int response_status = 0;
+  std::string response_body;
 
  private:
   [[nodiscard]] bool result_set() const { return drop || keep || edits || replace; }

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
 #include <mutex>
 
 namespace weft::wasm {
@@ -19,6 +20,15 @@ std::string cache_dir() {
 }
 
 }  // namespace
+
+std::string bundled_plugin_path(const std::string& file) {
+  if (const char* dir = std::getenv("WEFT_PLUGIN_DIR"); dir != nullptr && *dir != 0) {
+    return (std::filesystem::path(dir) / file).string();
+  }
+  std::error_code error;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", error);
+  return ((error ? std::filesystem::path(".") : self.parent_path()) / "plugins" / file).string();
+}
 
 Result<std::shared_ptr<Engine>> shared_engine() {
   static std::mutex mu;

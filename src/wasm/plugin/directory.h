@@ -12,6 +12,10 @@ namespace weft::wasm {
 // $WEFT_MODULE_CACHE, else $WEFT_CACHE/modules, else ~/.cache/weft/modules.
 Result<std::shared_ptr<Engine>> shared_engine();
 
+// Where a plugin weft ships (a bundled plugin-backed component's) is: $WEFT_PLUGIN_DIR, else
+// the `plugins` directory next to the weft binary.
+std::string bundled_plugin_path(const std::string& file);
+
 // Loads a plugin for a component, offers it to the collector's host for reloads (SIGHUP,
 // POST /plugins/reload) under a key unique to this component instance, and watches its
 // file; stop() (or the destructor) undoes it.

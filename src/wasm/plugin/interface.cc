@@ -39,6 +39,7 @@ std::string process_export(Signal signal) {
 }
 
 std::string entry_export(Entry entry, Signal signal) {
+  if (entry == Entry::kReceive) return "weft_receive";
   return std::string(entry == Entry::kExport ? "weft_export_" : "weft_process_") +
          std::string(signal_name(signal));
 }
@@ -51,7 +52,11 @@ Status check_interface_of(const Module& module, const std::set<Signal>& signals,
   if (std::find(exports.begin(), exports.end(), "memory") == exports.end())
     missing.emplace_back("memory");
   std::vector<std::string> needed = {"weft_abi_version", "weft_alloc", "weft_configure"};
-  for (Signal s : signals) needed.push_back(entry_export(entry, s));
+  if (entry == Entry::kReceive) {
+    needed.emplace_back("weft_receive");
+  } else {
+    for (Signal s : signals) needed.push_back(entry_export(entry, s));
+  }
   for (const auto& name : needed) {
     if (!module.exports_function(name)) missing.push_back(name);
   }
@@ -65,9 +70,14 @@ Status check_interface_of(const Module& module, const std::set<Signal>& signals,
       {"weft_alloc", "(i32)->(i32)"},
       {"weft_configure", "(i32,i32)->(i32)"},
       {"weft_shutdown", "()->()"}};
-  for (Signal s : entry == Entry::kExport ? std::set<Signal>(kAllSignals.begin(), kAllSignals.end())
-                                          : signals) {
-    expected.emplace_back(entry_export(entry, s), "(i32,i32)->(i32)");
+  if (entry == Entry::kReceive) {
+    expected.emplace_back("weft_receive", "(i32,i32)->(i32)");
+  } else {
+    for (Signal s : entry == Entry::kExport
+                        ? std::set<Signal>(kAllSignals.begin(), kAllSignals.end())
+                        : signals) {
+      expected.emplace_back(entry_export(entry, s), "(i32,i32)->(i32)");
+    }
   }
   for (const auto& [name, want] : expected) {
     const std::string got = module.signature(name);

@@ -13,6 +13,7 @@ namespace weft::wasm {
 namespace {
 
 constexpr uint64_t kWasmPage = 64ULL * 1024;
+constexpr const char* kBackedOff = "plugin is backed off after repeated failures";
 
 Result<std::string> read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -211,16 +212,16 @@ Outcome Plugin::failed(Failure kind, std::string error) {
 
 Outcome Plugin::process(pdata::Telemetry& data) {
   const auto start = std::chrono::steady_clock::now();
-  if (backoff_.backing_off(start)) {
-    metrics_->backed_off->add();
+  if (backed_off(start)) {
     Outcome skipped;
     skipped.kind = Outcome::kFailed;
-    skipped.error = "plugin is backed off after repeated failures";
+    skipped.error = kBackedOff;
     return skipped;
   }
   CallHost host(*shared_);
   Held held;
-  const CallResult call = call_on_batch(data, Entry::kProcess, host, start, held);
+  const CallResult call = call_on_bytes(data.wire(), entry_export(Entry::kProcess, data.signal()),
+                                        data.item_count(), host, start, held);
   if (!call.ok()) return failed(call.failure, call.message);
   auto& [pool, instance] = held;
   if (call.value != 0) {
@@ -242,6 +243,12 @@ Outcome Plugin::process(pdata::Telemetry& data) {
   return outcome;
 }
 
+bool Plugin::backed_off(std::chrono::steady_clock::time_point now) {
+  if (!backoff_.backing_off(now)) return false;
+  metrics_->backed_off->add();
+  return true;
+}
+
 Result<std::unique_ptr<Instance>> Plugin::take_instance(std::shared_ptr<InstancePool>& pool) {
   {
     std::lock_guard lock(version_mu_);
@@ -256,7 +263,8 @@ Result<std::unique_ptr<Instance>> Plugin::take_instance(std::shared_ptr<Instance
   return created;
 }
 
-CallResult Plugin::call_on_batch(const pdata::Telemetry& data, Entry entry, CallHost& host,
+CallResult Plugin::call_on_bytes(std::string_view bytes, const std::string& export_name,
+                                 size_t items, CallHost& host,
                                  std::chrono::steady_clock::time_point start, Held& held) {
   auto& [pool, instance] = held;
   auto taken = take_instance(pool);
@@ -268,12 +276,10 @@ CallResult Plugin::call_on_batch(const pdata::Telemetry& data, Entry entry, Call
   }
   instance = std::move(taken).value();
   metrics_->calls->add();
-  metrics_->items_in->add(data.item_count());
-  const std::string& wire = data.wire();
-  CallResult call = place(*instance, host, wire, std::nullopt);
+  metrics_->items_in->add(items);
+  CallResult call = place(*instance, host, bytes, std::nullopt);
   if (call.ok()) {
-    call = instance->call(entry_export(entry, data.signal()),
-                          {call.value, static_cast<int32_t>(wire.size())}, &host);
+    call = instance->call(export_name, {call.value, static_cast<int32_t>(bytes.size())}, &host);
   }
   shared_->summarise_logs();
   metrics_->memory->set(static_cast<int64_t>(instance->memory_bytes()));
@@ -295,16 +301,16 @@ ExportOutcome Plugin::export_batch(const pdata::Telemetry& data) {
     result.error = std::move(error);
     return result;
   };
-  if (backoff_.backing_off(start)) {
-    metrics_->backed_off->add();
+  if (backed_off(start)) {
     result.kind = ExportOutcome::kFailed;
-    result.error = "plugin is backed off after repeated failures";
+    result.error = kBackedOff;
     return result;
   }
   CallHost host(*shared_);
   host.deadline = start + settings_.limits.timeout;
   Held held;
-  const CallResult call = call_on_batch(data, Entry::kExport, host, start, held);
+  const CallResult call = call_on_bytes(data.wire(), entry_export(Entry::kExport, data.signal()),
+                                        data.item_count(), host, start, held);
   if (!call.ok()) return fail(call.failure, call.message);
   auto& [pool, instance] = held;
   pool->put(std::move(instance));
@@ -334,6 +340,46 @@ ExportOutcome Plugin::export_batch(const pdata::Telemetry& data) {
   }
   result.error = host.error;
   backoff_.succeeded();
+  return result;
+}
+
+ReceiveOutcome Plugin::receive(std::string_view bytes, const ReceivedRequest& request) {
+  const auto start = std::chrono::steady_clock::now();
+  ReceiveOutcome result;
+  auto fail = [&](Failure kind, std::string error) {
+    (void)failed(kind, error);
+    result.kind = ReceiveOutcome::kFailed;
+    result.error = std::move(error);
+    return std::move(result);
+  };
+  if (backed_off(start)) {
+    result.kind = ReceiveOutcome::kFailed;
+    result.error = kBackedOff;
+    return result;
+  }
+  CallHost host(*shared_);
+  host.deadline = start + settings_.limits.timeout;
+  host.request = &request;
+  Held held;
+  const CallResult call = call_on_bytes(bytes, "weft_receive", 0, host, start, held);
+  if (!call.ok()) return fail(call.failure, call.message);
+  auto& [pool, instance] = held;
+  pool->put(std::move(instance));
+  result.status = host.response_status;
+  result.body = std::move(host.response_body);
+  result.error = host.error;
+  if (call.value == 1) {
+    result.kind = ReceiveOutcome::kBadRequest;
+    backoff_.succeeded();  // the request was bad, not the plugin
+    return result;
+  }
+  if (call.value != 0) {
+    return fail(Failure::kGuestError, "plugin returned status " + std::to_string(call.value) +
+                                          (host.error.empty() ? "" : ": " + host.error));
+  }
+  backoff_.succeeded();
+  for (const auto& t : host.emitted) metrics_->items_out->add(t.item_count());
+  result.emitted = std::move(host.emitted);
   return result;
 }
 

@@ -49,9 +49,28 @@ class HttpPort {
   virtual HttpReply exchange(const HttpExchange& request) = 0;
 };
 
-// The entry point weft calls per batch: weft_process_<signal> (processors, connectors) or
-// weft_export_<signal> (exporters).
-enum class Entry { kProcess, kExport };
+// The entry point weft calls per batch: weft_process_<signal> (processors, connectors),
+// weft_export_<signal> (exporters) or weft_receive (receivers, for every signal).
+enum class Entry { kProcess, kExport, kReceive };
+
+// What a receiver plugin is handed with the bytes of a request (push) or of a fetched
+// target (pull), for weft.request_info and weft.request_header.
+struct ReceivedRequest {
+  std::string method, path, query;
+  std::string target;  // pull: the URL fetched
+  std::string peer;    // push: the client's address
+  int status = 0;      // pull: the target's HTTP status
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// What a receiver plugin made of a request.
+struct ReceiveOutcome {
+  enum Kind { kAccepted, kBadRequest, kFailed } kind = kAccepted;
+  int status = 0;  // weft.respond's status (0: none given)
+  std::string body;
+  std::string error;
+  std::vector<pdata::Telemetry> emitted;
+};
 
 struct PluginSettings {
   std::string path;
@@ -66,6 +85,7 @@ struct PluginSettings {
   std::set<std::string> env_allowed;
   std::set<Signal> signals;                        // the plugin must export process for these
   std::optional<Signal> emits;                     // connectors: the signal weft.emit may produce
+  std::set<Signal> receives;                       // receivers: the signals weft.emit may produce
   std::chrono::milliseconds watch_interval{1000};  // 0: do not watch the file
   Entry entry = Entry::kProcess;
   std::shared_ptr<HttpPort> http;  // null: weft.http_request is denied
@@ -108,6 +128,8 @@ class Plugin {
   Outcome process(pdata::Telemetry& data);
   // Hands a batch to an exporter plugin (Entry::kExport), which sends it with http_request.
   ExportOutcome export_batch(const pdata::Telemetry& data);
+  // Hands a request to a receiver plugin (Entry::kReceive), which emits telemetry.
+  ReceiveOutcome receive(std::string_view bytes, const ReceivedRequest& request);
   // Loads the file again; on failure the running version stays and the error is returned.
   Status reload();
   void start_watching();
@@ -123,14 +145,16 @@ class Plugin {
   CallResult place(Instance& instance, CallHost& host, std::string_view bytes,
                    std::optional<std::chrono::milliseconds> timeout);
   Outcome failed(Failure kind, std::string error);
+  // Whether the failure backoff skips calls now (counted).
+  bool backed_off(std::chrono::steady_clock::time_point now);
   // An instance of the running version (taken from its pool, or made), and that version.
   Result<std::unique_ptr<Instance>> take_instance(std::shared_ptr<InstancePool>& pool);
   // What both entries share: an instance, the batch copied in, the call and its metrics.
   // `held` keeps the version and the instance for the caller to give back (no instance
   // after a failed call: a trapped or timed-out instance is never reused).
   using Held = std::pair<std::shared_ptr<InstancePool>, std::unique_ptr<Instance>>;
-  CallResult call_on_batch(const pdata::Telemetry& data, Entry entry, CallHost& host,
-                           std::chrono::steady_clock::time_point start, Held& held);
+  CallResult call_on_bytes(std::string_view bytes, const std::string& export_name, size_t items,
+                           CallHost& host, std::chrono::steady_clock::time_point start, Held& held);
   void audit(const std::string& event, const std::string& detail);
 
   std::shared_ptr<Engine> engine_;

@@ -1,3 +1,5 @@
+#include "components/exporters/wasm/wasm_exporter.h"
+
 #include <arpa/inet.h>
 #include <spdlog/spdlog.h>
 
@@ -28,19 +30,6 @@ using weft::wasm::ExportOutcome;
 using weft::wasm::HttpExchange;
 using weft::wasm::HttpReply;
 namespace http = weft::http_client;
-
-struct Config : weft::wasm::PluginConfig {
-  std::string endpoint;  // the base of relative request paths
-  std::map<std::string, std::string> headers;
-  std::string authenticator;
-  http::Compression compression = http::Compression::kNone;
-  TlsSettings tls;
-  uint64_t max_request_size = 16ull << 20;
-  uint64_t max_response_size = 16ull << 20;
-  uint64_t max_concurrent_requests = 16;
-  std::vector<std::string> allowed_origins;  // permissions.http
-  ExporterSettings exporter;
-};
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -270,16 +259,12 @@ class Factory final : public FactoryFor<Config> {
 
   std::unique_ptr<Exporter> create_exporter(const ComponentContext& ctx,
                                             const ComponentConfig& config) const override {
-    const Config& c = cast(config);
-    return std::make_unique<QueuedExporter>(ctx, c.exporter,
-                                            std::make_unique<PluginSender>(ctx, c));
+    return make_wasm_exporter(ctx, cast(config));
   }
 
   [[nodiscard]] Status check(const ComponentConfig& config,
                              const std::set<Signal>& signals) const override {
-    weft::wasm::PluginSettings settings = cast(config).plugin;
-    settings.entry = weft::wasm::Entry::kExport;
-    return weft::wasm::check_plugin(settings, signals);
+    return check_wasm_exporter(cast(config), signals);
   }
 
  protected:
@@ -299,32 +284,47 @@ class Factory final : public FactoryFor<Config> {
                    "expected origins such as \"https://host:port\", got \"" + origin + "\"");
       }
     }
-    reader.read("headers", config.headers);
-    read_authenticator(reader, config.authenticator);
-    read_tls_client(reader, config.tls);
-    std::string compression = "none";
-    reader.read("compression", compression);
-    if (!http::parse_compression(compression, config.compression)) {
-      reader.error("compression",
-                   "must be none, gzip, zstd or snappy, got \"" + compression + "\"");
-    }
-    reader.read_size("max_request_size", config.max_request_size);
-    reader.read_size("max_response_size", config.max_response_size);
-    reader.read("max_concurrent_requests", config.max_concurrent_requests);
-    if (config.max_concurrent_requests < 1) {
-      reader.error("max_concurrent_requests", "must be at least 1");
-    }
-    config.exporter.load(reader);
-    // A call includes the plugin's requests: unless limits.timeout says otherwise, it has the
-    // exporter's timeout.
-    if (!own_timeout && config.exporter.timeout.count() > 0) {
-      config.plugin.limits.timeout =
-          std::chrono::duration_cast<std::chrono::milliseconds>(config.exporter.timeout);
-    }
+    load_client_settings(reader, config, own_timeout);
   }
 };
 
 }  // namespace
+
+std::unique_ptr<Exporter> make_wasm_exporter(const ComponentContext& ctx, const Config& config) {
+  return std::make_unique<QueuedExporter>(ctx, config.exporter,
+                                          std::make_unique<PluginSender>(ctx, config));
+}
+
+Status check_wasm_exporter(const Config& config, const std::set<Signal>& signals) {
+  weft::wasm::PluginSettings settings = config.plugin;
+  settings.entry = weft::wasm::Entry::kExport;
+  return weft::wasm::check_plugin(settings, signals);
+}
+
+void load_client_settings(ConfigReader& reader, Config& config, bool own_timeout) {
+  reader.read("headers", config.headers);
+  read_authenticator(reader, config.authenticator);
+  read_tls_client(reader, config.tls);
+  std::string compression(http_client::compression_name(config.compression));
+  reader.read("compression", compression);
+  if (!http_client::parse_compression(compression, config.compression)) {
+    reader.error("compression", "must be none, gzip, zstd or snappy, got \"" + compression + "\"");
+  }
+  reader.read_size("max_request_size", config.max_request_size);
+  reader.read_size("max_response_size", config.max_response_size);
+  reader.read("max_concurrent_requests", config.max_concurrent_requests);
+  if (config.max_concurrent_requests < 1) {
+    reader.error("max_concurrent_requests", "must be at least 1");
+  }
+  config.exporter.load(reader);
+  // A call includes the plugin's requests: unless limits.timeout says otherwise, it has the
+  // exporter's timeout.
+  if (!own_timeout && config.exporter.timeout.count() > 0) {
+    config.plugin.limits.timeout =
+        std::chrono::duration_cast<std::chrono::milliseconds>(config.exporter.timeout);
+  }
+}
+
 }  // namespace weft::exporters::wasm
 
 WEFT_DEFINE_FACTORY(wasm_exporter, weft::exporters::wasm::Factory)

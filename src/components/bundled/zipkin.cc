@@ -1,0 +1,110 @@
+// The zipkin receiver and exporter: bundled plugin-backed components (docs/architecture.md,
+// "Bundled plugin-backed components"). weft ships plugins/zipkin's plugins next to its
+// binary and registers them under the Go collector's component names and settings, so a
+// configuration says `receivers: {zipkin: {endpoint: ...}}` as it does for the Go
+// collector. Settings it does not have are refused as unknown.
+#include "components/exporters/wasm/wasm_exporter.h"
+#include "components/receivers/wasm/wasm_receiver.h"
+#include "util/yaml_json.h"
+#include "wasm/plugin/directory.h"
+#include "weft/config_reader.h"
+#include "weft/factory.h"
+
+namespace weft::bundled::zipkin {
+namespace {
+
+constexpr const char* kReceiverPlugin = "zipkin_receiver.wasm";
+constexpr const char* kExporterPlugin = "zipkin_exporter.wasm";
+
+std::string json_string(const std::string& s) {
+  return weft::json_quote(s);
+}
+
+// receivers: zipkin: endpoint (default localhost:9411), parse_string_tags, tls,
+// max_request_body_size, read_timeout, read_header_timeout. Serves /api/v2/spans (JSON).
+class ReceiverFactory final : public FactoryFor<receivers::wasm::Config> {
+ public:
+  [[nodiscard]] ComponentKind kind() const override { return ComponentKind::kReceiver; }
+  [[nodiscard]] std::string_view type() const override { return "zipkin"; }
+  [[nodiscard]] std::set<Signal> signals() const override { return {Signal::kTraces}; }
+  [[nodiscard]] std::string implementation() const override {
+    return std::string("plugin ") + kReceiverPlugin;
+  }
+
+  std::unique_ptr<Receiver> create_receiver(const ComponentContext& ctx,
+                                            const ComponentConfig& config,
+                                            SignalConsumers next) const override {
+    return receivers::wasm::make_wasm_receiver(ctx, cast(config), next);
+  }
+  [[nodiscard]] Status check(const ComponentConfig& config,
+                             const std::set<Signal>& signals) const override {
+    return receivers::wasm::check_wasm_receiver(cast(config), signals);
+  }
+
+ protected:
+  void load(ConfigReader& reader, receivers::wasm::Config& config) const override {
+    config.plugin.path = weft::wasm::bundled_plugin_path(kReceiverPlugin);
+    config.plugin.watch_interval = std::chrono::milliseconds(0);
+    config.plugin.limits.timeout = std::chrono::seconds(1);
+    config.endpoint = "localhost:9411";
+    config.paths = {"/api/v2/spans"};
+    bool parse_string_tags = false;
+    reader.read("parse_string_tags", parse_string_tags);
+    config.plugin.config_json =
+        std::string("{\"parse_string_tags\":") + (parse_string_tags ? "true" : "false") + "}";
+    receivers::wasm::load_push_settings(reader, config);
+  }
+};
+
+// exporters: zipkin: endpoint (the full URL, as for the Go collector), format (json),
+// default_service_name, headers, auth, tls, compression, timeout, sending_queue,
+// retry_on_failure.
+class ExporterFactory final : public FactoryFor<exporters::wasm::Config> {
+ public:
+  [[nodiscard]] ComponentKind kind() const override { return ComponentKind::kExporter; }
+  [[nodiscard]] std::string_view type() const override { return "zipkin"; }
+  [[nodiscard]] std::set<Signal> signals() const override { return {Signal::kTraces}; }
+  [[nodiscard]] std::string implementation() const override {
+    return std::string("plugin ") + kExporterPlugin;
+  }
+
+  std::unique_ptr<Exporter> create_exporter(const ComponentContext& ctx,
+                                            const ComponentConfig& config) const override {
+    return exporters::wasm::make_wasm_exporter(ctx, cast(config));
+  }
+  [[nodiscard]] Status check(const ComponentConfig& config,
+                             const std::set<Signal>& signals) const override {
+    return exporters::wasm::check_wasm_exporter(cast(config), signals);
+  }
+
+ protected:
+  void load(ConfigReader& reader, exporters::wasm::Config& config) const override {
+    config.plugin.path = weft::wasm::bundled_plugin_path(kExporterPlugin);
+    config.plugin.watch_interval = std::chrono::milliseconds(0);
+    std::string endpoint;
+    reader.read("endpoint", endpoint);
+    http_client::Url url;
+    if (endpoint.empty()) {
+      reader.error("endpoint", "must be set, for example \"http://zipkin:9411/api/v2/spans\"");
+    } else if (!http_client::split_url(endpoint, url)) {
+      reader.error("endpoint", "expected an http:// or https:// URL, got \"" + endpoint + "\"");
+    }
+    config.endpoint = url.origin;
+    std::string format = "json";
+    reader.read("format", format);
+    if (format != "json") {
+      reader.error("format", "only json is supported (Zipkin JSON v2), got \"" + format + "\"");
+    }
+    std::string service;
+    reader.read("default_service_name", service);
+    config.plugin.config_json = "{\"path\":" + json_string(url.path.empty() ? "/" : url.path) +
+                                ",\"default_service_name\":" + json_string(service) + "}";
+    exporters::wasm::load_client_settings(reader, config, false);
+  }
+};
+
+}  // namespace
+}  // namespace weft::bundled::zipkin
+
+WEFT_DEFINE_FACTORY(zipkin_receiver, weft::bundled::zipkin::ReceiverFactory)
+WEFT_DEFINE_FACTORY(zipkin_exporter, weft::bundled::zipkin::ExporterFactory)
