@@ -87,9 +87,9 @@ class Sink:
         with self.lock:
             if not self.proc:
                 return
-            self.earlier += self._ask("stats")["items"]
-            self.proc.stdin.write("quit\n")
-            self.proc.stdin.flush()
+            # The count after "quit": a request in flight when the sink stops is answered,
+            # so weft counts it as sent; a "stats" before "quit" would miss it.
+            self.earlier += self._ask("quit")["items"]
             self.proc.wait(timeout=10)
             self.proc = None
 

@@ -8,7 +8,7 @@
 //   weft_loadgen sink --port PORT [--cert PEM_FILE --key PEM_FILE]
 //     An OTLP/gRPC server (TLS with --cert and --key) that counts arriving items and the
 //     latency of each (now minus the stamp). Commands on stdin, one JSON line on stdout
-//     for each: "stats", "reset".
+//     for each: "stats", "reset", "quit" (the final stats, once the server has stopped).
 //
 // The requests are described in requests.h.
 #include <grpcpp/generic/generic_stub.h>
@@ -328,6 +328,9 @@ int sink(int port, const std::string& cert_file, const std::string& key_file) {
     }
   }
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  // The final count, with what arrived after the last "stats" (requests in flight at
+  // "quit" are answered, so their senders count them as delivered).
+  std::cout << stats.json() << std::endl;
   return 0;
 }
 
