@@ -2,6 +2,8 @@
 # Installs what the end-to-end tests (test/e2e) need, into a cache outside the clone:
 #   $WEFT_CACHE/venv           Python venv with test/e2e/requirements.txt
 #   $WEFT_CACHE/bin/telemetrygen
+#   $WEFT_CACHE/peers/<name>-<version>/  Jaeger and VictoriaLogs, built once per version
+#   Debian prometheus and prometheus-node-exporter (installed with apt-get when root)
 # WEFT_CACHE defaults to $HOME/.cache/weft. Idempotent: steps already done are skipped.
 # Uses only package registries (PyPI, the Go module proxy, Debian).
 set -euo pipefail
@@ -68,5 +70,43 @@ else
     go install "github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen@${TELEMETRYGEN_VERSION}"
   echo "$TELEMETRYGEN_VERSION" >"$TG_STAMP"
 fi
+
+# --- peers: the real backends the tests talk to -----------------------------------------
+# Debian packages (Prometheus, its node exporter); Go programs built once per version into
+# $WEFT_CACHE/peers/<name>-<version>/<name> (test/e2e/peers.py finds them there).
+need_apt=()
+command -v prometheus >/dev/null || need_apt+=(prometheus)
+command -v prometheus-node-exporter >/dev/null || need_apt+=(prometheus-node-exporter)
+if ((${#need_apt[@]})); then
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+    log "installing ${need_apt[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
+  else
+    log "missing ${need_apt[*]} (Debian packages) and cannot install them (not root / no apt-get)"
+    exit 1
+  fi
+fi
+
+# build_peer NAME VERSION PACKAGE: `go build` of a program in a module of its own.
+build_peer() {
+  local name="$1" version="$2" package="$3"
+  local dir="$WEFT_CACHE/peers/$name-$version"
+  if [[ -x "$dir/$name" ]]; then
+    log "$name $version present"
+    return
+  fi
+  command -v go >/dev/null || export PATH="/usr/local/go/bin:$PATH"
+  log "building $name $version (once per version)"
+  local src="$WEFT_CACHE/peers/src-$name-$version"
+  rm -rf "$src" && mkdir -p "$src" "$dir"
+  (cd "$src" && go mod init "weftpeers/$name" >/dev/null 2>&1 &&
+    go get -tool "$package@$version" &&
+    GOFLAGS=-buildvcs=false go build -trimpath -ldflags="-s -w" -o "$dir/$name.tmp" "$package")
+  mv "$dir/$name.tmp" "$dir/$name"
+  rm -rf "$src"
+}
+build_peer jaeger v1.76.0 github.com/jaegertracing/jaeger/cmd/jaeger
+build_peer victoria-logs v1.52.1 github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs
 
 log "done: WEFT_BIN=... $VENV/bin/python -m pytest $ROOT/test/e2e"

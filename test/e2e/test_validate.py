@@ -69,6 +69,16 @@ def test_valid_config_validates(weft_bin, tmp_path):
     assert r.returncode == 0, f"stdout:\n{r.stdout}\nstderr:\n{r.stderr}"
 
 
+def test_every_plugins_example_config_validates(weft_bin):
+    root = Path(__file__).resolve().parents[2]
+    examples = sorted(root.glob("plugins/*/example.yaml"))
+    assert len(examples) >= 2
+    for example in examples:
+        r = subprocess.run([weft_bin, "validate", "--config", str(example)], cwd=root,
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, f"{example}:\n{r.stdout}{r.stderr}"
+
+
 def _unknown_type(c):
     c["exporters"]["nosuch"] = {}
 

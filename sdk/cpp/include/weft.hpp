@@ -17,7 +17,10 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "weft.h"
 
@@ -335,6 +338,173 @@ inline void sha256_hex(std::string_view data, char out[65]) {
   weft_sha256_hex(data.data(), data.size(), out);
 }
 
+// ---- building protobuf (requests to emit or to replace a batch with) ---------------------
+
+// A protobuf message written field by field: `Proto m; m.string(1, "x").message(2, inner);`
+class Proto {
+ public:
+  Proto& varint(uint32_t field, uint64_t value) {
+    key(field, 0);
+    raw_varint(value);
+    return *this;
+  }
+  Proto& fixed64(uint32_t field, uint64_t value) {
+    key(field, 1);
+    raw_fixed64(value);
+    return *this;
+  }
+  Proto& number(uint32_t field, double value) {  // a `double` field
+    uint64_t bits = 0;
+    std::memcpy(&bits, &value, sizeof bits);
+    return fixed64(field, bits);
+  }
+  Proto& bytes(uint32_t field, std::string_view value) {
+    key(field, 2);
+    raw_varint(value.size());
+    buf_.append(value);
+    return *this;
+  }
+  Proto& string(uint32_t field, std::string_view value) { return bytes(field, value); }
+  Proto& message(uint32_t field, const Proto& m) { return bytes(field, m.buf_); }
+  Proto& packed_fixed64(uint32_t field, const std::vector<uint64_t>& values) {
+    key(field, 2);
+    raw_varint(values.size() * 8);
+    for (uint64_t v : values) raw_fixed64(v);
+    return *this;
+  }
+  Proto& packed_double(uint32_t field, const std::vector<double>& values) {
+    key(field, 2);
+    raw_varint(values.size() * 8);
+    for (double v : values) {
+      uint64_t bits = 0;
+      std::memcpy(&bits, &v, sizeof bits);
+      raw_fixed64(bits);
+    }
+    return *this;
+  }
+  // A KeyValue with a string AnyValue as field `field` (OTLP attributes).
+  Proto& string_attribute(uint32_t field, std::string_view key_text, std::string_view value) {
+    Proto any, kv;
+    any.string(1, value);
+    kv.string(1, key_text).message(2, any);
+    return message(field, kv);
+  }
+  [[nodiscard]] const std::string& data() const { return buf_; }
+  [[nodiscard]] bool empty() const { return buf_.empty(); }
+  [[nodiscard]] size_t size() const { return buf_.size(); }
+  void clear() { buf_.clear(); }
+
+ private:
+  void key(uint32_t field, uint32_t wire) { raw_varint((uint64_t{field} << 3) | wire); }
+  void raw_varint(uint64_t v) {
+    while (v >= 0x80) {
+      buf_.push_back(static_cast<char>((v & 0x7f) | 0x80));
+      v >>= 7;
+    }
+    buf_.push_back(static_cast<char>(v));
+  }
+  void raw_fixed64(uint64_t v) {
+    for (int i = 0; i < 8; ++i) buf_.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  }
+  std::string buf_;
+};
+
+enum class Signal { traces = WEFT_TRACES, metrics = WEFT_METRICS, logs = WEFT_LOGS };
+
+// Connectors and receivers: hands an encoded Export<Signal>ServiceRequest to weft (0, or
+// the ABI's negative code).
+inline int emit(Signal signal, const Proto& request) {
+  weft_buf view{reinterpret_cast<uint8_t*>(const_cast<char*>(request.data().data())),
+                request.size(), request.size(), 0};
+  return weft_emit(static_cast<weft_signal>(signal), &view);
+}
+
+namespace detail {
+// Reads through a call that NUL-terminates into out and returns the full length (-1 absent).
+template <class Call>
+std::optional<std::string> read_text(Call call) {
+  std::string out(256, '\0');
+  int n = call(out.data(), out.size());
+  if (n < 0) return std::nullopt;
+  if (static_cast<size_t>(n) >= out.size()) {
+    out.assign(static_cast<size_t>(n) + 1, '\0');
+    n = call(out.data(), out.size());
+    if (n < 0) return std::nullopt;
+  }
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+}  // namespace detail
+
+// ---- receivers -----------------------------------------------------------------------------
+
+// What a receiver's request is (docs/abi.md, "Receiver plugins").
+enum class RequestInfo {
+  method = WEFT_REQUEST_METHOD,
+  path = WEFT_REQUEST_PATH,
+  query = WEFT_REQUEST_QUERY,
+  target = WEFT_REQUEST_TARGET,  // pull: the URL fetched
+  peer = WEFT_REQUEST_PEER,      // push: the client's address
+  status = WEFT_REQUEST_STATUS   // pull: the target's HTTP status
+};
+inline std::optional<std::string> request_info(RequestInfo which) {
+  return detail::read_text([which](char* out, size_t cap) {
+    return weft_request_info(static_cast<int>(which), out, cap);
+  });
+}
+// A header of the request (push) or of the target's response (pull), name without case.
+inline std::optional<std::string> request_header(const char* name) {
+  return detail::read_text(
+      [name](char* out, size_t cap) { return weft_request_header(name, out, cap); });
+}
+// Push: the answer's status and body for an accepted request (or a 4xx with an error).
+inline int respond(int status, std::string_view body = {}) {
+  return weft_respond(status, body.data(), body.size());
+}
+
+// ---- exporters: outbound HTTP --------------------------------------------------------------
+
+// One request made by weft (docs/abi.md, "Exporter plugins"): the response's HTTP status, or
+// WEFT_HTTP_INVALID, _DENIED, _LIMIT or _FAILED. `headers`: "Name: value" lines.
+inline int http_request(const char* method, const char* url, const char* headers,
+                        std::string_view body) {
+  return weft_http_request(method, url, headers, body.data(), body.size());
+}
+inline std::optional<std::string> http_response_header(const char* name) {
+  return detail::read_text(
+      [name](char* out, size_t cap) { return weft_http_response_header(name, out, cap); });
+}
+inline std::string http_response_body() {
+  weft_buf b;
+  weft_buf_init(&b);
+  std::string out;
+  if (weft_http_response_body(&b) > 0 && !b.failed) {
+    out.assign(reinterpret_cast<const char*>(b.data), b.len);
+  }
+  weft_buf_free(&b);
+  return out;
+}
+// What an export returns (WEFT_CPP_EXPORT_*): sent, retryable, permanent or partial.
+enum class Export {
+  sent = WEFT_EXPORT_SENT,
+  retryable = WEFT_EXPORT_RETRYABLE,
+  permanent = WEFT_EXPORT_PERMANENT,
+  partial = WEFT_EXPORT_PARTIAL
+};
+inline Export retry_after(int64_t milliseconds) {
+  weft_export_retry_after(milliseconds);
+  return Export::retryable;
+}
+inline Export rejected(int64_t items) {
+  weft_export_rejected(items);
+  return Export::partial;
+}
+// The usual meaning of an HTTP answer (weft_export_status): 2xx sent; 429/502/503/504 and
+// no response retryable; anything else permanent, with the reason set.
+inline Export export_status(int http_status, const char* who) {
+  return static_cast<Export>(weft_export_status(http_status, who));
+}
+
 // ---- the plugin's config -----------------------------------------------------------------
 
 // A JSON value of the config, read in place.
@@ -381,6 +551,23 @@ class Json {
   // The elements of an array.
   [[nodiscard]] iterator begin() const { return {j_, false}; }
   [[nodiscard]] iterator end() const { return {j_, true}; }
+  // fn(const std::string& key, Json value) for each member of an object (keys unescaped).
+  template <class Fn>
+  void for_each_member(Fn fn) const {
+    size_t it = 0;
+    weft_json key{nullptr, 0}, value{nullptr, 0};
+    while (weft_json_member_next(j_, &it, &key, &value) != 0) {
+      fn(Json(key).str().value_or(std::string()), Json(value));
+    }
+  }
+  // The string's value (unescaped), or nullopt if this is not a string.
+  [[nodiscard]] std::optional<std::string> str() const {
+    std::string out(j_.len + 1, '\0');
+    int n = weft_json_string(j_, out.data(), out.size());
+    if (n < 0) return std::nullopt;
+    out.resize(static_cast<size_t>(n));
+    return out;
+  }
 
  private:
   weft_json j_;
@@ -410,3 +597,27 @@ class Json {
   WEFT_CPP__PROCESS("weft_process_metrics", weft_process_metrics, WEFT_METRICS, fn)
 #define WEFT_CPP_PROCESS_LOGS(fn) \
   WEFT_CPP__PROCESS("weft_process_logs", weft_process_logs, WEFT_LOGS, fn)
+
+// Receivers: fn: weft::Status (std::string_view body); an error is the client's 400.
+#define WEFT_CPP_RECEIVE(fn)                                                                \
+  static int weft_receive_cpp(weft_bytes body) {                                            \
+    return static_cast<int>(fn(weft::view(body)).report());                                 \
+  }                                                                                         \
+  extern "C" WEFT_EXPORT("weft_receive") int32_t weft_receive(weft_addr ptr, int32_t len) { \
+    return weft__receive((const uint8_t*)(uintptr_t)ptr, (size_t)len, weft_receive_cpp);    \
+  }
+
+// Exporters: fn: weft::Export (const weft::Batch&), sending the batch with http_request.
+#define WEFT_CPP__EXPORT(export_name, fn_name, signal, fn)                                    \
+  static int fn_name##_cpp(const weft_batch* batch) {                                         \
+    return static_cast<int>(fn(weft::Batch(batch)));                                          \
+  }                                                                                           \
+  extern "C" WEFT_EXPORT(export_name) int32_t fn_name(weft_addr ptr, int32_t len) {           \
+    return weft__process(signal, (const uint8_t*)(uintptr_t)ptr, (size_t)len, fn_name##_cpp); \
+  }
+#define WEFT_CPP_EXPORT_TRACES(fn) \
+  WEFT_CPP__EXPORT("weft_export_traces", weft_export_traces, WEFT_TRACES, fn)
+#define WEFT_CPP_EXPORT_METRICS(fn) \
+  WEFT_CPP__EXPORT("weft_export_metrics", weft_export_metrics, WEFT_METRICS, fn)
+#define WEFT_CPP_EXPORT_LOGS(fn) \
+  WEFT_CPP__EXPORT("weft_export_logs", weft_export_logs, WEFT_LOGS, fn)

@@ -3,18 +3,12 @@
 // binary and registers them under the Go collector's component names and settings, so a
 // configuration says `receivers: {zipkin: {endpoint: ...}}` as it does for the Go
 // collector. Settings it does not have are refused as unknown.
-#include "components/exporters/wasm/wasm_exporter.h"
-#include "components/receivers/wasm/wasm_receiver.h"
+#include "components/bundled/bundled.h"
 #include "util/yaml_json.h"
-#include "wasm/plugin/directory.h"
 #include "weft/config_reader.h"
-#include "weft/factory.h"
 
 namespace weft::bundled::zipkin {
 namespace {
-
-constexpr const char* kReceiverPlugin = "zipkin_receiver.wasm";
-constexpr const char* kExporterPlugin = "zipkin_exporter.wasm";
 
 std::string json_string(const std::string& s) {
   return weft::json_quote(s);
@@ -22,29 +16,12 @@ std::string json_string(const std::string& s) {
 
 // receivers: zipkin: endpoint (default localhost:9411), parse_string_tags, tls,
 // max_request_body_size, read_timeout, read_header_timeout. Serves /api/v2/spans (JSON).
-class ReceiverFactory final : public FactoryFor<receivers::wasm::Config> {
+class ZipkinReceiverFactory final : public ReceiverFactory {
  public:
-  [[nodiscard]] ComponentKind kind() const override { return ComponentKind::kReceiver; }
-  [[nodiscard]] std::string_view type() const override { return "zipkin"; }
-  [[nodiscard]] std::set<Signal> signals() const override { return {Signal::kTraces}; }
-  [[nodiscard]] std::string implementation() const override {
-    return std::string("plugin ") + kReceiverPlugin;
-  }
-
-  std::unique_ptr<Receiver> create_receiver(const ComponentContext& ctx,
-                                            const ComponentConfig& config,
-                                            SignalConsumers next) const override {
-    return receivers::wasm::make_wasm_receiver(ctx, cast(config), next);
-  }
-  [[nodiscard]] Status check(const ComponentConfig& config,
-                             const std::set<Signal>& signals) const override {
-    return receivers::wasm::check_wasm_receiver(cast(config), signals);
-  }
+  ZipkinReceiverFactory() : ReceiverFactory("zipkin", {Signal::kTraces}, "zipkin_receiver.wasm") {}
 
  protected:
-  void load(ConfigReader& reader, receivers::wasm::Config& config) const override {
-    config.plugin.path = weft::wasm::bundled_plugin_path(kReceiverPlugin);
-    config.plugin.watch_interval = std::chrono::milliseconds(0);
+  void load_settings(ConfigReader& reader, receivers::wasm::Config& config) const override {
     config.plugin.limits.timeout = std::chrono::seconds(1);
     config.endpoint = "localhost:9411";
     config.paths = {"/api/v2/spans"};
@@ -59,28 +36,12 @@ class ReceiverFactory final : public FactoryFor<receivers::wasm::Config> {
 // exporters: zipkin: endpoint (the full URL, as for the Go collector), format (json),
 // default_service_name, headers, auth, tls, compression, timeout, sending_queue,
 // retry_on_failure.
-class ExporterFactory final : public FactoryFor<exporters::wasm::Config> {
+class ZipkinExporterFactory final : public ExporterFactory {
  public:
-  [[nodiscard]] ComponentKind kind() const override { return ComponentKind::kExporter; }
-  [[nodiscard]] std::string_view type() const override { return "zipkin"; }
-  [[nodiscard]] std::set<Signal> signals() const override { return {Signal::kTraces}; }
-  [[nodiscard]] std::string implementation() const override {
-    return std::string("plugin ") + kExporterPlugin;
-  }
-
-  std::unique_ptr<Exporter> create_exporter(const ComponentContext& ctx,
-                                            const ComponentConfig& config) const override {
-    return exporters::wasm::make_wasm_exporter(ctx, cast(config));
-  }
-  [[nodiscard]] Status check(const ComponentConfig& config,
-                             const std::set<Signal>& signals) const override {
-    return exporters::wasm::check_wasm_exporter(cast(config), signals);
-  }
+  ZipkinExporterFactory() : ExporterFactory("zipkin", {Signal::kTraces}, "zipkin_exporter.wasm") {}
 
  protected:
-  void load(ConfigReader& reader, exporters::wasm::Config& config) const override {
-    config.plugin.path = weft::wasm::bundled_plugin_path(kExporterPlugin);
-    config.plugin.watch_interval = std::chrono::milliseconds(0);
+  void load_settings(ConfigReader& reader, exporters::wasm::Config& config) const override {
     std::string endpoint;
     reader.read("endpoint", endpoint);
     http_client::Url url;
@@ -106,5 +67,5 @@ class ExporterFactory final : public FactoryFor<exporters::wasm::Config> {
 }  // namespace
 }  // namespace weft::bundled::zipkin
 
-WEFT_DEFINE_FACTORY(zipkin_receiver, weft::bundled::zipkin::ReceiverFactory)
-WEFT_DEFINE_FACTORY(zipkin_exporter, weft::bundled::zipkin::ExporterFactory)
+WEFT_DEFINE_FACTORY(zipkin_receiver, weft::bundled::zipkin::ZipkinReceiverFactory)
+WEFT_DEFINE_FACTORY(zipkin_exporter, weft::bundled::zipkin::ZipkinExporterFactory)

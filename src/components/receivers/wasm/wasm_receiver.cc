@@ -222,24 +222,30 @@ class WasmReceiver final : public Receiver {
     return Status::ok();
   }
 
+  // One thread fetches every target, each when it is due (the first fetch of each at once);
+  // a target fetched late is next fetched an interval after that, not twice in a row.
   void pull_loop() {
-    auto next = std::chrono::steady_clock::now();
+    std::vector<std::chrono::steady_clock::time_point> due(config_.targets.size(),
+                                                           std::chrono::steady_clock::now());
     while (true) {
-      for (const auto& target : config_.targets) {
-        {
-          std::lock_guard lock(mu_);
-          if (stopping_) return;
-        }
-        pull(target);
+      size_t first = 0;
+      for (size_t i = 1; i < due.size(); ++i) {
+        if (due[i] < due[first]) first = i;
       }
-      next += config_.interval;
-      std::unique_lock lock(mu_);
-      if (wake_.wait_until(lock, next, [this] { return stopping_; })) return;
-      if (next < std::chrono::steady_clock::now()) next = std::chrono::steady_clock::now();
+      {
+        std::unique_lock lock(mu_);
+        if (wake_.wait_until(lock, due[first], [this] { return stopping_; })) return;
+      }
+      const Config::Target& target = config_.targets[first];
+      pull(target);
+      due[first] += target.interval;
+      const auto now = std::chrono::steady_clock::now();
+      if (due[first] < now) due[first] = now + target.interval;
     }
   }
 
-  void pull(const std::string& target) {
+  void pull(const Config::Target& pulled) {
+    const std::string& target = pulled.url;
     const telemetry::Labels labels = {{"receiver", ctx_.id}, {"target", target}};
     auto& up = ctx_.metrics->gauge("weft_receiver_target_up",
                                    "1 if the target's last fetch was handled, else 0.", labels);
@@ -249,8 +255,9 @@ class WasmReceiver final : public Receiver {
     const auto start = std::chrono::steady_clock::now();
     http::Request request;
     request.method = "GET";
+    request.headers = config_.pull_headers;
     http::split_url(target, request.url);
-    http::Outcome fetched = client_->send(request, config_.timeout);
+    http::Outcome fetched = client_->send(request, pulled.timeout);
     bool ok = fetched.ok() && fetched.response.status >= 200 && fetched.response.status < 300;
     if (!fetched.ok()) {
       ctx_.logger->warn("fetching {} failed: {}", target, fetched.error);
@@ -312,8 +319,9 @@ class Factory final : public FactoryFor<Config> {
     weft::wasm::load_plugin_settings(reader, config.plugin);
     if (!own_timeout) config.plugin.limits.timeout = std::chrono::seconds(1);
     reader.read_endpoint("endpoint", config.endpoint);
-    reader.read("targets", config.targets);
-    if (config.endpoint.empty() == config.targets.empty()) {
+    std::vector<std::string> targets;
+    reader.read("targets", targets);
+    if (config.endpoint.empty() == targets.empty()) {
       reader.error("endpoint",
                    "set either endpoint (weft listens; push) or targets (weft "
                    "fetches them; pull), not both");
@@ -322,16 +330,20 @@ class Factory final : public FactoryFor<Config> {
       load_push_settings(reader, config);
       return;
     }
-    for (const auto& target : config.targets) {
+    Config::Target schedule;
+    reader.read_duration("interval", schedule.interval);
+    reader.read_duration("timeout", schedule.timeout);
+    if (schedule.interval.count() <= 0) reader.error("interval", "must be positive");
+    if (schedule.timeout.count() <= 0) reader.error("timeout", "must be positive");
+    for (const auto& target : targets) {
       http::Url url;
       if (!http::split_url(target, url)) {
         reader.error("targets", "expected http:// or https:// URLs, got \"" + target + "\"");
       }
+      schedule.url = target;
+      config.targets.push_back(schedule);
     }
-    reader.read_duration("interval", config.interval);
-    reader.read_duration("timeout", config.timeout);
     reader.read_size("max_response_size", config.max_response_size);
-    if (config.interval.count() <= 0) reader.error("interval", "must be positive");
     read_tls_client(reader, config.tls);
   }
 };

@@ -22,10 +22,14 @@ struct Config : weft::wasm::PluginConfig {
   uint64_t max_request_body_size = 20ull << 20;
   std::chrono::nanoseconds read_timeout{std::chrono::seconds(60)};
   std::chrono::nanoseconds read_header_timeout{std::chrono::seconds(10)};
-  // pull
-  std::vector<std::string> targets;
-  std::chrono::nanoseconds interval{std::chrono::seconds(10)};
-  std::chrono::nanoseconds timeout{std::chrono::seconds(5)};
+  // pull: each target on its own schedule (the generic receiver gives all the same one)
+  struct Target {
+    std::string url;
+    std::chrono::nanoseconds interval{std::chrono::seconds(10)};
+    std::chrono::nanoseconds timeout{std::chrono::seconds(5)};
+  };
+  std::vector<Target> targets;
+  std::vector<std::pair<std::string, std::string>> pull_headers;  // sent with every fetch
   uint64_t max_response_size = 64ull << 20;
   TlsSettings tls;  // the server's (push) or the client's (pull)
 };
