@@ -107,3 +107,39 @@ def prometheus(peer_dir):
     peer, port = start_prometheus(peer_dir)
     yield port
     peer.stop()
+
+
+def start_jaeger(workdir: Path) -> tuple[Peer, int, int]:
+    """Jaeger (v2, in-memory storage) with its Zipkin receiver on: (peer, zipkin port,
+    query HTTP port)."""
+    zipkin, query, query_grpc = free_port(), free_port(), free_port()
+    config = workdir / "jaeger.yaml"
+    config.write_text(f"""
+service:
+  extensions: [jaeger_storage, jaeger_query]
+  pipelines:
+    traces: {{receivers: [zipkin], exporters: [jaeger_storage_exporter]}}
+  telemetry:
+    metrics: {{level: none}}
+extensions:
+  jaeger_storage:
+    backends: {{mem: {{memory: {{max_traces: 100000}}}}}}
+  jaeger_query:
+    storage: {{traces: mem}}
+    http: {{endpoint: "127.0.0.1:{query}"}}
+    grpc: {{endpoint: "127.0.0.1:{query_grpc}"}}
+receivers:
+  zipkin: {{endpoint: "127.0.0.1:{zipkin}"}}
+exporters:
+  jaeger_storage_exporter: {{trace_storage: mem}}
+""")
+    argv = [peer_binary("jaeger"), "--config", str(config)]
+    peer = Peer("jaeger", argv, workdir, f"http://127.0.0.1:{query}/api/services")
+    return peer, zipkin, query
+
+
+@pytest.fixture
+def jaeger(peer_dir):
+    peer, zipkin, query = start_jaeger(peer_dir)
+    yield zipkin, query
+    peer.stop()

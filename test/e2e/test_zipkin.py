@@ -16,6 +16,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from conftest import (CLIENTS_DIR, attrs, free_port, hex_id, otlp_receiver, read_output,
                       run_client, wait_for, wait_for_count)
+from peers import jaeger, peer_dir  # noqa: F401 (fixtures)
 from test_wasm_exporter import Destination
 
 BUILD = Path(os.environ.get("WEFT_BIN", "build/weft")).resolve().parent
@@ -298,3 +299,52 @@ def test_bundled_zipkin_refuses_settings_it_does_not_have(weft_bin, tmp_path):
     assert run.returncode != 0
     assert "receivers.zipkin.cors" in run.stderr, run.stderr
     assert "exporters.zipkin.format: only json is supported" in run.stderr, run.stderr
+
+
+def test_zipkin_exporter_into_a_real_jaeger(collector_factory, tmp_path, jaeger):  # noqa: F811
+    """The bundled zipkin exporter, with the Go collector's settings, sends to Jaeger's
+    Zipkin endpoint; every span is read back from Jaeger's query API, field by field."""
+    import grpc
+
+    zipkin_port, query_port = jaeger
+    port = free_port()
+    collector_factory({
+        "receivers": {"otlp": otlp_receiver(grpc_port=port)},
+        "exporters": {"zipkin": {"endpoint": f"http://127.0.0.1:{zipkin_port}/api/v2/spans"}},
+        "service": {"pipelines": {"traces": {"receivers": ["otlp"], "exporters": ["zipkin"]}}},
+    })
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
+        call = ch.unary_unary("/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+                              request_serializer=None, response_deserializer=None)
+        call(zipkin_request().SerializeToString(), timeout=10)
+    trace_id = bytes(range(1, 17)).hex()
+    url = f"http://127.0.0.1:{query_port}/api/traces/{trace_id}"
+
+    def spans():
+        r = requests.get(url, timeout=5)
+        data = r.json().get("data") or [] if r.status_code == 200 else []
+        return data[0] if data and len(data[0]["spans"]) == 3 else None
+
+    trace = wait_for(spans, 30, what="three spans in Jaeger")
+    by_id = {s["spanID"]: s for s in trace["spans"]}
+    assert sorted(by_id) == ["a0" * 8, "a1" * 8, "a2" * 8]
+    for i, kind in enumerate(("server", "client", None)):
+        span = by_id[f"a{i}" * 8]
+        tags = [(t["key"], t["value"]) for t in span["tags"]]
+        assert span["traceID"] == trace_id
+        assert span["operationName"] == f'GET /orders/{i} "quoted"\n'
+        assert span["references"] == ([] if i == 0 else [
+            {"refType": "CHILD_OF", "traceID": trace_id, "spanID": "a0" * 8}])
+        start_us = (1_700_000_000_123_456_789 + i * 1000) // 1000
+        assert (span["startTime"], span["duration"]) == (start_us, 2500)
+        for expected in (("http.status_code", str(200 + i)), ("ratio", "0.25"),
+                         ("cached", "true" if i == 1 else "false"), ("user", "ünïcode"),
+                         ("otel.scope.name", "io.weft.test"), ("otel.scope.version", "1.2.3")):
+            assert expected in tags, (i, expected, tags)
+        assert (("span.kind", kind) in tags) if kind else all(k != "span.kind" for k, _ in tags)
+        assert (("error", True) in tags) == (i == 1), tags
+        assert [(lg["timestamp"], lg["fields"][0]["value"]) for lg in span["logs"]] == [
+            (start_us + 1, "cache miss"), (start_us + 2, '{"retried":{"attempt":"2"}}')]
+        process = trace["processes"][span["processID"]]
+        assert process["serviceName"] == "checkout"
+        assert {"key": "host.name", "type": "string", "value": "node-1"} in process["tags"]
