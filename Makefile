@@ -29,8 +29,9 @@ $(WASMTIME_LIB): third_party/wasmtime/Cargo.toml third_party/wasmtime/Cargo.lock
 wasmtime: deps $(WASMTIME_LIB)
 
 configure: deps wasmtime
+	@sdk/rust/setup.sh
 	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
-	  -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
+	  -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DWEFT_CARGO_TARGET_DIR=$(WEFT_CACHE)/cargo-target-sdk \
 	  -DWEFT_WASMTIME_LIB=$(WASMTIME_LIB) -DWEFT_WASMTIME_INCLUDE=$(WASMTIME_INCLUDE) >/dev/null
 	@ln -sfn $(BUILD_DIR) build
 
@@ -51,8 +52,12 @@ run: build
 test-deps:
 	@scripts/setup-test-deps.sh
 
+# The C++ unit tests, then the Rust SDK's and the Rust plugins' own (on the host).
 unit-test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+	CARGO_TARGET_DIR=$(WEFT_CACHE)/cargo-target-sdk cargo test -q --manifest-path sdk/rust/Cargo.toml
+	CARGO_TARGET_DIR=$(WEFT_CACHE)/cargo-target-sdk cargo test -q --locked \
+	  --manifest-path plugins/prometheusremotewrite/Cargo.toml
 
 # End-to-end tests, and the cross-language conformance suite (test/conformance).
 e2e-test: build sdk-examples test-deps

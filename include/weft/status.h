@@ -34,12 +34,20 @@ class [[nodiscard]] Status {
   static Status permanent(std::string message) {
     return {StatusCode::kPermanent, std::move(message)};
   }
+  // Sent, but the destination refused `rejected` of the items (for good): an exporter's
+  // partial success. It is ok (nothing is retried); the message says why.
+  static Status partial(uint64_t rejected, std::string message) {
+    Status s{StatusCode::kOk, std::move(message)};
+    s.rejected_ = rejected;
+    return s;
+  }
 
   [[nodiscard]] bool is_ok() const { return code_ == StatusCode::kOk; }
   [[nodiscard]] bool is_retryable() const { return code_ == StatusCode::kRetryable; }
   [[nodiscard]] StatusCode code() const { return code_; }
   [[nodiscard]] const std::string& message() const { return message_; }
   [[nodiscard]] std::chrono::milliseconds retry_after() const { return retry_after_; }
+  [[nodiscard]] uint64_t rejected() const { return rejected_; }
   // A reason a layer gives in its own terms (an enum of its, such as wasm::LoadFailure), for
   // metrics, policies and tests to switch on instead of the message; 0 when none was given.
   [[nodiscard]] uint16_t reason() const { return reason_; }
@@ -59,6 +67,7 @@ class [[nodiscard]] Status {
   std::string message_;
   std::chrono::milliseconds retry_after_{0};
   uint16_t reason_ = 0;
+  uint64_t rejected_ = 0;
 };
 
 }  // namespace weft

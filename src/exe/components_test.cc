@@ -52,6 +52,8 @@ std::string required_settings(ComponentKind kind, std::string_view type,
        "config: {scrape_configs: [{job_name: j, static_configs: [{targets: ['" + unused +
            "']}]}]}"},
       {{ComponentKind::kExporter, "zipkin"}, "endpoint: http://" + unused + "/api/v2/spans"},
+      {{ComponentKind::kExporter, "prometheusremotewrite"},
+       "endpoint: http://" + unused + "/api/v1/write"},
       {{ComponentKind::kProcessor, "memory_limiter"}, "check_interval: 1s\nlimit_mib: 4096"},
       {{ComponentKind::kProcessor, "wasm"}, "plugin: " + plugin},
       {{ComponentKind::kConnector, "wasm"}, "plugin: " + plugin},

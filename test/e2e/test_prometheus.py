@@ -256,3 +256,111 @@ def test_refuses_prometheus_settings_it_does_not_have(weft_bin, tmp_path):
     for expected in ("kubernetes_sd_configs: is not supported", "relabel_configs: is not supported",
                      "\"k\" is used twice", "not longer than scrape_interval", "expected host:port"):
         assert expected in text, text
+
+
+# ---------------------------------------------------------------- prometheusremotewrite
+
+
+def metrics_request(now_ns: int):
+    """Every metric kind the exporter maps, from one resource, with known values."""
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+    from opentelemetry.proto.common.v1 import common_pb2
+    from opentelemetry.proto.metrics.v1 import metrics_pb2 as m
+
+    def kv(target, key, value):
+        target.add(key=key, value=common_pb2.AnyValue(string_value=value))
+
+    req = ExportMetricsServiceRequest()
+    rm = req.resource_metrics.add()
+    for key, value in (("service.name", "checkout"), ("service.namespace", "shop"),
+                       ("service.instance.id", "pod-1"), ("host.name", "node-7")):
+        kv(rm.resource.attributes, key, value)
+    sm = rm.scope_metrics.add()
+    t0, t1 = now_ns - 2_000_000_000, now_ns - 1_000_000_000
+    start = now_ns - 60_000_000_000
+
+    g = sm.metrics.add(name="queue.depth", unit="{item}", description="Items waiting.")
+    for t, v in ((t0, 5.0), (t1, 7.0)):
+        p = g.gauge.data_points.add(time_unix_nano=t, as_double=v)
+        kv(p.attributes, "queue", "a.b")
+    c = sm.metrics.add(name="http.server.requests", unit="1")
+    c.sum.is_monotonic, c.sum.aggregation_temporality = True, 2
+    p = c.sum.data_points.add(start_time_unix_nano=start, time_unix_nano=t1, as_int=42)
+    kv(p.attributes, "http.method", "GET")
+    kv(p.attributes, "2xx", "yes")
+    u = sm.metrics.add(name="memory.used", unit="By")
+    u.sum.is_monotonic, u.sum.aggregation_temporality = False, 2
+    u.sum.data_points.add(time_unix_nano=t1, as_double=1024.5)
+    h = sm.metrics.add(name="rpc.duration", unit="ms")
+    h.histogram.aggregation_temporality = 2
+    h.histogram.data_points.add(start_time_unix_nano=start, time_unix_nano=t1, count=6, sum=4.2,
+                                bucket_counts=[1, 2, 3], explicit_bounds=[0.5, 1.0])
+    s = sm.metrics.add(name="gc.pause", unit="s")
+    sp = s.summary.data_points.add(start_time_unix_nano=start, time_unix_nano=t1, count=9, sum=0.9)
+    sp.quantile_values.add(quantile=0.5, value=0.05)
+    sp.quantile_values.add(quantile=0.99, value=0.3)
+    d = sm.metrics.add(name="delta.counter", unit="1")
+    d.sum.is_monotonic, d.sum.aggregation_temporality = True, 1
+    d.sum.data_points.add(start_time_unix_nano=t0, time_unix_nano=t1, as_int=3)
+    return req, t0 // 1_000_000, t1 // 1_000_000
+
+
+def expected_series(t0: int, t1: int) -> dict:
+    """{frozenset(labels): [(ms, value)]}, written out by hand from the specification."""
+    ident = {"job": "shop/checkout", "instance": "pod-1", "cluster": "c1"}
+
+    def series(name, samples, **labels):
+        return frozenset({"__name__": name, **ident, **labels}.items()), samples
+
+    return dict([
+        series("queue_depth", [(t0, 5.0), (t1, 7.0)], queue="a.b"),
+        series("http_server_requests_total", [(t1, 42.0)], http_method="GET", key_2xx="yes"),
+        series("memory_used_bytes", [(t1, 1024.5)]),
+        series("rpc_duration_milliseconds_bucket", [(t1, 1.0)], le="0.5"),
+        series("rpc_duration_milliseconds_bucket", [(t1, 3.0)], le="1"),
+        series("rpc_duration_milliseconds_bucket", [(t1, 6.0)], le="+Inf"),
+        series("rpc_duration_milliseconds_count", [(t1, 6.0)]),
+        series("rpc_duration_milliseconds_sum", [(t1, 4.2)]),
+        series("gc_pause_seconds", [(t1, 0.05)], quantile="0.5"),
+        series("gc_pause_seconds", [(t1, 0.3)], quantile="0.99"),
+        series("gc_pause_seconds_count", [(t1, 9.0)]),
+        series("gc_pause_seconds_sum", [(t1, 0.9)]),
+        series("target_info", [(t1, 1.0)], host_name="node-7"),
+    ])
+
+
+def stored_series(prometheus_port: int, selector: str) -> dict:
+    r = requests.get(f"http://127.0.0.1:{prometheus_port}/api/v1/query",
+                     params={"query": f"{selector}[10m]"}, timeout=10)
+    r.raise_for_status()
+    return {frozenset(s["metric"].items()): [(int(round(t * 1000)), float(v)) for t, v in s["values"]]
+            for s in r.json()["data"]["result"]}
+
+
+def test_remote_write_into_a_real_prometheus(collector_factory, prometheus):  # noqa: F811
+    import time as _time
+
+    from conftest import otlp_receiver, post
+
+    port = __import__("conftest").free_port()
+    c = collector_factory({
+        "receivers": {"otlp": otlp_receiver(http_port=port)},
+        "exporters": {"prometheusremotewrite": {
+            "endpoint": f"http://127.0.0.1:{prometheus}/api/v1/write",
+            "external_labels": {"cluster": "c1"},
+            "retry_on_failure": {"initial_interval": "100ms"}}},
+        "service": {"pipelines": {"metrics": {"receivers": ["otlp"],
+                                              "exporters": ["prometheusremotewrite"]}}},
+    })
+    req, t0, t1 = metrics_request(_time.time_ns())
+    assert post(port, "/v1/metrics", req.SerializeToString()).status_code == 200
+    expected = expected_series(t0, t1)
+    selector = '{job="shop/checkout"}'
+    wait_for(lambda: len(stored_series(prometheus, selector)) == len(expected), 30,
+             what="every series in Prometheus")
+    assert stored_series(prometheus, selector) == expected
+    # The delta sum is not remote-write material: sent as a partial result, counted.
+    m = c.metrics()
+    assert m.sum("otelcol_exporter_sent_metric_points", exporter="prometheusremotewrite") == 6
+    assert m.sum("otelcol_exporter_send_failed_metric_points", exporter="prometheusremotewrite") == 1
+    assert "delta.counter: a sum that is not cumulative" in c.log_text()

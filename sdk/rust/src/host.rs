@@ -16,6 +16,24 @@ extern "C" {
     pub fn result_keep(ptr: *const u8, len: i32) -> i32;
     pub fn result_edits(ptr: *const u8, len: i32) -> i32;
     pub fn result_replace(ptr: *const u8, len: i32) -> i32;
+    pub fn emit(signal: i32, ptr: *const u8, len: i32) -> i32;
+    pub fn http_request(
+        method: *const u8,
+        method_len: i32,
+        url: *const u8,
+        url_len: i32,
+        headers: *const u8,
+        headers_len: i32,
+        body: *const u8,
+        body_len: i32,
+    ) -> i32;
+    pub fn http_response_header(name: *const u8, name_len: i32, out: *mut u8, cap: i32) -> i32;
+    pub fn http_response_body(out: *mut u8, cap: i32) -> i32;
+    pub fn set_retry_after(milliseconds: i64) -> i32;
+    pub fn set_rejected(items: i64) -> i32;
+    pub fn request_info(which: i32, out: *mut u8, cap: i32) -> i32;
+    pub fn request_header(name: *const u8, name_len: i32, out: *mut u8, cap: i32) -> i32;
+    pub fn respond(status: i32, ptr: *const u8, len: i32) -> i32;
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -51,6 +69,43 @@ mod stubs {
     }
     pub unsafe fn result_replace(_: *const u8, _: i32) -> i32 {
         0
+    }
+    pub unsafe fn emit(_: i32, _: *const u8, _: i32) -> i32 {
+        -2
+    }
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn http_request(
+        _: *const u8,
+        _: i32,
+        _: *const u8,
+        _: i32,
+        _: *const u8,
+        _: i32,
+        _: *const u8,
+        _: i32,
+    ) -> i32 {
+        -3
+    }
+    pub unsafe fn http_response_header(_: *const u8, _: i32, _: *mut u8, _: i32) -> i32 {
+        -1
+    }
+    pub unsafe fn http_response_body(_: *mut u8, _: i32) -> i32 {
+        -1
+    }
+    pub unsafe fn set_retry_after(_: i64) -> i32 {
+        0
+    }
+    pub unsafe fn set_rejected(_: i64) -> i32 {
+        0
+    }
+    pub unsafe fn request_info(_: i32, _: *mut u8, _: i32) -> i32 {
+        -1
+    }
+    pub unsafe fn request_header(_: *const u8, _: i32, _: *mut u8, _: i32) -> i32 {
+        -1
+    }
+    pub unsafe fn respond(_: i32, _: *const u8, _: i32) -> i32 {
+        -2
     }
 }
 #[cfg(not(target_arch = "wasm32"))]

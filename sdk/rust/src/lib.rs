@@ -23,19 +23,23 @@
 
 mod batch;
 pub mod host;
+mod io;
 mod json;
 mod reader;
 mod results;
 mod services;
+mod writer;
 
 pub use batch::{Batch, Item, Items, Signal};
+pub use io::{emit, http_request, request_header, request_info, respond, Export, HttpError, RequestInfo, Response};
 pub use json::Json;
-pub use reader::{fields, pb_bytes, pb_u64, Attributes, Field, Reader, Value};
+pub use reader::{fields, pb_bytes, pb_repeated, pb_u64, Attributes, Field, Reader, Value};
 pub use results::{drop_all, replace, Edits, KeepMask, Target};
 pub use services::{
     counter_add, env_get, gauge_set, histogram_record, kv_delete, kv_get, kv_set, log, now_unix_nano, set_error,
     sha256, sha256_hex, Level,
 };
+pub use writer::Proto;
 
 /// A plugin's error: its text goes to weft's log, and the batch gets `on_error`.
 #[derive(Debug, Clone, PartialEq)]
@@ -108,12 +112,31 @@ pub fn __process(signal: Signal, ptr: i32, len: i32, process: fn(&Batch) -> Resu
     status(process(&batch))
 }
 
-/// Declares the plugin's exports: `configure` and one process function per signal.
+#[doc(hidden)]
+pub fn __export(signal: Signal, ptr: i32, len: i32, export: fn(&Batch) -> Export) -> i32 {
+    let buf = unsafe { __take(ptr, len) };
+    let batch = Batch::new(signal, &buf[..len as usize]);
+    export(&batch).code()
+}
+
+#[doc(hidden)]
+pub fn __receive(ptr: i32, len: i32, receive: fn(&[u8]) -> Result) -> i32 {
+    let buf = unsafe { __take(ptr, len) };
+    status(receive(&buf[..len as usize]))
+}
+
+/// Declares the plugin's exports: configure, then what it does — process functions per
+/// signal (processors, connectors), export functions per signal (exporters), or receive
+/// (receivers); each part is optional, in this order.
 ///
 /// `weft::plugin!(configure: my_configure, traces: my_process, logs: my_process);`
+/// `weft::plugin!(configure: my_configure, export_metrics: my_send);`  (fn(&Batch) -> Export)
+/// `weft::plugin!(configure: my_configure, receive: my_receive);`  (fn(&[u8]) -> Result)
 #[macro_export]
 macro_rules! plugin {
-    (configure: $configure:path $(, traces: $traces:path)? $(, metrics: $metrics:path)? $(, logs: $logs:path)? $(,)?) => {
+    (configure: $configure:path $(, traces: $traces:path)? $(, metrics: $metrics:path)? $(, logs: $logs:path)?
+     $(, export_traces: $etraces:path)? $(, export_metrics: $emetrics:path)? $(, export_logs: $elogs:path)?
+     $(, receive: $receive:path)? $(,)?) => {
         #[no_mangle]
         pub extern "C" fn weft_abi_version() -> i32 {
             1
@@ -142,6 +165,30 @@ macro_rules! plugin {
             #[no_mangle]
             pub extern "C" fn weft_process_logs(ptr: i32, len: i32) -> i32 {
                 $crate::__process($crate::Signal::Logs, ptr, len, $logs)
+            }
+        )?
+        $(
+            #[no_mangle]
+            pub extern "C" fn weft_export_traces(ptr: i32, len: i32) -> i32 {
+                $crate::__export($crate::Signal::Traces, ptr, len, $etraces)
+            }
+        )?
+        $(
+            #[no_mangle]
+            pub extern "C" fn weft_export_metrics(ptr: i32, len: i32) -> i32 {
+                $crate::__export($crate::Signal::Metrics, ptr, len, $emetrics)
+            }
+        )?
+        $(
+            #[no_mangle]
+            pub extern "C" fn weft_export_logs(ptr: i32, len: i32) -> i32 {
+                $crate::__export($crate::Signal::Logs, ptr, len, $elogs)
+            }
+        )?
+        $(
+            #[no_mangle]
+            pub extern "C" fn weft_receive(ptr: i32, len: i32) -> i32 {
+                $crate::__receive(ptr, len, $receive)
             }
         )?
     };

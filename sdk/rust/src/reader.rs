@@ -119,6 +119,13 @@ pub fn pb_bytes(message: &[u8], number: u32) -> &[u8] {
         .map_or(&[], |f| f.bytes)
 }
 
+/// Every length-delimited field `number` of a message (a repeated message), in order.
+pub fn pb_repeated(message: &[u8], number: u32) -> impl Iterator<Item = &[u8]> {
+    Reader::new(message)
+        .filter(move |f| f.number == number && f.wire_type == 2)
+        .map(|f| f.bytes)
+}
+
 /// The first varint or fixed field `number` of a message (0 if absent).
 pub fn pb_u64(message: &[u8], number: u32) -> u64 {
     Reader::new(message)

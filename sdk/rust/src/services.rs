@@ -55,7 +55,7 @@ pub fn histogram_record(name: &str, value: f64, attributes: &str) -> Result {
 }
 
 /// Reads through a host call that copies up to `cap` bytes and returns the full size.
-fn read_sized(call: impl Fn(*mut u8, i32) -> i32) -> core::result::Result<Vec<u8>, i32> {
+pub(crate) fn read_sized(call: impl Fn(*mut u8, i32) -> i32) -> core::result::Result<Vec<u8>, i32> {
     let mut buf = vec![0u8; 256];
     loop {
         let n = call(buf.as_mut_ptr(), buf.len() as i32);

@@ -61,6 +61,26 @@ class ReceiverFactory : public BundledFactory<receivers::wasm::Config, Component
 class ExporterFactory : public BundledFactory<exporters::wasm::Config, ComponentKind::kExporter> {
  public:
   using BundledFactory::BundledFactory;
+
+ protected:
+  // `endpoint` as the Go collector's exporters have it, a full URL (required): its origin
+  // becomes the wasm exporter's endpoint; the URL (path included) is returned.
+  static http_client::Url read_endpoint_url(ConfigReader& reader, exporters::wasm::Config& config,
+                                            const std::string& example) {
+    std::string endpoint;
+    reader.read("endpoint", endpoint);
+    http_client::Url url;
+    if (endpoint.empty()) {
+      reader.error("endpoint", "must be set, for example \"" + example + "\"");
+    } else if (!http_client::split_url(endpoint, url)) {
+      reader.error("endpoint", "expected an http:// or https:// URL, got \"" + endpoint + "\"");
+    }
+    config.endpoint = url.origin;
+    if (url.path.empty()) url.path = "/";
+    return url;
+  }
+
+ public:
   std::unique_ptr<Exporter> create_exporter(const ComponentContext& ctx,
                                             const ComponentConfig& config) const override {
     return exporters::wasm::make_wasm_exporter(ctx, cast(config));

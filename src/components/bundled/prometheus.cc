@@ -1,8 +1,10 @@
-// The prometheus receiver: a bundled plugin-backed component (docs/architecture.md, "Bundled
-// plugin-backed components"). weft fetches every target of `config.scrape_configs` on its
-// job's schedule; plugins/prometheus's receiver parses the text exposition format into OTLP.
-// The settings are the Go collector's (a Prometheus scrape configuration under `config`);
-// the ones weft does not have are refused by name.
+// The prometheus receiver and the prometheusremotewrite exporter: bundled plugin-backed
+// components (docs/architecture.md, "Bundled plugin-backed components"). The receiver:
+// weft fetches every target of `config.scrape_configs` on its job's schedule and
+// plugins/prometheus (C++) parses the text exposition format into OTLP. The exporter:
+// plugins/prometheusremotewrite (Rust) encodes remote-write requests, which weft compresses
+// with snappy and sends. The settings are the Go collector's; the ones weft does not have
+// are refused by name.
 #include <set>
 
 #include "components/bundled/bundled.h"
@@ -136,7 +138,73 @@ class PrometheusReceiverFactory final : public ReceiverFactory {
   }
 };
 
+// exporters: prometheusremotewrite: endpoint (the full URL), namespace, external_labels,
+// resource_to_telemetry_conversion.enabled, add_metric_suffixes, send_metadata,
+// target_info.enabled, max_batch_size_bytes, remote_write_queue {enabled, queue_size,
+// num_consumers}, headers, auth, tls, timeout, retry_on_failure. Bodies are snappy.
+class RemoteWriteExporterFactory final : public ExporterFactory {
+ public:
+  RemoteWriteExporterFactory()
+      : ExporterFactory("prometheusremotewrite", {Signal::kMetrics}, "prometheusremotewrite.wasm") {
+  }
+
+ protected:
+  void load_settings(ConfigReader& reader, exporters::wasm::Config& config) const override {
+    for (const char* setting : {"wal", "protobuf_message", "max_batch_request_parallelism"}) {
+      if (reader.has(setting)) {
+        reader.read_node(setting);
+        reader.error(setting, "is not supported by weft's prometheusremotewrite exporter yet");
+      }
+    }
+    const http_client::Url url =
+        read_endpoint_url(reader, config, "http://prometheus:9090/api/v1/write");
+    std::string ns;
+    std::map<std::string, std::string> external_labels;
+    bool add_metric_suffixes = true;
+    bool send_metadata = false;
+    bool resource_to_telemetry = false;
+    bool target_info = true;
+    uint64_t max_batch_size_bytes = 3000000;
+    reader.read("namespace", ns);
+    reader.read("external_labels", external_labels);
+    reader.read("add_metric_suffixes", add_metric_suffixes);
+    reader.read("send_metadata", send_metadata);
+    reader.child("resource_to_telemetry_conversion").read("enabled", resource_to_telemetry);
+    reader.child("target_info").read("enabled", target_info);
+    reader.read("max_batch_size_bytes", max_batch_size_bytes);
+    if (max_batch_size_bytes == 0) reader.error("max_batch_size_bytes", "must be positive");
+    for (const auto& [name, value] : external_labels) {
+      if (value.empty()) reader.error("external_labels", "\"" + name + "\" has an empty value");
+    }
+    config.plugin.config_json =
+        "{\"path\":" + json_quote(url.path) + ",\"namespace\":" + json_quote(ns) +
+        ",\"external_labels\":" + labels_json(external_labels) +
+        ",\"add_metric_suffixes\":" + (add_metric_suffixes ? "true" : "false") +
+        ",\"send_metadata\":" + (send_metadata ? "true" : "false") +
+        ",\"resource_to_telemetry_conversion\":" + (resource_to_telemetry ? "true" : "false") +
+        ",\"target_info\":" + (target_info ? "true" : "false") +
+        ",\"max_batch_size_bytes\":" + std::to_string(max_batch_size_bytes) + "}";
+    // Remote write is snappy (its block format) by definition.
+    config.compression = http_client::Compression::kSnappy;
+    config.exporter.queue.queue_size = 10000;
+    config.exporter.queue.num_consumers = 5;
+    exporters::wasm::load_client_settings(reader, config, false);
+    if (config.compression != http_client::Compression::kSnappy) {
+      reader.error("compression", "remote write bodies are snappy-compressed; leave it unset");
+    }
+    ConfigReader queue = reader.child("remote_write_queue");
+    queue.read("enabled", config.exporter.queue.enabled);
+    queue.read("queue_size", config.exporter.queue.queue_size);
+    queue.read("num_consumers", config.exporter.queue.num_consumers);
+    if (config.exporter.queue.num_consumers < 1) {
+      queue.error("num_consumers", "must be at least 1");
+    }
+  }
+};
+
 }  // namespace
 }  // namespace weft::bundled::prometheus
 
 WEFT_DEFINE_FACTORY(prometheus_receiver, weft::bundled::prometheus::PrometheusReceiverFactory)
+WEFT_DEFINE_FACTORY(prometheusremotewrite_exporter,
+                    weft::bundled::prometheus::RemoteWriteExporterFactory)

@@ -42,15 +42,8 @@ class ZipkinExporterFactory final : public ExporterFactory {
 
  protected:
   void load_settings(ConfigReader& reader, exporters::wasm::Config& config) const override {
-    std::string endpoint;
-    reader.read("endpoint", endpoint);
-    http_client::Url url;
-    if (endpoint.empty()) {
-      reader.error("endpoint", "must be set, for example \"http://zipkin:9411/api/v2/spans\"");
-    } else if (!http_client::split_url(endpoint, url)) {
-      reader.error("endpoint", "expected an http:// or https:// URL, got \"" + endpoint + "\"");
-    }
-    config.endpoint = url.origin;
+    const http_client::Url url =
+        read_endpoint_url(reader, config, "http://zipkin:9411/api/v2/spans");
     std::string format = "json";
     reader.read("format", format);
     if (format != "json") {
@@ -58,7 +51,7 @@ class ZipkinExporterFactory final : public ExporterFactory {
     }
     std::string service;
     reader.read("default_service_name", service);
-    config.plugin.config_json = "{\"path\":" + json_string(url.path.empty() ? "/" : url.path) +
+    config.plugin.config_json = "{\"path\":" + json_string(url.path) +
                                 ",\"default_service_name\":" + json_string(service) + "}";
     exporters::wasm::load_client_settings(reader, config, false);
   }

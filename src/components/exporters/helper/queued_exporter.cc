@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <random>
 
 #include "components/exporters/helper/persistent_queue.h"
@@ -225,7 +226,13 @@ void QueuedExporter::work() {
 void QueuedExporter::account(const pdata::Telemetry& data, const Status& status) {
   auto& c = counters_[static_cast<size_t>(data.signal())];
   if (status.is_ok()) {
-    c.sent->add(data.item_count());
+    const uint64_t rejected = std::min<uint64_t>(status.rejected(), data.item_count());
+    c.sent->add(data.item_count() - rejected);
+    if (rejected > 0) {
+      c.send_failed->add(rejected);
+      ctx_.logger->error("the destination refused {} of {} {}: {}", rejected, data.item_count(),
+                         item_noun(data.signal()), status.message());
+    }
     return;
   }
   c.send_failed->add(data.item_count());

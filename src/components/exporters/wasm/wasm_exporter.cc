@@ -211,7 +211,6 @@ class PluginSender final : public Sender {
     if (plugin_.get() == nullptr)
       return Status::retryable("wasm exporter " + ctx_.id + " is not running");
     ExportOutcome outcome = plugin_.get()->export_batch(data);
-    const std::string noun(item_noun(data.signal()));
     switch (outcome.kind) {
       case ExportOutcome::kSent:
         return Status::ok();
@@ -221,14 +220,7 @@ class PluginSender final : public Sender {
       case ExportOutcome::kPermanent:
         return Status::permanent("plugin " + ctx_.id + ": " + describe(outcome, "permanent"));
       case ExportOutcome::kPartial:
-        ctx_.metrics
-            ->counter("otelcol_exporter_send_failed_" + noun, "Items that could not be sent.",
-                      {{"exporter", ctx_.id}})
-            .add(outcome.rejected);
-        ctx_.logger->error("destination rejected {} of {} {}{}", outcome.rejected,
-                           data.item_count(), noun,
-                           outcome.error.empty() ? "" : ": " + outcome.error);
-        return Status::ok();
+        return Status::partial(outcome.rejected, outcome.error);
       case ExportOutcome::kFailed:
         break;
     }
