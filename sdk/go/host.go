@@ -54,3 +54,31 @@ func strPtr(s string) unsafe.Pointer {
 	}
 	return unsafe.Pointer(unsafe.StringData(s))
 }
+
+//go:wasmimport weft emit
+func hostEmit(signal int32, ptr unsafe.Pointer, n int32) int32
+
+//go:wasmimport weft http_request
+func hostHTTPRequest(method unsafe.Pointer, methodLen int32, url unsafe.Pointer, urlLen int32,
+	headers unsafe.Pointer, headersLen int32, body unsafe.Pointer, bodyLen int32) int32
+
+//go:wasmimport weft http_response_header
+func hostHTTPResponseHeader(name unsafe.Pointer, nameLen int32, out unsafe.Pointer, outCap int32) int32
+
+//go:wasmimport weft http_response_body
+func hostHTTPResponseBody(out unsafe.Pointer, outCap int32) int32
+
+//go:wasmimport weft set_retry_after
+func hostSetRetryAfter(milliseconds int64) int32
+
+//go:wasmimport weft set_rejected
+func hostSetRejected(items int64) int32
+
+//go:wasmimport weft request_info
+func hostRequestInfo(which int32, out unsafe.Pointer, outCap int32) int32
+
+//go:wasmimport weft request_header
+func hostRequestHeader(name unsafe.Pointer, nameLen int32, out unsafe.Pointer, outCap int32) int32
+
+//go:wasmimport weft respond
+func hostRespond(status int32, body unsafe.Pointer, n int32) int32

@@ -90,15 +90,24 @@ func configureExport(ptr, size int32) int32 {
 // Process runs fn on the batch weft wrote at ptr; the body of a weft_process_<signal>
 // export. It returns the ABI status.
 func Process(signal Signal, ptr, size int32, fn ProcessFunc) int32 {
+	batch, err := batchAt(signal, ptr, size)
+	if err != nil {
+		return status(err)
+	}
+	rc := status(fn(batch))
+	release(batch.request) // the batch and what was read from it are not used after the call
+	return rc
+}
+
+// batchAt is the batch weft wrote at ptr (hand its request to release after the call).
+func batchAt(signal Signal, ptr, size int32) (*Batch, error) {
 	data := take(ptr, size)
 	if data == nil && size != 0 {
-		return status(errors.New("weft: batch at an unknown address"))
+		return nil, errors.New("weft: batch at an unknown address")
 	}
 	batch := &Batch{signal: signal, request: data}
 	batch.count = batch.countItems()
-	rc := status(fn(batch))
-	release(data) // the batch and what was read from it are not used after the call
-	return rc
+	return batch, nil
 }
 
 func status(err error) int32 {

@@ -143,3 +143,17 @@ def jaeger(peer_dir):
     peer, zipkin, query = start_jaeger(peer_dir)
     yield zipkin, query
     peer.stop()
+
+
+def start_victorialogs(workdir: Path) -> tuple[Peer, int]:
+    port = free_port()
+    argv = [peer_binary("victoria-logs"), f"-httpListenAddr=127.0.0.1:{port}",
+            f"-storageDataPath={workdir / 'victorialogs-data'}"]
+    return Peer("victoria-logs", argv, workdir, f"http://127.0.0.1:{port}/health"), port
+
+
+@pytest.fixture
+def victorialogs(peer_dir):
+    peer, port = start_victorialogs(peer_dir)
+    yield port
+    peer.stop()

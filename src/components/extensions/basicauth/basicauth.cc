@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "components/extensions/basicauth/htpasswd.h"
+#include "util/base64.h"
 #include "weft/auth.h"
 #include "weft/config_reader.h"
 #include "weft/factory.h"
@@ -21,15 +22,6 @@ struct Config : ComponentConfig {
   std::string password;
   bool client = false;
 };
-
-std::string base64_encode(const std::string& text) {
-  std::string out(4 * ((text.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()),
-                                static_cast<int>(text.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
 
 // Strict base64 (with padding); false if text is not that.
 bool base64_decode(std::string_view text, std::string& out) {
