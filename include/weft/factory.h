@@ -34,7 +34,8 @@ class Factory {
   }
   [[nodiscard]] virtual std::unique_ptr<ComponentConfig> create_default_config() const = 0;
   // What the component is made of, for `weft components`: "native", or the plugin weft
-  // ships behind a bundled plugin-backed component ("plugin zipkin_receiver.wasm").
+  // ships behind a bundled plugin-backed component, with its version
+  // ("plugin zipkin_receiver.wasm 0.1.0").
   [[nodiscard]] virtual std::string implementation() const { return "native"; }
   // A deeper check than load_config for `weft validate`, given the signals the component
   // is used for (a plugin is loaded and configured, for example). Has no lasting effects.

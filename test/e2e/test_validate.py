@@ -179,10 +179,15 @@ def test_components(weft_bin):
         "extension health_check",
     }
     assert expected <= lines, f"missing: {sorted(expected - lines)}\nstdout:\n{r.stdout}"
-    # Each says what it is made of: native code, or a plugin weft ships.
+    # Each says what it is made of: native code, or a plugin weft ships, with its version.
+    version = run(weft_bin, "--version").stdout.split()[1]
     assert "receiver otlp (native)" in r.stdout
-    assert "receiver zipkin (plugin zipkin_receiver.wasm)" in r.stdout
-    assert "exporter zipkin (plugin zipkin_exporter.wasm)" in r.stdout
+    for kind, type_, plugin in (("receiver", "zipkin", "zipkin_receiver"),
+                                ("exporter", "zipkin", "zipkin_exporter"),
+                                ("receiver", "prometheus", "prometheus_receiver"),
+                                ("exporter", "prometheusremotewrite", "prometheusremotewrite"),
+                                ("exporter", "elasticsearch", "elasticsearch")):
+        assert f"{kind} {type_} (plugin {plugin}.wasm {version})" in r.stdout, r.stdout
 
 
 def test_two_configs_merge(collector_factory, weft_bin, tmp_path):

@@ -24,8 +24,9 @@ class BundledFactory : public FactoryFor<Cfg> {
   [[nodiscard]] ComponentKind kind() const override { return Kind; }
   [[nodiscard]] std::string_view type() const override { return type_; }
   [[nodiscard]] std::set<Signal> signals() const override { return signals_; }
+  // The plugin and its version: a bundled plugin is built and released with weft.
   [[nodiscard]] std::string implementation() const override {
-    return std::string("plugin ") + plugin_;
+    return std::string("plugin ") + plugin_ + " " + WEFT_VERSION;
   }
 
  protected:
