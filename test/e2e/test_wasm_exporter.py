@@ -303,3 +303,74 @@ def test_validate_checks_the_plugin_and_the_settings(weft_bin, tmp_path):
     assert run.returncode != 0
     assert "exporters.wasm/probe" in run.stderr and "weft_export_metrics" in run.stderr, run.stderr
 
+
+
+def test_an_assemblyscript_exporter_plugin(collector_factory):
+    """sdk/assemblyscript/examples/webhook: the AssemblyScript SDK's exporter calls
+    (httpRequest, ExportResult.fromHttp) — sent, retried after a 503, dropped on a 400."""
+    import json as _json
+
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+
+    from conftest import post
+
+    class Hook(Destination):
+        def __init__(self):
+            super().__init__()
+            self.lines: list[dict] = []
+            handler = self.server.RequestHandlerClass
+            original = handler.do_POST
+            outer = self
+
+            def do_POST(h):
+                if outer.mode == "ok":
+                    body = h.rfile.read(int(h.headers.get("Content-Length") or 0))
+                    with outer.lock:
+                        outer.requests.append({"path": h.path, "headers": dict(h.headers),
+                                               "mode": "ok", "size": len(body)})
+                        outer.lines += [_json.loads(x) for x in body.splitlines()]
+                    h.send_response(204)
+                    h.send_header("Content-Length", "0")
+                    h.end_headers()
+                    return
+                original(h)
+
+            handler.do_POST = do_POST
+
+    hook, port = Hook(), free_port()
+    try:
+        c = collector_factory({
+            "receivers": {"otlp": {"protocols": {"http": {"endpoint": f"127.0.0.1:{port}"}}}},
+            "exporters": {"wasm/hook": {"plugin": str(BUILD / "plugins" / "as" / "webhook.wasm"),
+                                        "endpoint": f"http://127.0.0.1:{hook.port}",
+                                        "config": {"path": "/hook"},
+                                        "retry_on_failure": {"initial_interval": "100ms"}}},
+            "service": {"pipelines": {"logs": {"receivers": ["otlp"], "exporters": ["wasm/hook"]}}},
+        })
+
+        def send(*bodies: str):
+            req = ExportLogsServiceRequest()
+            sl = req.resource_logs.add().scope_logs.add()
+            for b in bodies:
+                lr = sl.log_records.add(severity_number=9)
+                lr.body.string_value = b
+            assert post(port, "/v1/logs", req.SerializeToString()).status_code == 200
+
+        send('one "quoted"', "two")
+        wait_for(lambda: len(hook.lines) == 2, 10, what="two lines at the hook")
+        assert hook.lines == [{"severity": 9, "body": 'one "quoted"'}, {"severity": 9, "body": "two"}]
+        assert hook.requests[0]["path"] == "/hook"
+        assert hook.requests[0]["headers"]["Content-Type"] == "application/x-ndjson"
+        hook.mode = "status:503"
+        send("three")
+        wait_for(lambda: hook.count("status:503") >= 1, 10, what="a 503")
+        hook.mode = "ok"
+        wait_for(lambda: len(hook.lines) == 3, 10, what="the retried batch")
+        hook.mode = "status:400"
+        send("four")
+        wait_for(lambda: c.metrics().sum("otelcol_exporter_send_failed_log_records",
+                                         exporter="wasm/hook") == 1, 10, what="a dropped batch")
+        assert c.metrics().sum("otelcol_exporter_sent_log_records", exporter="wasm/hook") == 3
+        assert "webhook: the destination answered HTTP 400" in c.log_text()
+    finally:
+        hook.close()

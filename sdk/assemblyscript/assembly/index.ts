@@ -28,6 +28,19 @@ declare function host_metric(kind: i32, name: usize, nameLen: i32, value: f64, a
 @external("weft", "result_keep") declare function host_keep(ptr: usize, len: i32): i32;
 @external("weft", "result_edits") declare function host_edits(ptr: usize, len: i32): i32;
 @external("weft", "result_replace") declare function host_replace(ptr: usize, len: i32): i32;
+@external("weft", "emit") declare function host_emit(signal: i32, ptr: usize, len: i32): i32;
+@external("weft", "http_request")
+declare function host_http_request(method: usize, methodLen: i32, url: usize, urlLen: i32,
+  headers: usize, headersLen: i32, body: usize, bodyLen: i32): i32;
+@external("weft", "http_response_header")
+declare function host_http_response_header(name: usize, nameLen: i32, out: usize, cap: i32): i32;
+@external("weft", "http_response_body") declare function host_http_response_body(out: usize, cap: i32): i32;
+@external("weft", "set_retry_after") declare function host_set_retry_after(milliseconds: i64): i32;
+@external("weft", "set_rejected") declare function host_set_rejected(items: i64): i32;
+@external("weft", "request_info") declare function host_request_info(which: i32, out: usize, cap: i32): i32;
+@external("weft", "request_header")
+declare function host_request_header(name: usize, nameLen: i32, out: usize, cap: i32): i32;
+@external("weft", "respond") declare function host_respond(status: i32, ptr: usize, len: i32): i32;
 
 // ---- bytes ---------------------------------------------------------------------------
 
@@ -542,14 +555,17 @@ export function histogramRecord(name: string, value: f64, attributes: string = "
   return metric(2, name, value, attributes);
 }
 
+// Reads through a host call that copies up to cap bytes and returns the full size (null
+// for a negative code); a second call when the first buffer was too small.
 function readSized(call: (out: usize, cap: i32) => i32): Uint8Array | null {
   let buf = new Uint8Array(256);
-  for (;;) {
-    const n = call(buf.dataStart, buf.length);
-    if (n < 0) return null;
-    if (n <= buf.length) return buf.subarray(0, n);
+  let n = call(buf.dataStart, buf.length);
+  if (n > buf.length) {
     buf = new Uint8Array(n);
+    n = call(buf.dataStart, buf.length);
   }
+  if (n < 0 || n > buf.length) return null;
+  return buf.subarray(0, n);
 }
 let sizedKey: Bytes = new Bytes();
 /** The state's value of key (null if absent). */
@@ -570,6 +586,99 @@ export function envGet(name: string): string | null {
   sizedKey = Bytes.of(name);
   const v = readSized((out: usize, cap: i32): i32 => host_env_get(sizedKey.ptr, sizedKey.len, out, cap));
   return v == null ? null : String.UTF8.decodeUnsafe(v.dataStart, v.length);
+}
+
+// ---- the edges (ABI 1.2): outbound HTTP for exporters, requests for receivers ----------
+
+/** Why httpRequest got no HTTP status (docs/abi.md, "Exporter plugins"). */
+export const HTTP_INVALID: i32 = -2; // a bad method, URL or header line
+export const HTTP_DENIED: i32 = -3; // an origin or address the plugin may not reach
+export const HTTP_LIMIT: i32 = -4; // a cap, or no time left
+export const HTTP_FAILED: i32 = -5; // no response
+
+/**
+ * One request made by weft: url is a path relative to the exporter's endpoint or an
+ * absolute URL of an allowed origin; headers are "Name: value" lines separated by "\n".
+ * Returns the response's HTTP status or one of the HTTP_* codes.
+ */
+export function httpRequest(method: string, url: string, headers: string, body: Uint8Array): i32 {
+  const m = Bytes.of(method), u = Bytes.of(url), h = Bytes.of(headers);
+  return host_http_request(m.ptr, m.len, u.ptr, u.len, h.ptr, h.len, body.dataStart, body.length);
+}
+/** A header of the last response (name without case), null if absent. */
+export function responseHeader(name: string): string | null {
+  sizedKey = Bytes.of(name);
+  const v = readSized((out: usize, cap: i32): i32 =>
+    host_http_response_header(sizedKey.ptr, sizedKey.len, out, cap));
+  return v == null ? null : String.UTF8.decodeUnsafe(v.dataStart, v.length);
+}
+/** The last response's body (empty if none). */
+export function responseBody(): Uint8Array {
+  const v = readSized((out: usize, cap: i32): i32 => host_http_response_body(out, cap));
+  return v == null ? new Uint8Array(0) : v;
+}
+
+/** What an export did with its batch: sent, retry, drop or partial. */
+export class ExportResult {
+  constructor(public status: i32, public reason: string = "", public retryAfterMs: i64 = 0,
+              public rejected: i64 = 0) {}
+  static sent(): ExportResult { return new ExportResult(0); }
+  /** Retry the same batch with backoff, not before retryAfterMs (0: no minimum). */
+  static retry(reason: string, retryAfterMs: i64 = 0): ExportResult {
+    return new ExportResult(1, reason, retryAfterMs);
+  }
+  /** Dropped and counted as failed. */
+  static drop(reason: string): ExportResult { return new ExportResult(2, reason); }
+  /** Sent, but the destination refused `rejected` of the items. */
+  static partial(rejected: i64, reason: string): ExportResult {
+    return new ExportResult(3, reason, 0, rejected);
+  }
+  /** What an HTTP answer usually means: 2xx sent; 429, 502-504 and no response retried
+   * (after the response's Retry-After seconds); anything else dropped. */
+  static fromHttp(status: i32, who: string): ExportResult {
+    if (status >= 200 && status < 300) return ExportResult.sent();
+    if (status == HTTP_FAILED) return ExportResult.retry(who + ": the request failed (no response)");
+    if (status < 0) return ExportResult.drop(who + ": the request failed (" + status.toString() + ")");
+    const reason = who + ": the destination answered HTTP " + status.toString();
+    if (status == 429 || (status >= 502 && status <= 504)) {
+      const after = responseHeader("Retry-After");
+      const seconds = after == null ? 0 : I64.parseInt(after);
+      return ExportResult.retry(reason, seconds > 0 ? seconds * 1000 : 0);
+    }
+    return ExportResult.drop(reason);
+  }
+}
+
+/** Connectors and receivers: hands an encoded Export<Signal>ServiceRequest to weft. */
+export function emit(signal: Signal, request: Uint8Array): i32 {
+  return host_emit(<i32>signal, request.dataStart, request.length);
+}
+
+/** What a receiver's request is (docs/abi.md, "Receiver plugins"). */
+export enum RequestInfo {
+  Method = 0,
+  Path = 1,
+  Query = 2,
+  Target = 3, // pull: the URL fetched
+  Peer = 4, // push: the client's address
+  Status = 5, // pull: the target's HTTP status
+}
+let infoWhich: i32 = 0;
+export function requestInfo(which: RequestInfo): string | null {
+  infoWhich = <i32>which;
+  const v = readSized((out: usize, cap: i32): i32 => host_request_info(infoWhich, out, cap));
+  return v == null ? null : String.UTF8.decodeUnsafe(v.dataStart, v.length);
+}
+/** A header of the request (push) or of the target's response (pull). */
+export function requestHeader(name: string): string | null {
+  sizedKey = Bytes.of(name);
+  const v = readSized((out: usize, cap: i32): i32 =>
+    host_request_header(sizedKey.ptr, sizedKey.len, out, cap));
+  return v == null ? null : String.UTF8.decodeUnsafe(v.dataStart, v.length);
+}
+/** Push: the answer's status and body for an accepted request. */
+export function respond(status: i32, body: Uint8Array): i32 {
+  return host_respond(status, body.dataStart, body.length);
 }
 
 export { sha256Hex } from "./sha256";
@@ -615,4 +724,23 @@ export function process(signal: Signal, ptr: usize, len: i32, fn: (batch: Batch)
   const rc = status(fn(batch));
   heap.free(ptr);
   return rc;
+}
+
+/** The body of a weft_export_<signal> export: runs fn on the batch at ptr. */
+export function exportBatch(signal: Signal, ptr: usize, len: i32, fn: (batch: Batch) => ExportResult): i32 {
+  const batch = new Batch(signal, new Bytes(ptr, len));
+  const r = fn(batch);
+  heap.free(ptr);
+  if (r.reason.length > 0) setError(r.reason);
+  if (r.status == 1 && r.retryAfterMs > 0) host_set_retry_after(r.retryAfterMs);
+  if (r.status == 3) host_set_rejected(r.rejected);
+  return r.status;
+}
+
+/** The body of the weft_receive export: runs fn on the request's (or target's) body. */
+export function receive(ptr: usize, len: i32, fn: (body: Uint8Array) => string | null): i32 {
+  const body = new Uint8Array(len);
+  memory.copy(body.dataStart, ptr, len);
+  heap.free(ptr);
+  return status(fn(body));
 }
