@@ -6,7 +6,9 @@
 #   3. the collector benchmark (bench/run.py) -> bench/results/collector.json, and perf
 #      profiles of the runs named in run.py's PROFILES -> bench/results/profiles/ (if perf
 #      works here; `apt-get install linux-perf`);
-#   4. the report (bench/report.py)         -> docs/performance.md, docs/img/perf-*.png.
+#   4. the edges benchmark (bench/edges.py: the bundled zipkin, prometheus and
+#      prometheusremotewrite components against the Go collector's) -> bench/results/edges.json;
+#   5. the report (bench/report.py)         -> docs/performance.md, docs/img/perf-*.png.
 # Usage: bench/bench.sh BUILD_DIR. BENCH_ARGS passes extra arguments to bench/run.py.
 set -euo pipefail
 
@@ -42,6 +44,9 @@ log "collector benchmark (weft, weft-native, otelcol)"
 # shellcheck disable=SC2086
 "$VENV/bin/python" "$ROOT/bench/run.py" --build "$BUILD_DIR" --otelcol "$OTELCOL" \
   --profiles "$ROOT/bench/results/profiles" ${BENCH_ARGS:-}
+
+log "edges benchmark (bundled plugin-backed components against the Go collector's)"
+"$VENV/bin/python" "$ROOT/bench/edges.py" --build "$BUILD_DIR" --otelcol "$OTELCOL"
 
 "$VENV/bin/python" "$ROOT/bench/report.py"
 log "wrote docs/performance.md"

@@ -631,10 +631,15 @@ BOUNDARY_WHAT = {
     "BM_LoopWithoutEpoch": "the same loop in an engine without epoch interruption",
     "BM_PluginBatch": "one benchmark request (512 items) through the example plugin's "
                       "processor, built as Wasm or natively; items/s is the plugin's rate",
+    "BM_HttpRequest/0": "the http_request host call through a wasm exporter: one batch, one "
+                        "empty POST to a loopback server and its answer (the round trip)",
+    "BM_HttpRequest/1048576": "the same with a 1 MiB body: copied out of the plugin's memory "
+                              "and written to the connection",
 }
 
 
 def boundary_what(name: str) -> str:
+    name = name.removesuffix("/real_time")
     return BOUNDARY_WHAT.get(name) or BOUNDARY_WHAT.get(name.split("/")[0], "")
 
 
@@ -692,6 +697,54 @@ def section_sdks(boundary) -> list[str]:
     return lines + table(["language", "module size", "time per batch", "time / C"], rows)
 
 
+# The issue's targets for the bundled plugin-backed components against the Go collector's.
+EDGE_TARGETS = {"throughput": 1.5, "cpu": 0.6, "scrape": 0.5}
+
+
+def section_edges(edges) -> list[str]:
+    """bench/edges.py: the bundled plugin-backed components against the Go collector's."""
+    lines = ["## Edges: bundled plugin-backed components", ""]
+    if edges is None:
+        return lines + [f"{NM} (`bench/results/edges.json` not found: `bench/edges.py`).", ""]
+    m = edges.get("method") or {}
+    lines += [f"`bench/edges.py`, generated {edges.get('generated_at', '?')}: each collector pinned "
+              f"to CPU {m.get('collector_cpus', '?')}, the senders and sinks on CPU "
+              f"{m.get('load_cpus', '?')}. Throughput: a closed loop of 4 senders for "
+              f"{m.get('max_seconds', '?')} s; CPU per million items at "
+              f"{fmt(m.get('fixed_rate'), 0)} items/s offered. Zipkin requests carry "
+              f"{m.get('spans_per_zipkin_request', '?')} spans; the scrape target has "
+              f"{fmt(m.get('series'), 0)} series, scraped every second for "
+              f"{m.get('scrape_seconds', '?')} s. Items out of the remote-write and Zipkin "
+              "exporters are counted by each collector's `otelcol_exporter_sent_*`.", ""]
+    by = {(r.get("collector"), r.get("scenario")): r for r in edges.get("runs", [])}
+    rows = []
+    for scenario in ("zipkin-receiver", "prometheusremotewrite", "zipkin-exporter"):
+        w, g = by.get(("weft", scenario)) or {}, by.get(("otelcol", scenario)) or {}
+        wt, gt = dig(w, "max", "items_per_s"), dig(g, "max", "items_per_s")
+        wc, gc = dig(w, "fixed", "cpu_s_per_million"), dig(g, "fixed", "cpu_s_per_million")
+        tr, cr = ratio(wt, gt), ratio(wc, gc)
+        verdict = NM if tr is None or cr is None else (
+            "met" if tr >= EDGE_TARGETS["throughput"] and cr <= EDGE_TARGETS["cpu"] else "missed")
+        if scenario == "zipkin-exporter":
+            verdict = "no Go counterpart (contrib's zipkin exporter ended at v0.148.0)"
+        rows.append([f"`{scenario}`", fmt(wt, 0), fmt(gt, 0), fmt_value(tr, "ratio"), fmt(wc, 2),
+                     fmt(gc, 2), fmt_value(cr, "ratio"),
+                     w.get("error") or g.get("error") or verdict])
+    lines += table(["scenario", "weft items/s", "Go items/s", "throughput ratio (target ≥ 1.5×)",
+                    "weft CPU s/M", "Go CPU s/M", "CPU ratio (target ≤ 0.6×)", "verdict"], rows)
+    w, g = by.get(("weft", "prometheus-receiver")) or {}, by.get(("otelcol", "prometheus-receiver")) or {}
+    wc, gc = dig(w, "scrape", "cpu_ms_per_scrape"), dig(g, "scrape", "cpu_ms_per_scrape")
+    cr = ratio(wc, gc)
+    verdict = NM if cr is None else ("met" if cr <= EDGE_TARGETS["scrape"] else "missed")
+    lines += table(["scenario", "weft CPU ms/scrape", "Go CPU ms/scrape", "ratio (target ≤ 0.5×)",
+                    "weft scrapes / points", "Go scrapes / points", "verdict"],
+                   [["`prometheus-receiver`", fmt(wc, 2), fmt(gc, 2), fmt_value(cr, "ratio"),
+                     f"{dig(w, 'scrape', 'scrapes')} / {fmt(dig(w, 'scrape', 'points'), 0)}",
+                     f"{dig(g, 'scrape', 'scrapes')} / {fmt(dig(g, 'scrape', 'points'), 0)}",
+                     w.get("error") or g.get("error") or verdict]])
+    return lines
+
+
 def section_profiles(profiles: list[Path], out_dir: Path) -> list[str]:
     lines = ["## Profiles", ""] if profiles else []
     for path in profiles:
@@ -720,6 +773,7 @@ def main() -> int:
 
     collector = load_json(args.results / "collector.json")
     boundary = load_json(args.results / "wasm_boundary.json")
+    edges = load_json(args.results / "edges.json")
     profiles = sorted((args.results / "profiles").glob("*.txt"))
     notes = args.notes.read_text(encoding="utf-8") if args.notes.is_file() else None
     runs = index_runs(collector)
@@ -740,7 +794,8 @@ def main() -> int:
     lines = (section_header(collector, boundary) + section_targets(targets, runs)
              + section_throughput(runs, links["throughput"]) + section_cpu(runs, rates, links["cpu"])
              + section_memory(runs, links["rss"]) + section_latency(runs, rates)
-             + section_ratios(links["ratios"]) + section_boundary(boundary) + section_sdks(boundary)
+             + section_ratios(links["ratios"]) + section_edges(edges) + section_boundary(boundary)
+             + section_sdks(boundary)
              + section_profiles(profiles, out_dir) + section_analysis(notes))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines).rstrip("\n") + "\n", encoding="utf-8")

@@ -13,6 +13,10 @@
 #include <map>
 #include <random>
 
+#include <httplib.h>
+
+#include <thread>
+
 #include "exe/components.h"
 #include "loadgen/requests.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
@@ -20,6 +24,7 @@
 #include "wasm/engine/engine.h"
 #include "wasm/plugin/plugin.h"
 #include "wasm/plugin/settings.h"
+#include "weft/config_reader.h"
 #include "weft/metrics.h"
 
 std::unique_ptr<weft::Factory> make_native_processor_factory();  // bench/native
@@ -263,6 +268,70 @@ const bool kPluginBenchmarks = [] {
   }
   return true;
 }();
+
+// An exporter plugin that makes one http_request per batch: POST /sink with a body of the
+// first `body` bytes of its memory, sent if the answer is 200.
+std::string http_plugin(int64_t body) {
+  return R"((module
+  (import "weft" "http_request" (func $req (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 40)
+  (data (i32.const 0) "POST/sink")
+  (func (export "weft_abi_version") (result i32) i32.const 1)
+  (func (export "weft_alloc") (param i32) (result i32) i32.const 2097152)
+  (func (export "weft_configure") (param i32 i32) (result i32) i32.const 0)
+  (func (export "weft_export_traces") (param i32 i32) (result i32)
+    (if (result i32)
+      (i32.eq (call $req (i32.const 0) (i32.const 4) (i32.const 4) (i32.const 5)
+                         (i32.const 0) (i32.const 0) (i32.const 0) (i32.const )" +
+         std::to_string(body) + R"())
+              (i32.const 200))
+      (then (i32.const 0)) (else (i32.const 2)))))
+)";
+}
+
+// The http_request host call through the wasm exporter: one batch, one request to a
+// loopback server and its answer (empty: the round trip; 1 MiB: plus copying the body out
+// of the plugin and onto the connection).
+void BM_HttpRequest(benchmark::State& state) {
+  httplib::Server server;
+  server.Post("/sink", [](const httplib::Request&, httplib::Response& res) { res.status = 200; });
+  const int port = server.bind_to_any_port("127.0.0.1");
+  std::thread serving([&] { server.listen_after_bind(); });
+  while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const auto dir = std::filesystem::temp_directory_path() / ("weft-bench-" + std::to_string(port));
+  std::filesystem::create_directories(dir);
+  const auto module = dir / "http.wat";
+  std::ofstream(module) << http_plugin(state.range(0));
+  telemetry::Registry registry;
+  ComponentContext ctx{
+      "bench", &registry,
+      std::make_shared<spdlog::logger>("bench", std::make_shared<spdlog::sinks::null_sink_mt>()),
+      nullptr};
+  auto factory = make_wasm_exporter_factory();
+  auto config = factory->create_default_config();
+  Diagnostics diag;
+  ConfigReader reader(YAML::Load("plugin: " + module.string() +
+                                 "\nendpoint: http://127.0.0.1:" + std::to_string(port) +
+                                 "\nsending_queue: {enabled: false}\n"
+                                 "retry_on_failure: {enabled: false}"),
+                      "exporters.wasm", &diag);
+  factory->load_config(reader, *config);
+  auto exporter = diag.ok() ? factory->create_exporter(ctx, *config) : nullptr;
+  if (exporter == nullptr || !exporter->start().is_ok()) {
+    state.SkipWithError("the exporter did not start");
+  } else {
+    auto batch = spans(1);
+    for (auto _ : state) {
+      if (!exporter->consume(batch.clone()).is_ok()) state.SkipWithError("the request failed");
+    }
+    state.SetBytesProcessed(state.iterations() * state.range(0));
+    exporter->shutdown(std::chrono::steady_clock::now());
+  }
+  server.stop();
+  serving.join();
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_HttpRequest)->Arg(0)->Arg(1 << 20)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

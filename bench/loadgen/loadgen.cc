@@ -13,6 +13,7 @@
 // The requests are described in requests.h.
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
+#include <httplib.h>
 
 #include <algorithm>
 #include <atomic>
@@ -334,10 +335,55 @@ int sink(int port, const std::string& cert_file, const std::string& key_file) {
   return 0;
 }
 
+// post: the same body POSTed over and over over kept-alive HTTP connections (formats other
+// than OTLP: Zipkin JSON for the zipkin receivers). `rate` is requests per second (0: a
+// closed loop). Prints {"sent_requests", "refused_requests", "elapsed_s"}.
+int post(const SendOptions& o, const std::string& path, const std::string& body_file,
+         const std::string& content_type) {
+  const std::string body = read_file(body_file);
+  const auto colon = o.endpoint.rfind(':');
+  const std::string host = o.endpoint.substr(0, colon);
+  const int port = std::stoi(o.endpoint.substr(colon + 1));
+  std::atomic<uint64_t> sent{0}, refused{0};
+  const auto start = std::chrono::steady_clock::now();
+  const auto end = start + std::chrono::duration<double>(o.seconds);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < o.concurrency; ++t) {
+    threads.emplace_back([&, t] {
+      httplib::Client client(host, port);
+      client.set_keep_alive(true);
+      client.set_read_timeout(30, 0);
+      const double per_thread = o.rate / o.concurrency;
+      auto next = start + std::chrono::duration<double>(per_thread > 0 ? t / o.rate : 0);
+      while (std::chrono::steady_clock::now() < end) {
+        if (per_thread > 0) {
+          std::this_thread::sleep_until(next);
+          next += std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+              std::chrono::duration<double>(1.0 / per_thread));
+        }
+        auto res = client.Post(path, body, content_type);
+        if (res && res->status >= 200 && res->status < 300) {
+          ++sent;
+        } else {
+          ++refused;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::cout << "{\"sent_requests\": " << sent << ", \"refused_requests\": " << refused
+            << ", \"elapsed_s\": " << elapsed << "}" << std::endl;
+  return 0;
+}
+
 int usage() {
   std::cerr << "usage: weft_loadgen send --endpoint HOST:PORT --signal traces|logs|metrics "
                "[--items N] [--rate ITEMS_PER_S] [--seconds S] [--concurrency C] [--ca FILE]\n"
-               "       weft_loadgen sink --port PORT [--cert FILE --key FILE]\n";
+               "       weft_loadgen sink --port PORT [--cert FILE --key FILE]\n"
+               "       weft_loadgen post --endpoint HOST:PORT --path P --body FILE "
+               "[--content-type T] [--rate REQUESTS_PER_S] [--seconds S] [--concurrency C]\n";
   return 2;
 }
 
@@ -348,7 +394,7 @@ int main(int argc, char** argv) {
   const std::string mode = argv[1];
   SendOptions o;
   int port = 0;
-  std::string cert_file, key_file;
+  std::string cert_file, key_file, path = "/", body_file, content_type = "application/json";
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string key = argv[i], value = argv[i + 1];
     if (key == "--endpoint") {
@@ -371,11 +417,20 @@ int main(int argc, char** argv) {
       cert_file = value;
     } else if (key == "--key") {
       key_file = value;
+    } else if (key == "--path") {
+      path = value;
+    } else if (key == "--body") {
+      body_file = value;
+    } else if (key == "--content-type") {
+      content_type = value;
     } else {
       return usage();
     }
   }
   if (mode == "sink") return sink(port, cert_file, key_file);
+  if (mode == "post" && !o.endpoint.empty() && !body_file.empty()) {
+    return post(o, path, body_file, content_type);
+  }
   if (mode != "send" || o.endpoint.empty()) return usage();
   if (o.signal != "traces" && o.signal != "logs" && o.signal != "metrics") return usage();
   return send(o);

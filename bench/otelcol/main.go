@@ -5,10 +5,11 @@
 //
 // Components (and nothing else):
 //
-//	receivers:  otlp
+//	receivers:  otlp, zipkin, prometheus
 //	processors: batch, memory_limiter, filter, transform
 //	exporters:  otlp (type otlp_grpc since v0.161.0; "otlp" is its deprecated
-//	            alias and still accepted), debug
+//	            alias and still accepted), debug, prometheusremotewrite
+//	            (contrib has had no zipkin exporter since v0.148.0)
 //	extensions: file_storage (the exporters' persistent queue)
 //
 // Config sources: file: (the --config FILE default), env: and yaml:.
@@ -35,9 +36,12 @@ import (
 	"go.opentelemetry.io/collector/receiver/otlpreceiver"
 	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
 
+	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusremotewriteexporter"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/filterprocessor"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/transformprocessor"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/receiver/prometheusreceiver"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/receiver/zipkinreceiver"
 )
 
 // version is what `otelcol-bench --version` prints: the contrib release the
@@ -51,6 +55,8 @@ func components() (otelcol.Factories, error) {
 	)
 	if f.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](
 		otlpreceiver.NewFactory(),
+		zipkinreceiver.NewFactory(),
+		prometheusreceiver.NewFactory(),
 	); err != nil {
 		return f, err
 	}
@@ -65,6 +71,7 @@ func components() (otelcol.Factories, error) {
 	if f.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](
 		otlpexporter.NewFactory(),
 		debugexporter.NewFactory(),
+		prometheusremotewriteexporter.NewFactory(),
 	); err != nil {
 		return f, err
 	}
@@ -78,7 +85,9 @@ func components() (otelcol.Factories, error) {
 	// Shown by `otelcol-bench components`, with the versions actually linked.
 	const core, contrib = "go.opentelemetry.io/collector/", "github.com/open-telemetry/opentelemetry-collector-contrib/"
 	f.ReceiverModules = map[component.Type]string{
-		otlpreceiver.NewFactory().Type(): module(core + "receiver/otlpreceiver"),
+		otlpreceiver.NewFactory().Type():       module(core + "receiver/otlpreceiver"),
+		zipkinreceiver.NewFactory().Type():     module(contrib + "receiver/zipkinreceiver"),
+		prometheusreceiver.NewFactory().Type(): module(contrib + "receiver/prometheusreceiver"),
 	}
 	f.ProcessorModules = map[component.Type]string{
 		batchprocessor.NewFactory().Type():         module(core + "processor/batchprocessor"),
@@ -89,6 +98,8 @@ func components() (otelcol.Factories, error) {
 	f.ExporterModules = map[component.Type]string{
 		otlpexporter.NewFactory().Type():  module(core + "exporter/otlpexporter"),
 		debugexporter.NewFactory().Type(): module(core + "exporter/debugexporter"),
+		prometheusremotewriteexporter.NewFactory().Type(): module(
+			contrib + "exporter/prometheusremotewriteexporter"),
 	}
 	f.ExtensionModules = map[component.Type]string{
 		filestorage.NewFactory().Type(): module(contrib + "extension/storage/filestorage"),

@@ -12,8 +12,9 @@
  *   annotations                               events: the timestamp, and the value as the
  *                                             name, or {"<name>": {<attributes>}} (as
  *                                             OpenTelemetry's Zipkin exporters write one)
- * Spans of one service and scope in a row share a resource and a scope. Malformed JSON or
- * ids get 400 with the reason; an accepted request gets 202, as from Zipkin itself. */
+ * Spans of one service and scope share a resource and a scope (grouped over the request).
+ * Malformed JSON or ids get 400 with the reason; an accepted request gets 202, as from Zipkin
+ * itself. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,11 +131,16 @@ static void put_event(weft_buf* event, const char* value) {
   }
 }
 
+/* The spans of one service and scope; a request's spans are grouped by them, so spans of
+ * one service arriving interleaved with others' still share a resource. */
 typedef struct {
   char service[256], scope[256], version[128];
   weft_buf spans;
   int open;
 } group;
+
+#define MAX_GROUPS 64
+static group groups[MAX_GROUPS];
 
 static void flush(weft_buf* request, group* g) {
   if (!g->open) return;
@@ -166,23 +172,50 @@ static int read_span(weft_json s, size_t index, weft_buf* span, char* service, c
                      char* version) {
   uint8_t id[16];
   if (!weft_json_is(s, '{')) return refuse("not an object", index);
-  if (string_of(weft_json_get(s, "traceId"), text, TEXT) < 0 || !parse_hex(text, id, 16))
+  /* One pass over the span's members (keys compared as written: Zipkin's have no escapes). */
+  weft_json f_trace = {0}, f_id = {0}, parent = {0}, name = {0}, f_kind = {0}, f_ts = {0},
+            f_duration = {0}, endpoint = {0}, tags = {0}, annotations = {0}, key, value;
+  size_t it = 0;
+  while (weft_json_member_next(s, &it, &key, &value)) {
+    const char* k = key.p + 1;
+    size_t n = key.len >= 2 ? key.len - 2 : 0;
+#define KEY_IS(lit) (n == sizeof(lit) - 1 && !memcmp(k, lit, n))
+    if (KEY_IS("traceId"))
+      f_trace = value;
+    else if (KEY_IS("id"))
+      f_id = value;
+    else if (KEY_IS("parentId"))
+      parent = value;
+    else if (KEY_IS("name"))
+      name = value;
+    else if (KEY_IS("kind"))
+      f_kind = value;
+    else if (KEY_IS("timestamp"))
+      f_ts = value;
+    else if (KEY_IS("duration"))
+      f_duration = value;
+    else if (KEY_IS("localEndpoint"))
+      endpoint = value;
+    else if (KEY_IS("tags"))
+      tags = value;
+    else if (KEY_IS("annotations"))
+      annotations = value;
+#undef KEY_IS
+  }
+  if (string_of(f_trace, text, TEXT) < 0 || !parse_hex(text, id, 16))
     return refuse("traceId must be 16 or 32 hex digits", index);
   weft_pb_bytes_field(span, 1, id, 16);
-  if (string_of(weft_json_get(s, "id"), text, TEXT) < 0 || strlen(text) != 16 ||
-      !parse_hex(text, id, 8))
+  if (string_of(f_id, text, TEXT) < 0 || strlen(text) != 16 || !parse_hex(text, id, 8))
     return refuse("id must be 16 hex digits", index);
   weft_pb_bytes_field(span, 2, id, 8);
-  weft_json parent = weft_json_get(s, "parentId");
   if (parent.len && !weft_json_is(parent, 'n')) {
     if (string_of(parent, text, TEXT) < 0 || strlen(text) != 16 || !parse_hex(text, id, 8))
       return refuse("parentId must be 16 hex digits", index);
     weft_pb_bytes_field(span, 4, id, 8);
   }
-  weft_json name = weft_json_get(s, "name");
   if (name.len && string_of(name, text, TEXT) >= 0) weft_pb_string(span, 5, text);
   int kind = 1; /* INTERNAL */
-  if (string_of(weft_json_get(s, "kind"), text, TEXT) >= 0) {
+  if (string_of(f_kind, text, TEXT) >= 0) {
     kind = !strcmp(text, "SERVER")     ? 2
            : !strcmp(text, "CLIENT")   ? 3
            : !strcmp(text, "PRODUCER") ? 4
@@ -191,20 +224,17 @@ static int read_span(weft_json s, size_t index, weft_buf* span, char* service, c
     if (!kind) return refuse("kind must be SERVER, CLIENT, PRODUCER or CONSUMER", index);
   }
   weft_pb_varint(span, 6, (uint64_t)kind);
-  uint64_t start = micros(weft_json_get(s, "timestamp"));
-  uint64_t duration = micros(weft_json_get(s, "duration"));
+  uint64_t start = micros(f_ts);
+  uint64_t duration = micros(f_duration);
   weft_pb_fixed64(span, 7, start);
   weft_pb_fixed64(span, 8, start + duration);
   service[0] = 0; /* no localEndpoint: a resource without service.name */
-  weft_json endpoint = weft_json_get(s, "localEndpoint");
   if (string_of(weft_json_get(endpoint, "serviceName"), text, 256) > 0) strcpy(service, text);
   scope[0] = version[0] = 0;
   /* Tags: attributes, but for the status and the scope. */
   int status_code = 0;
   char status_message[1024] = "";
-  size_t it = 0;
-  weft_json key, value;
-  weft_json tags = weft_json_get(s, "tags");
+  it = 0;
   while (tags.len && weft_json_member_next(tags, &it, &key, &value)) {
     char k[256];
     if (weft_json_string(key, k, sizeof(k)) < 0) return refuse("a tag's key is too long", index);
@@ -233,7 +263,7 @@ static int read_span(weft_json s, size_t index, weft_buf* span, char* service, c
   }
   /* Annotations: events. */
   it = 0;
-  weft_json annotation, annotations = weft_json_get(s, "annotations");
+  weft_json annotation;
   while (annotations.len && weft_json_next(annotations, &it, &annotation)) {
     weft_buf event;
     weft_buf_init(&event);
@@ -261,8 +291,7 @@ static int receive(weft_bytes body) {
   }
   weft_buf request;
   weft_buf_init(&request);
-  group g;
-  memset(&g, 0, sizeof(g));
+  size_t used = 0;
   size_t it = 0, index = 0;
   weft_json s;
   int rc = WEFT_RECEIVE_OK;
@@ -276,20 +305,27 @@ static int receive(weft_bytes body) {
       rc = read;
       break;
     }
-    if (!g.open || strcmp(g.service, service) || strcmp(g.scope, scope) ||
-        strcmp(g.version, version)) {
-      flush(&request, &g);
-      strcpy(g.service, service);
-      strcpy(g.scope, scope);
-      strcpy(g.version, version);
-      weft_buf_init(&g.spans);
-      g.open = 1;
+    group* g = NULL;
+    for (size_t i = 0; i < used && !g; ++i) {
+      if (!strcmp(groups[i].service, service) && !strcmp(groups[i].scope, scope) &&
+          !strcmp(groups[i].version, version)) {
+        g = &groups[i];
+      }
     }
-    weft_pb_message(&g.spans, 2, &span);
+    if (!g) {
+      if (used == MAX_GROUPS) flush(&request, &groups[--used]); /* many services: in order */
+      g = &groups[used++];
+      strcpy(g->service, service);
+      strcpy(g->scope, scope);
+      strcpy(g->version, version);
+      weft_buf_init(&g->spans);
+      g->open = 1;
+    }
+    weft_pb_message(&g->spans, 2, &span);
     weft_buf_free(&span);
   }
   if (rc == WEFT_RECEIVE_OK) {
-    flush(&request, &g);
+    for (size_t i = 0; i < used; ++i) flush(&request, &groups[i]);
     if (request.failed) {
       weft_set_error("out of memory");
       rc = WEFT_ERROR + 1;
@@ -299,8 +335,11 @@ static int receive(weft_bytes body) {
     } else {
       weft_respond(202, NULL, 0);
     }
-  } else if (g.open) {
-    weft_buf_free(&g.spans);
+  } else {
+    for (size_t i = 0; i < used; ++i) {
+      weft_buf_free(&groups[i].spans);
+      groups[i].open = 0;
+    }
   }
   weft_buf_free(&request);
   return rc;

@@ -203,6 +203,23 @@ GOOD = [{"traceId": "a" * 32, "id": "b" * 16, "name": "ok", "timestamp": 1700000
          "duration": 5, "localEndpoint": {"serviceName": "svc"}}]
 
 
+def test_zipkin_receiver_groups_interleaved_services_by_resource(collector_factory, tmp_path):
+    """Spans of two services arriving interleaved (as from a Zipkin proxy) become one resource
+    per service, each span once, in order within its service."""
+    out, port = tmp_path / "out.jsonl", free_port()
+    collector_factory(receiver_config(port, out))
+    spans = [{"traceId": "a" * 32, "id": f"{i:016x}", "name": f"s{i}", "timestamp": 1700000000000000,
+              "duration": 5, "localEndpoint": {"serviceName": "front" if i % 2 == 0 else "back"},
+              "tags": {"otel.scope.name": "lib"}} for i in range(6)]
+    assert post_spans(port, spans).status_code == 202
+    wait_for(lambda: read_output(out, strict=False).span_count == 6, 10, what="six spans")
+    doc = read_output(out).lines[0]
+    services = [(attrs(rs["resource"]["attributes"])["service.name"],
+                 [sp["name"] for ss in rs["scopeSpans"] for sp in ss["spans"]])
+                for rs in doc["resourceSpans"]]
+    assert services == [("front", ["s0", "s2", "s4"]), ("back", ["s1", "s3", "s5"])]
+
+
 def test_zipkin_receiver_refuses_bad_input_and_keeps_serving(collector_factory, tmp_path):
     out, port = tmp_path / "out.jsonl", free_port()
     c = collector_factory(receiver_config(port, out, max_request_body_size="4KiB"))
