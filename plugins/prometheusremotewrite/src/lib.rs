@@ -18,6 +18,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use weft::{pb_bytes, pb_repeated, pb_u64, Batch, Export, Json, Proto, Reader, Value};
 
@@ -102,6 +103,13 @@ pub fn sanitize_metric(name: &str) -> String {
 /// A label name: invalid characters as `_`; one that starts with a digit gets `key_`; one
 /// that starts with a single `_` gets `key` (`__` names are Prometheus's own).
 pub fn sanitize_label(name: &str) -> String {
+    let b = name.as_bytes();
+    if !b.is_empty()
+        && (b[0].is_ascii_alphabetic() || b.starts_with(b"__"))
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_')
+    {
+        return name.to_string();
+    }
     let mut out: String = name
         .chars()
         .map(|c| if valid_name_char(c, false) && c != ':' { c } else { '_' })
@@ -266,11 +274,67 @@ fn double_field(message: &[u8], number: u32) -> Option<f64> {
 
 // ---- building the write request ------------------------------------------------------------
 
+/// FNV-1a: the series index hashes short label sets for every point, where SipHash (the
+/// standard map's) cost more than the rest of the mapping.
+#[derive(Default)]
+pub struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for b in bytes {
+            h ^= *b as u64;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+
 type Labels = Vec<(String, String)>;
+
+/// A string of the batch (a label name or value) by number: series are built, hashed and
+/// compared as numbers, and spelled out once each when the request is written.
+type Id = u32;
+type IdLabels = Vec<(Id, Id)>;
+
+#[derive(Default)]
+struct Strings {
+    ids: FastMap<String, Id>,
+    list: Vec<String>,
+}
+
+impl Strings {
+    fn id(&mut self, s: &str) -> Id {
+        if let Some(&id) = self.ids.get(s) {
+            return id;
+        }
+        let id = self.list.len() as Id;
+        self.list.push(s.to_string());
+        self.ids.insert(s.to_string(), id);
+        id
+    }
+    fn get(&self, id: Id) -> &str {
+        &self.list[id as usize]
+    }
+}
+
+fn ids_hash(labels: &IdLabels) -> u64 {
+    let mut h = Fnv::default();
+    for (k, v) in labels {
+        h.write(&k.to_le_bytes());
+        h.write(&v.to_le_bytes());
+    }
+    h.finish()
+}
 
 #[derive(Default)]
 pub struct Series {
-    labels: Labels,
+    labels: IdLabels,
     samples: Vec<(i64, f64)>,
 }
 
@@ -278,7 +342,11 @@ pub struct Series {
 #[derive(Default)]
 pub struct Write {
     series: Vec<Series>,
-    index: HashMap<Labels, usize>,
+    // hash of the sorted labels -> the series with it (compared on a hit)
+    index: FastMap<u64, Vec<usize>>,
+    strings: Strings,
+    // an attribute's key as written -> its label name
+    names: FastMap<Vec<u8>, Id>,
     metadata: Vec<(Kind, String, String, String)>,
     metadata_seen: HashMap<String, ()>,
     pub rejected: i64,
@@ -286,18 +354,38 @@ pub struct Write {
 }
 
 impl Write {
-    fn add(&mut self, name: &str, base: &Labels, extra: Option<(&str, String)>, time_ms: i64, value: f64) {
-        let mut labels: Labels = Vec::with_capacity(base.len() + 2);
-        labels.push(("__name__".into(), name.to_string()));
-        labels.extend(base.iter().cloned());
-        if let Some((k, v)) = extra {
-            labels.push((k.to_string(), v));
+    fn intern(&mut self, labels: &Labels) -> IdLabels {
+        labels
+            .iter()
+            .map(|(k, v)| (self.strings.id(k), self.strings.id(v)))
+            .collect()
+    }
+
+    /// The label name of an attribute key (sanitized once per batch).
+    fn name_of(&mut self, key: &[u8]) -> Id {
+        if let Some(&id) = self.names.get(key) {
+            return id;
         }
-        labels.sort();
-        let i = match self.index.get(&labels) {
-            Some(&i) => i,
+        let id = self.strings.id(&sanitize_label(&String::from_utf8_lossy(key)));
+        self.names.insert(key.to_vec(), id);
+        id
+    }
+
+    fn add(&mut self, name: Id, base: &IdLabels, extra: Option<(Id, Id)>, time_ms: i64, value: f64) {
+        let mut labels: IdLabels = Vec::with_capacity(base.len() + 2);
+        labels.push((NAME_ID, name));
+        labels.extend_from_slice(base);
+        if let Some(e) = extra {
+            labels.push(e);
+        }
+        labels.sort_unstable();
+        let hash = ids_hash(&labels);
+        let candidates = self.index.entry(hash).or_default();
+        let found = candidates.iter().copied().find(|&i| self.series[i].labels == labels);
+        let i = match found {
+            Some(i) => i,
             None => {
-                self.index.insert(labels.clone(), self.series.len());
+                candidates.push(self.series.len());
                 self.series.push(Series {
                     labels,
                     samples: Vec::new(),
@@ -325,6 +413,7 @@ impl Write {
     /// The WriteRequests: the series in order, each request at most `max_bytes` (a series
     /// larger than that goes alone).
     pub fn requests(mut self, max_bytes: usize, send_metadata: bool) -> Vec<Vec<u8>> {
+        let mut series = std::mem::take(&mut self.series);
         let mut out = Vec::new();
         let mut current = Proto::new();
         if send_metadata {
@@ -346,18 +435,25 @@ impl Write {
                 current.message(3, &m);
             }
         }
-        for s in &mut self.series {
+        let (mut ts, mut part) = (Proto::new(), Proto::new());
+        for s in &mut series {
             s.samples.sort_by_key(|(t, _)| *t);
-            let mut ts = Proto::new();
-            for (k, v) in &s.labels {
-                let mut l = Proto::new();
-                l.string(1, k).string(2, v);
-                ts.message(1, &l);
+            ts.clear();
+            let mut named: Vec<(&str, &str)> = s
+                .labels
+                .iter()
+                .map(|(k, v)| (self.strings.get(*k), self.strings.get(*v)))
+                .collect();
+            named.sort_unstable();
+            for (k, v) in named {
+                part.clear();
+                part.string(1, k).string(2, v);
+                ts.message(1, &part);
             }
             for (t, v) in &s.samples {
-                let mut sample = Proto::new();
-                sample.double(1, *v).int64(2, *t);
-                ts.message(2, &sample);
+                part.clear();
+                part.double(1, *v).int64(2, *t);
+                ts.message(2, &part);
             }
             if !current.is_empty() && current.len() + ts.len() + 8 > max_bytes {
                 out.push(std::mem::take(&mut current).into_bytes());
@@ -371,26 +467,91 @@ impl Write {
     }
 }
 
+const NAME_ID: Id = 0; // "__name__", the first string of every batch
+
+impl Write {
+    pub fn new() -> Self {
+        let mut w = Write::default();
+        w.strings.id("__name__");
+        w
+    }
+
+    /// A point's labels: the resource's (`base`), its attributes (names sanitized; two that
+    /// sanitize to one name have their values joined with `;` in the order of their original
+    /// names), then job, instance and the external labels (`ident`) unless one of that name
+    /// is there already.
+    fn point_labels(&mut self, base: &IdLabels, attrs: &[(&[u8], &[u8])], ident: &IdLabels) -> IdLabels {
+        let mut labels = base.clone();
+        for (key, any) in attrs {
+            let name = self.name_of(key);
+            if labels.iter().any(|(n, _)| *n == name) {
+                return self.point_labels_joined(base, attrs, ident);
+            }
+            let value = self.value_of(any);
+            labels.push((name, value));
+        }
+        for &(n, v) in ident {
+            if !labels.iter().any(|(m, _)| *m == n) {
+                labels.push((n, v));
+            }
+        }
+        labels
+    }
+
+    fn point_labels_joined(&mut self, base: &IdLabels, attrs: &[(&[u8], &[u8])], ident: &IdLabels) -> IdLabels {
+        let mut strings: Labels = base
+            .iter()
+            .map(|(k, v)| (self.strings.get(*k).to_string(), self.strings.get(*v).to_string()))
+            .collect();
+        let named: Labels = attrs
+            .iter()
+            .map(|(k, any)| (String::from_utf8_lossy(k).into_owned(), value_text(Value::read(any))))
+            .collect();
+        push_labels_sorted(&mut strings, &named);
+        let mut labels = self.intern(&strings);
+        for &(n, v) in ident {
+            if !labels.iter().any(|(m, _)| *m == n) {
+                labels.push((n, v));
+            }
+        }
+        labels
+    }
+
+    fn value_of(&mut self, any: &[u8]) -> Id {
+        match Value::read(any) {
+            Value::Str(bytes) => match std::str::from_utf8(bytes) {
+                Ok(text) => self.strings.id(text),
+                Err(_) => self.strings.id(&String::from_utf8_lossy(bytes)),
+            },
+            other => self.strings.id(&value_text(other)),
+        }
+    }
+}
+
 /// Maps an ExportMetricsServiceRequest into series.
 pub fn map_request(request: &[u8], config: &Config) -> Write {
-    let mut w = Write::default();
+    let mut w = Write::new();
     for rm in pb_repeated(request, 1) {
         let resource_attrs = attributes(pb_bytes(rm, 1), 1);
         let find = |key: &str| resource_attrs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
-        let mut base: Labels = Vec::new();
         let service = find("service.name");
         let job = match (find("service.namespace"), service) {
             (Some(ns), Some(name)) if !ns.is_empty() => Some(format!("{ns}/{name}")),
             (_, name) => name,
         };
         let instance = find("service.instance.id");
+        let mut base_strings: Labels = Vec::new();
         if config.resource_to_telemetry {
-            push_labels(&mut base, &resource_attrs);
+            push_labels(&mut base_strings, &resource_attrs);
         }
+        let base = w.intern(&base_strings);
+        let mut ident_strings: Labels = Vec::new();
+        identify(&mut ident_strings, job.as_deref(), instance.as_deref(), config);
+        let ident = w.intern(&ident_strings);
         let mut latest_ms = 0i64;
         for sm in pb_repeated(rm, 2) {
             for metric in pb_repeated(sm, 2) {
-                let points = map_metric(&mut w, metric, &base, job.as_deref(), instance.as_deref(), config);
+                let points = map_metric(&mut w, metric, &base, &ident, config);
                 latest_ms = latest_ms.max(points);
             }
         }
@@ -409,7 +570,8 @@ pub fn map_request(request: &[u8], config: &Config) -> Write {
             } else {
                 format!("{}_target_info", sanitize_metric(&config.namespace))
             };
-            w.add(&name, &labels, None, latest_ms, 1.0);
+            let (name, labels) = (w.strings.id(&name), w.intern(&labels));
+            w.add(name, &labels, None, latest_ms, 1.0);
         }
     }
     w
@@ -418,6 +580,18 @@ pub fn map_request(request: &[u8], config: &Config) -> Write {
 /// Adds attributes as labels: names sanitized; two that sanitize to one name have their
 /// values joined with `;` in the order of their original names.
 fn push_labels(labels: &mut Labels, attrs: &[(String, String)]) {
+    let start = labels.len();
+    for (k, v) in attrs {
+        let name = sanitize_label(k);
+        if labels.iter().any(|(n, _)| *n == name) {
+            labels.truncate(start); // a collision: again, in the order of the original names
+            return push_labels_sorted(labels, attrs);
+        }
+        labels.push((name, v.clone()));
+    }
+}
+
+fn push_labels_sorted(labels: &mut Labels, attrs: &[(String, String)]) {
     let mut sorted: Vec<&(String, String)> = attrs.iter().collect();
     sorted.sort();
     for (k, v) in sorted {
@@ -449,19 +623,75 @@ fn identify(labels: &mut Labels, job: Option<&str>, instance: Option<&str>, conf
     }
 }
 
+/// A data point's fields, read in one pass (NumberDataPoint, HistogramDataPoint or
+/// SummaryDataPoint: `histogram` says which numbering).
+#[derive(Default)]
+struct Point<'a> {
+    time: u64,
+    double: Option<f64>,
+    int: Option<i64>,
+    count: u64,
+    sum: Option<f64>,
+    flags: u64,
+    attrs: Vec<(&'a [u8], &'a [u8])>, // (key, AnyValue) as written
+    buckets: Vec<u64>,
+    bounds: Vec<f64>,
+    quantiles: Vec<&'a [u8]>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum PointType {
+    Number,
+    Histogram,
+    Summary,
+}
+
+fn read_point(p: &[u8], t: PointType) -> Point<'_> {
+    let mut out = Point::default();
+    let attrs_field = if t == PointType::Histogram { 9 } else { 7 };
+    let flags_field = if t == PointType::Histogram { 10 } else { 8 };
+    for f in Reader::new(p) {
+        match (f.number, t) {
+            (3, _) => out.time = f.u64,
+            (n, _) if n == attrs_field && f.wire_type == 2 => {
+                out.attrs.push((pb_bytes(f.bytes, 1), pb_bytes(f.bytes, 2)));
+            }
+            (n, _) if n == flags_field => out.flags = f.u64,
+            (4, PointType::Number) => out.double = Some(f64::from_bits(f.u64)),
+            (6, PointType::Number) => out.int = Some(f.u64 as i64),
+            (4, _) => out.count = f.u64,
+            (5, _) => out.sum = Some(f64::from_bits(f.u64)),
+            (6, PointType::Histogram) => push_fixed64(&mut out.buckets, f),
+            (7, PointType::Histogram) => {
+                let mut raw = Vec::new();
+                push_fixed64(&mut raw, f);
+                out.bounds.extend(raw.into_iter().map(f64::from_bits));
+            }
+            (6, PointType::Summary) if f.wire_type == 2 => out.quantiles.push(f.bytes),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn push_fixed64(out: &mut Vec<u64>, f: weft::Field) {
+    if f.wire_type == 2 {
+        out.extend(
+            f.bytes
+                .chunks_exact(8)
+                .map(|c| u64::from_le_bytes(c.try_into().unwrap())),
+        );
+    } else {
+        out.push(f.u64);
+    }
+}
+
 fn ms(nanos: u64) -> i64 {
     (nanos / 1_000_000) as i64
 }
 
 /// One metric's points into series; returns the latest point time (ms) seen.
-fn map_metric(
-    w: &mut Write,
-    metric: &[u8],
-    base: &Labels,
-    job: Option<&str>,
-    instance: Option<&str>,
-    config: &Config,
-) -> i64 {
+fn map_metric(w: &mut Write, metric: &[u8], base: &IdLabels, ident: &IdLabels, config: &Config) -> i64 {
     let name = String::from_utf8_lossy(pb_bytes(metric, 1)).into_owned();
     let help = String::from_utf8_lossy(pb_bytes(metric, 2)).into_owned();
     let unit = String::from_utf8_lossy(pb_bytes(metric, 3)).into_owned();
@@ -477,12 +707,8 @@ fn map_metric(
         return 0;
     }
     let temporality = pb_u64(data, 2);
-    let labels_of = |point: &[u8], attr_field: u32| -> Labels {
-        let mut labels = base.clone();
-        push_labels(&mut labels, &attributes(point, attr_field));
-        identify(&mut labels, job, instance, config);
-        labels
-    };
+    let le = w.strings.id("le");
+    let quantile_id = w.strings.id("quantile");
     match field {
         5 | 7 => {
             let monotonic = field == 7 && pb_u64(data, 3) != 0;
@@ -493,17 +719,17 @@ fn map_metric(
             let kind = if monotonic { Kind::Counter } else { Kind::Gauge };
             let prom = metric_name(&name, &unit, kind, config);
             w.describe(kind, &prom, &help, &unit);
-            for p in points {
-                let labels = labels_of(p, 7);
-                let t = ms(pb_u64(p, 3));
-                let value = if pb_u64(p, 8) & 1 != 0 {
+            let prom = w.strings.id(&prom);
+            for raw in points {
+                let p = read_point(raw, PointType::Number);
+                let t = ms(p.time);
+                let value = if p.flags & 1 != 0 {
                     f64::from_bits(STALE_NAN)
-                } else if let Some(d) = double_field(p, 4) {
-                    d
                 } else {
-                    pb_u64(p, 6) as i64 as f64
+                    p.double.unwrap_or(p.int.unwrap_or(0) as f64)
                 };
-                w.add(&prom, &labels, None, t, value);
+                let labels = w.point_labels(base, &p.attrs, ident);
+                w.add(prom, &labels, None, t, value);
                 latest = latest.max(t);
             }
         }
@@ -517,38 +743,28 @@ fn map_metric(
             }
             let prom = metric_name(&name, &unit, Kind::Histogram, config);
             w.describe(Kind::Histogram, &prom, &help, &unit);
-            for p in points {
-                let labels = labels_of(p, 9);
-                let t = ms(pb_u64(p, 3));
-                let stale = pb_u64(p, 10) & 1 != 0;
-                let v = |x: f64| if stale { f64::from_bits(STALE_NAN) } else { x };
-                let counts = packed_u64(p, 6);
-                let bounds = packed_f64(p, 7);
+            let bucket = w.strings.id(&format!("{prom}_bucket"));
+            let count = w.strings.id(&format!("{prom}_count"));
+            let sum = w.strings.id(&format!("{prom}_sum"));
+            let inf = w.strings.id("+Inf");
+            for raw in points {
+                let p = read_point(raw, PointType::Histogram);
+                let labels = w.point_labels(base, &p.attrs, ident);
+                let t = ms(p.time);
+                let v = |x: f64| if p.flags & 1 != 0 { f64::from_bits(STALE_NAN) } else { x };
                 let mut running = 0u64;
-                for (i, c) in counts.iter().enumerate() {
+                for (i, c) in p.buckets.iter().enumerate() {
                     running += c;
-                    let le = bounds.get(i).map_or("+Inf".to_string(), |b| format_float(*b));
-                    w.add(
-                        &format!("{prom}_bucket"),
-                        &labels,
-                        Some(("le", le)),
-                        t,
-                        v(running as f64),
-                    );
+                    let bound = p.bounds.get(i).map_or(inf, |b| w.strings.id(&format_float(*b)));
+                    w.add(bucket, &labels, Some((le, bound)), t, v(running as f64));
                 }
-                if counts.len() <= bounds.len() {
+                if p.buckets.len() <= p.bounds.len() {
                     // No overflow bucket written: +Inf is the count.
-                    w.add(
-                        &format!("{prom}_bucket"),
-                        &labels,
-                        Some(("le", "+Inf".into())),
-                        t,
-                        v(pb_u64(p, 4) as f64),
-                    );
+                    w.add(bucket, &labels, Some((le, inf)), t, v(p.count as f64));
                 }
-                w.add(&format!("{prom}_count"), &labels, None, t, v(pb_u64(p, 4) as f64));
-                if let Some(sum) = double_field(p, 5) {
-                    w.add(&format!("{prom}_sum"), &labels, None, t, v(sum));
+                w.add(count, &labels, None, t, v(p.count as f64));
+                if let Some(s) = p.sum {
+                    w.add(sum, &labels, None, t, v(s));
                 }
                 latest = latest.max(t);
             }
@@ -556,24 +772,22 @@ fn map_metric(
         11 => {
             let prom = metric_name(&name, &unit, Kind::Summary, config);
             w.describe(Kind::Summary, &prom, &help, &unit);
-            for p in points {
-                let labels = labels_of(p, 7);
-                let t = ms(pb_u64(p, 3));
-                let stale = pb_u64(p, 8) & 1 != 0;
-                let v = |x: f64| if stale { f64::from_bits(STALE_NAN) } else { x };
-                for q in pb_repeated(p, 6) {
+            let count = w.strings.id(&format!("{prom}_count"));
+            let sum = w.strings.id(&format!("{prom}_sum"));
+            let prom = w.strings.id(&prom);
+            for raw in points {
+                let p = read_point(raw, PointType::Summary);
+                let labels = w.point_labels(base, &p.attrs, ident);
+                let t = ms(p.time);
+                let v = |x: f64| if p.flags & 1 != 0 { f64::from_bits(STALE_NAN) } else { x };
+                for q in &p.quantiles {
                     let quantile = double_field(q, 1).unwrap_or(0.0);
                     let value = double_field(q, 2).unwrap_or(0.0);
-                    w.add(&prom, &labels, Some(("quantile", format_float(quantile))), t, v(value));
+                    let qid = w.strings.id(&format_float(quantile));
+                    w.add(prom, &labels, Some((quantile_id, qid)), t, v(value));
                 }
-                w.add(&format!("{prom}_count"), &labels, None, t, v(pb_u64(p, 4) as f64));
-                w.add(
-                    &format!("{prom}_sum"),
-                    &labels,
-                    None,
-                    t,
-                    v(double_field(p, 5).unwrap_or(0.0)),
-                );
+                w.add(count, &labels, None, t, v(p.count as f64));
+                w.add(sum, &labels, None, t, v(p.sum.unwrap_or(0.0)));
                 latest = latest.max(t);
             }
         }
@@ -583,26 +797,6 @@ fn map_metric(
         ),
     }
     latest
-}
-
-fn packed_u64(message: &[u8], number: u32) -> Vec<u64> {
-    let mut out = Vec::new();
-    for f in Reader::new(message).filter(|f| f.number == number) {
-        if f.wire_type == 2 {
-            out.extend(
-                f.bytes
-                    .chunks_exact(8)
-                    .map(|c| u64::from_le_bytes(c.try_into().unwrap())),
-            );
-        } else {
-            out.push(f.u64);
-        }
-    }
-    out
-}
-
-fn packed_f64(message: &[u8], number: u32) -> Vec<f64> {
-    packed_u64(message, number).into_iter().map(f64::from_bits).collect()
 }
 
 // ---- sending -------------------------------------------------------------------------------
