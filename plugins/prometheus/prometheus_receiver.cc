@@ -22,6 +22,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -31,11 +32,13 @@
 
 namespace {
 
-using Labels = std::vector<std::pair<std::string, std::string>>;
+// Label names and values point into the scraped body (or into the scrape's own storage for
+// values that had escapes): nothing is copied per sample.
+using Labels = std::vector<std::pair<std::string_view, std::string_view>>;
 
 struct Target {
   std::string url, job, instance, scheme;
-  Labels labels;
+  std::vector<std::pair<std::string, std::string>> labels;
 };
 std::vector<Target> targets;
 
@@ -121,8 +124,9 @@ bool parse_int(std::string_view text, int64_t& out) {
   return true;
 }
 
-// `{name="value",...}` from s[i] (at '{'); label values unescaped (\\, \", \n).
-bool parse_labels(std::string_view s, size_t& i, Labels& out) {
+// `{name="value",...}` from s[i] (at '{'); label values with escapes (\\, \", \n) are
+// unescaped into `owned`.
+bool parse_labels(std::string_view s, size_t& i, Labels& out, std::deque<std::string>& owned) {
   ++i;
   while (true) {
     skip_blanks(s, i);
@@ -133,26 +137,37 @@ bool parse_labels(std::string_view s, size_t& i, Labels& out) {
     const size_t start = i;
     if (i >= s.size() || !name_start(s[i])) return false;
     while (i < s.size() && name_char(s[i])) ++i;
-    std::string name(s.substr(start, i - start));
+    const std::string_view name = s.substr(start, i - start);
     skip_blanks(s, i);
     if (i >= s.size() || s[i] != '=') return false;
     ++i;
     skip_blanks(s, i);
     if (i >= s.size() || s[i] != '"') return false;
-    ++i;
-    std::string value;
+    const size_t value_start = ++i;
+    bool escaped = false;
     while (i < s.size() && s[i] != '"') {
       if (s[i] == '\\' && i + 1 < s.size()) {
+        escaped = true;
         ++i;
-        value.push_back(s[i] == 'n' ? '\n' : s[i]);
-      } else {
-        value.push_back(s[i]);
       }
       ++i;
     }
     if (i >= s.size()) return false;
+    std::string_view value = s.substr(value_start, i - value_start);
     ++i;
-    out.emplace_back(std::move(name), std::move(value));
+    if (escaped) {
+      std::string& text = owned.emplace_back();
+      for (size_t k = 0; k < value.size(); ++k) {
+        if (value[k] == '\\' && k + 1 < value.size()) {
+          ++k;
+          text.push_back(value[k] == 'n' ? '\n' : value[k]);
+        } else {
+          text.push_back(value[k]);
+        }
+      }
+      value = text;
+    }
+    out.emplace_back(name, value);
     skip_blanks(s, i);
     if (i < s.size() && s[i] == ',') ++i;
   }
@@ -261,16 +276,16 @@ class Scrape {
   }
 
   Family& family(std::string_view name) {
-    auto it = index_.find(std::string(name));
+    auto it = index_.find(name);
     if (it != index_.end()) return families_[it->second];
-    index_.emplace(std::string(name), families_.size());
     families_.emplace_back();
     families_.back().name = std::string(name);
+    index_.emplace(families_.back().name, families_.size() - 1);  // a deque: names stay put
     return families_.back();
   }
 
   Family* declared(std::string_view name, Type a, Type b) {
-    auto it = index_.find(std::string(name));
+    auto it = index_.find(name);
     if (it == index_.end()) return nullptr;
     Family& f = families_[it->second];
     return f.type == a || f.type == b ? &f : nullptr;
@@ -283,7 +298,7 @@ class Scrape {
     const std::string_view name = line.substr(start, i - start);
     Labels labels;
     skip_blanks(line, i);
-    if (i < line.size() && line[i] == '{' && !parse_labels(line, i, labels)) {
+    if (i < line.size() && line[i] == '{' && !parse_labels(line, i, labels, owned_)) {
       return fail("line %zu: malformed labels: %.*s", line_no, line);
     }
     double value = 0;
@@ -302,10 +317,14 @@ class Scrape {
     if (i != line.size())
       return fail("line %zu: unexpected text after the sample: %.*s", line_no, line);
 
-    // Which family the sample belongs to, and in what role.
+    // Which family the sample belongs to, and in what role (most samples: the last one's).
     Family* f = nullptr;
     std::string_view role;
+    if (last_ != nullptr && name == last_->name && (last_->type != Type::histogram)) {
+      f = last_;
+    }
     for (std::string_view suffix : {"_bucket", "_sum", "_count", "_created"}) {
+      if (f != nullptr) break;
       if (!ends_with(name, suffix)) continue;
       const std::string_view base = name.substr(0, name.size() - suffix.size());
       if (suffix == "_bucket") {
@@ -328,6 +347,7 @@ class Scrape {
       f = declared(name.substr(0, name.size() - 6), Type::counter, Type::counter);  // OpenMetrics
     }
     if (f == nullptr) f = &family(name);
+    last_ = f;
 
     double bound = 0;
     if (role == "_bucket" || (f->type == Type::summary && role.empty())) {
@@ -364,6 +384,14 @@ class Scrape {
   }
 
   Point& point(Family& f, Labels labels, int64_t time) {
+    if (f.type != Type::histogram && f.type != Type::summary) {  // one sample, one point
+      f.points.emplace_back();
+      Point& p = f.points.back();
+      p.labels = std::move(labels);
+      p.time = time;
+      ++series_;
+      return p;
+    }
     std::string key;
     for (const auto& [k, v] : labels) {
       key.append(k).push_back('\x01');
@@ -388,7 +416,11 @@ class Scrape {
       if (target_ != nullptr) {
         for (const auto& tl : target_->labels) clash = clash || tl.first == k;
       }
-      point.string_attribute(field, clash ? "exported_" + k : k, v);
+      if (clash) {
+        point.string_attribute(field, std::string("exported_").append(k), v);
+      } else {
+        point.string_attribute(field, k, v);
+      }
     }
     if (target_ != nullptr) {
       for (const auto& [k, v] : target_->labels) point.string_attribute(field, k, v);
@@ -474,10 +506,12 @@ class Scrape {
  private:
   const Target* target_;
   int64_t now_;
-  std::vector<Family> families_;
-  std::unordered_map<std::string, size_t> index_;
+  std::deque<Family> families_;
+  std::unordered_map<std::string_view, size_t> index_;
+  std::deque<std::string> owned_;  // label values that had escapes
   size_t series_ = 0;
   int64_t start_ = 0;
+  Family* last_ = nullptr;
 };
 
 // The first time this plugin scraped the target (kept in the state across reloads).

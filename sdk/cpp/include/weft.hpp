@@ -382,12 +382,15 @@ class Proto {
     }
     return *this;
   }
-  // A KeyValue with a string AnyValue as field `field` (OTLP attributes).
+  // A KeyValue with a string AnyValue as field `field` (OTLP attributes), written in place.
   Proto& string_attribute(uint32_t field, std::string_view key_text, std::string_view value) {
-    Proto any, kv;
-    any.string(1, value);
-    kv.string(1, key_text).message(2, any);
-    return message(field, kv);
+    const uint64_t any = 1 + varint_size(value.size()) + value.size();
+    key(field, 2);
+    raw_varint(1 + varint_size(key_text.size()) + key_text.size() + 1 + varint_size(any) + any);
+    string(1, key_text);
+    key(2, 2);
+    raw_varint(any);
+    return string(1, value);
   }
   [[nodiscard]] const std::string& data() const { return buf_; }
   [[nodiscard]] bool empty() const { return buf_.empty(); }
@@ -395,6 +398,14 @@ class Proto {
   void clear() { buf_.clear(); }
 
  private:
+  static uint64_t varint_size(uint64_t v) {
+    uint64_t n = 1;
+    while (v >= 0x80) {
+      v >>= 7;
+      ++n;
+    }
+    return n;
+  }
   void key(uint32_t field, uint32_t wire) { raw_varint((uint64_t{field} << 3) | wire); }
   void raw_varint(uint64_t v) {
     while (v >= 0x80) {
