@@ -295,13 +295,13 @@ static int receive(weft_bytes body) {
   size_t it = 0, index = 0;
   weft_json s;
   int rc = WEFT_RECEIVE_OK;
+  static weft_buf span; /* one span at a time, its memory kept from span to span */
   while (weft_json_next(doc, &it, &s)) {
-    weft_buf span;
-    weft_buf_init(&span);
+    span.len = 0;
+    span.failed = 0;
     char service[256], scope[256], version[128];
     int read = read_span(s, index++, &span, service, scope, version);
     if (read != -1) {
-      weft_buf_free(&span);
       rc = read;
       break;
     }
@@ -322,7 +322,6 @@ static int receive(weft_bytes body) {
       g->open = 1;
     }
     weft_pb_message(&g->spans, 2, &span);
-    weft_buf_free(&span);
   }
   if (rc == WEFT_RECEIVE_OK) {
     for (size_t i = 0; i < used; ++i) flush(&request, &groups[i]);

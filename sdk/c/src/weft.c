@@ -524,17 +524,26 @@ void weft_pb_packed_double(weft_buf* b, uint32_t field, const double* v, size_t 
     put_u64(b, bits);
   }
 }
+static size_t varint_size(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    n++;
+  }
+  return n;
+}
+
+/* Written in place: the two nested messages' sizes are known up front. */
 void weft_pb_string_attribute(weft_buf* b, uint32_t field, const char* key, const void* value,
                               size_t len) {
-  weft_buf any, kv;
-  weft_buf_init(&any);
-  weft_buf_init(&kv);
-  weft_pb_bytes_field(&any, 1, value, len); /* AnyValue.string_value */
-  weft_pb_string(&kv, 1, key);              /* KeyValue.key */
-  weft_pb_message(&kv, 2, &any);            /* KeyValue.value */
-  weft_pb_message(b, field, &kv);
-  weft_buf_free(&any);
-  weft_buf_free(&kv);
+  const size_t key_len = strlen(key);
+  const size_t any = 1 + varint_size(len) + len; /* AnyValue.string_value */
+  put_tag(b, field, 2);
+  put_varint(b, 1 + varint_size(key_len) + key_len + 1 + varint_size(any) + any);
+  weft_pb_bytes_field(b, 1, key, key_len); /* KeyValue.key */
+  put_tag(b, 2, 2);                        /* KeyValue.value */
+  put_varint(b, any);
+  weft_pb_bytes_field(b, 1, value, len);
 }
 
 int weft_emit(weft_signal signal, const weft_buf* request) {
