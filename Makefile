@@ -28,8 +28,11 @@ $(WASMTIME_LIB): third_party/wasmtime/Cargo.toml third_party/wasmtime/Cargo.lock
 
 wasmtime: deps $(WASMTIME_LIB)
 
+# The bundled plugins are written in C, C++, Rust and Go: the Rust and Go toolchains'
+# checks (and the wasm32-wasip1 Rust target) come before CMake looks for them.
 configure: deps wasmtime
 	@sdk/rust/setup.sh
+	@sdk/go/setup.sh
 	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
 	  -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DWEFT_CARGO_TARGET_DIR=$(WEFT_CACHE)/cargo-target-sdk \
 	  -DWEFT_WASMTIME_LIB=$(WASMTIME_LIB) -DWEFT_WASMTIME_INCLUDE=$(WASMTIME_INCLUDE) >/dev/null
