@@ -34,18 +34,26 @@ type config struct {
 	Path  string `json:"path"`
 	Index string `json:"index"`
 	Mode  string `json:"mode"`
+	// A batch's documents go as several bulk requests of at most this many bytes each
+	// (the Go collector's flush.bytes default).
+	MaxBytes int `json:"max_bytes"`
 }
 
-var cfg = config{Path: "/_bulk", Mode: "otel"}
+const defaultMaxBytes = 5000000
+
+var cfg = config{Path: "/_bulk", Mode: "otel", MaxBytes: defaultMaxBytes}
 
 func init() { weft.Configure(configure) }
 
 func configure(raw []byte) error {
-	c := config{Path: "/_bulk", Mode: "otel"}
+	c := config{Path: "/_bulk", Mode: "otel", MaxBytes: defaultMaxBytes}
 	if len(strings.TrimSpace(string(raw))) > 0 {
 		if err := json.Unmarshal(raw, &c); err != nil {
 			return errors.New("config: " + err.Error())
 		}
+	}
+	if c.MaxBytes <= 0 {
+		return errors.New("config.max_bytes must be positive")
 	}
 	switch c.Mode {
 	case "otel":
@@ -207,12 +215,20 @@ func document(record, resource, scope []byte) map[string]any {
 	return doc
 }
 
-// bulk is the NDJSON body for the batch's log records, in order.
-func bulk(batch *weft.Batch) ([]byte, int, error) {
+// chunk is one bulk request's NDJSON body and how many documents it holds.
+type chunk struct {
+	body []byte
+	docs int
+}
+
+// bulk is the batch's log records as NDJSON bodies of at most cfg.MaxBytes each (a single
+// document larger than that goes alone), in order.
+func bulk(batch *weft.Batch) ([]chunk, int, error) {
 	action, _ := json.Marshal(map[string]any{"create": map[string]any{"_index": cfg.Index}})
 	action = append(action, '\n')
+	var chunks []chunk
 	var out []byte
-	n := 0
+	n, inChunk := 0, 0
 	var failed error
 	each(batch.Request(), 1, func(rl []byte) {
 		resource := weft.Bytes(rl, 1)
@@ -224,14 +240,22 @@ func bulk(batch *weft.Batch) ([]byte, int, error) {
 					failed = err
 					return
 				}
+				if inChunk > 0 && len(out)+len(action)+len(doc)+1 > cfg.MaxBytes {
+					chunks = append(chunks, chunk{out, inChunk})
+					out, inChunk = nil, 0
+				}
 				out = append(out, action...)
 				out = append(out, doc...)
 				out = append(out, '\n')
 				n++
+				inChunk++
 			})
 		})
 	})
-	return out, n, failed
+	if inChunk > 0 {
+		chunks = append(chunks, chunk{out, inChunk})
+	}
+	return chunks, n, failed
 }
 
 // ---- sending --------------------------------------------------------------------------------
@@ -251,26 +275,51 @@ type bulkItem struct {
 
 const who = "elasticsearch"
 
+// export sends the batch's chunks in order. A chunk the destination refuses for now makes
+// the whole batch retryable (the chunks already taken are sent again: at least once, as
+// the Go collector's exporter); refused documents add up to a partial result.
 func export(batch *weft.Batch) weft.ExportResult {
-	body, n, err := bulk(batch)
+	chunks, n, err := bulk(batch)
 	if err != nil {
 		return weft.Drop(who + ": " + err.Error())
 	}
-	if n == 0 {
+	rejected, reason := int64(0), ""
+	for _, c := range chunks {
+		r, why, result, done := send(c)
+		if done {
+			return result
+		}
+		rejected += r
+		if reason == "" {
+			reason = why
+		}
+	}
+	if rejected == 0 {
 		return weft.Sent()
 	}
+	text := who + ": " + strconv.FormatInt(rejected, 10) + " of " + strconv.Itoa(n) +
+		" documents refused (" + reason + ")"
+	if int(rejected) >= n {
+		return weft.Drop(text)
+	}
+	return weft.Partial(rejected, text)
+}
+
+// send makes one bulk request: the documents refused and why, or (done) the batch's result
+// when the request as a whole failed.
+func send(c chunk) (int64, string, weft.ExportResult, bool) {
 	headers := [][2]string{{"Content-Type", "application/x-ndjson"}}
-	resp, err := weft.HTTPRequest("POST", cfg.Path, headers, body)
+	resp, err := weft.HTTPRequest("POST", cfg.Path, headers, c.body)
 	result := weft.FromHTTP(resp, err, who)
 	if err != nil || resp.Status < 200 || resp.Status >= 300 {
-		return result
+		return 0, "", result, true
 	}
 	var answer bulkResponse
 	if jsonErr := json.Unmarshal(resp.Body(), &answer); jsonErr != nil {
-		return weft.Drop(who + ": the bulk response is not JSON: " + jsonErr.Error())
+		return 0, "", weft.Drop(who + ": the bulk response is not JSON: " + jsonErr.Error()), true
 	}
 	if !answer.Errors {
-		return weft.Sent()
+		return 0, "", weft.Sent(), false
 	}
 	rejected, reason := int64(0), ""
 	for _, entry := range answer.Items {
@@ -288,15 +337,7 @@ func export(batch *weft.Batch) weft.ExportResult {
 			}
 		}
 	}
-	if rejected == 0 {
-		return weft.Sent()
-	}
-	text := who + ": " + strconv.FormatInt(rejected, 10) + " of " + strconv.Itoa(n) +
-		" documents refused (" + reason + ")"
-	if int(rejected) >= n {
-		return weft.Drop(text)
-	}
-	return weft.Partial(rejected, text)
+	return rejected, reason, weft.Sent(), false
 }
 
 //go:wasmexport weft_export_logs

@@ -111,13 +111,14 @@ class BulkDestination(Destination):
             if h.headers.get("Content-Encoding") == "gzip":
                 body = gzip.decompress(body)
             lines = [json.loads(x) for x in body.splitlines() if x.strip()]
+            with outer.lock:
+                outer.requests.append({"path": h.path, "headers": dict(h.headers), "mode": "ok",
+                                       "size": len(body), "documents": len(lines) // 2})
             items = []
             for action, doc in zip(lines[0::2], lines[1::2]):
                 assert "create" in action
                 with outer.lock:
                     outer.documents.append(doc)
-                    outer.requests.append({"path": h.path, "headers": dict(h.headers), "mode": "ok",
-                                           "size": len(body)})
                 if (doc.get("attributes") or doc.get("Attributes"))["i"] in refuse:
                     items.append({"create": {"status": 400, "error": {
                         "type": "mapper_parsing_exception", "reason": "failed to parse"}}})
@@ -141,6 +142,7 @@ def test_per_item_failures_are_a_partial_result(collector_factory):
             "receivers": {"otlp": otlp_receiver(http_port=port)},
             "exporters": {"elasticsearch": {"endpoint": f"http://127.0.0.1:{dest.port}",
                                             "logs_index": "app-logs", "mapping": {"mode": "none"},
+                                            "flush": {"bytes": "8KiB"},
                                             "user": "elastic", "password": "s3cret"}},
             "service": {"pipelines": {"logs": {"receivers": ["otlp"],
                                                "exporters": ["elasticsearch"]}}},
@@ -151,7 +153,9 @@ def test_per_item_failures_are_a_partial_result(collector_factory):
         m = c.metrics()
         assert m.sum("otelcol_exporter_send_failed_log_records", exporter="elasticsearch") == 2
         assert "2 of 40 documents refused (HTTP 400 mapper_parsing_exception: failed to parse)" in c.log_text()
-        assert len(dest.documents) == N  # one bulk request, not retried
+        # Several bulk requests of at most 8 KiB each (flush.bytes), every document once.
+        assert len(dest.documents) == N and sum(r["documents"] for r in dest.requests) == N
+        assert len(dest.requests) > 1 and all(r["size"] <= 8192 for r in dest.requests)
         request = dest.requests[0]
         assert request["path"] == "/_bulk"
         assert request["headers"]["Authorization"] == "Basic ZWxhc3RpYzpzM2NyZXQ="

@@ -12,8 +12,9 @@ namespace weft::bundled::elasticsearch {
 namespace {
 
 // exporters: elasticsearch: endpoint or endpoints (one), logs_index, mapping.mode (otel or
-// none), user and password, api_key, headers, auth, tls, compression (gzip), timeout,
-// sending_queue, retry (enabled, initial_interval, max_interval) or retry_on_failure.
+// none), flush.bytes, user and password, api_key, headers, auth, tls, compression (gzip),
+// timeout, sending_queue, retry (enabled, initial_interval, max_interval) or
+// retry_on_failure.
 class ElasticsearchExporterFactory final : public ExporterFactory {
  public:
   ElasticsearchExporterFactory()
@@ -21,9 +22,9 @@ class ElasticsearchExporterFactory final : public ExporterFactory {
 
  protected:
   void load_settings(ConfigReader& reader, exporters::wasm::Config& config) const override {
-    for (const char* setting : {"traces_index", "metrics_index", "logs_dynamic_index",
-                                "traces_dynamic_index", "metrics_dynamic_index", "pipeline",
-                                "cloudid", "discover", "flush", "batcher", "num_workers"}) {
+    for (const char* setting :
+         {"traces_index", "metrics_index", "logs_dynamic_index", "traces_dynamic_index",
+          "metrics_dynamic_index", "pipeline", "cloudid", "discover", "batcher", "num_workers"}) {
       if (reader.has(setting)) {
         reader.read_node(setting);
         reader.error(setting, "is not supported by weft's elasticsearch exporter yet");
@@ -55,9 +56,18 @@ class ElasticsearchExporterFactory final : public ExporterFactory {
     if (mode != "otel" && mode != "none") {
       reader.child("mapping").error("mode", "otel and none are supported, got \"" + mode + "\"");
     }
-    config.plugin.config_json = "{\"path\":" + json_quote(base + "/_bulk") +
-                                ",\"index\":" + json_quote(index) +
-                                ",\"mode\":" + json_quote(mode) + "}";
+    // flush.bytes: the most bytes of one bulk request (a batch goes as several).
+    uint64_t flush_bytes = 5000000;
+    ConfigReader flush = reader.child("flush");
+    flush.read_size("bytes", flush_bytes);
+    if (flush_bytes == 0) flush.error("bytes", "must be positive");
+    if (flush.has("interval")) {
+      flush.read_node("interval");
+      flush.error("interval", "is not supported: batch with the batch processor");
+    }
+    config.plugin.config_json =
+        "{\"path\":" + json_quote(base + "/_bulk") + ",\"index\":" + json_quote(index) +
+        ",\"mode\":" + json_quote(mode) + ",\"max_bytes\":" + std::to_string(flush_bytes) + "}";
     // Credentials become headers weft adds; the plugin never sees them.
     std::string user;
     std::string password;
