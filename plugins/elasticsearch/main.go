@@ -4,7 +4,8 @@
 // Per-item failures in the bulk response become a partial result: the refused records are
 // counted as failed, the reason (the first item's error) goes to weft's log.
 //
-// config: {"path": "/_bulk", "index": "logs-generic.otel-default", "mode": "otel" | "none"}
+// config: {"path": "/_bulk", "index": "logs-generic.otel-default", "mode": "otel" | "none",
+// "max_bytes": 5000000} (a batch goes as bulk requests of at most max_bytes each)
 //
 // mode "otel" (the Go collector's default): @timestamp, observed_timestamp, severity_text,
 // severity_number, body.text (a string body) or body.structured, trace_id, span_id,
