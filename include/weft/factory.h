@@ -4,6 +4,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "weft/component.h"
 
@@ -29,6 +30,9 @@ class Factory {
   virtual ~Factory() = default;
   [[nodiscard]] virtual ComponentKind kind() const = 0;
   [[nodiscard]] virtual std::string_view type() const = 0;
+  // Other names a configuration may give this type: the Go collector's newer names for the
+  // same component (its v0.161 `otlp_grpc` for `otlp`), so its configurations load as written.
+  [[nodiscard]] virtual std::vector<std::string_view> aliases() const { return {}; }
   [[nodiscard]] virtual std::set<Signal> signals() const {
     return {Signal::kTraces, Signal::kMetrics, Signal::kLogs};
   }

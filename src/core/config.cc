@@ -16,7 +16,11 @@ Factories::Factories(std::vector<std::unique_ptr<Factory>> factories)
 
 const Factory* Factories::find(ComponentKind kind, std::string_view type) const {
   for (const auto& f : factories_) {
-    if (f->kind() == kind && f->type() == type) return f.get();
+    if (f->kind() != kind) continue;
+    if (f->type() == type) return f.get();
+    for (std::string_view alias : f->aliases()) {
+      if (alias == type) return f.get();
+    }
   }
   return nullptr;
 }

@@ -221,7 +221,9 @@ int main(int argc, char** argv) {
       for (const auto* f : factories.of_kind(kind)) {
         if (!components_markdown) {
           std::cout << weft::kind_name(kind) << " " << f->type() << " (" << f->implementation()
-                    << ")\n";
+                    << ")";
+          for (std::string_view alias : f->aliases()) std::cout << " also: " << alias;
+          std::cout << "\n";
           continue;
         }
         std::string signals;
@@ -229,8 +231,10 @@ int main(int argc, char** argv) {
           signals += (signals.empty() ? "" : ", ") + std::string(weft::signal_name(s));
         }
         if (kind == weft::ComponentKind::kExtension) signals = "-";
-        std::cout << "| " << weft::kind_name(kind) << " | `" << f->type() << "` | " << signals
-                  << " | " << f->implementation() << " |\n";
+        std::string names = "`" + std::string(f->type()) + "`";
+        for (std::string_view alias : f->aliases()) names += ", `" + std::string(alias) + "`";
+        std::cout << "| " << weft::kind_name(kind) << " | " << names << " | " << signals << " | "
+                  << f->implementation() << " |\n";
       }
     }
     return 0;

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import free_port, post, make_trace_request, port_open, read_output, wait_for_count
+from conftest import free_port, post, make_trace_request, port_open, read_output, wait_for, wait_for_count
 
 
 def run(weft_bin: str, *args: str, env: dict | None = None, timeout: float = 20) -> subprocess.CompletedProcess:
@@ -246,3 +246,31 @@ def test_env_expansion(collector_factory, weft_bin, tmp_path):
     wait_for_count(out, "traces", 2)
     assert c.stop() == 0
     assert sorted(read_output(out).span_ids()) == sorted(ids)
+
+
+def test_the_go_collectors_newer_component_names_are_accepted(collector_factory, tmp_path):
+    """otlp_grpc, otlp_http and prometheus_remote_write (the Go collector's v0.161 names) are
+    the otlp, otlphttp and prometheusremotewrite exporters; data flows through the first."""
+    from test_wasm_exporter import Destination
+
+    dest, port = Destination(), free_port()
+    try:
+        c = collector_factory({
+            "receivers": {"otlp": {"protocols": {"http": {"endpoint": f"127.0.0.1:{port}"}}}},
+            "exporters": {
+                "otlp_http/out": {"endpoint": f"http://127.0.0.1:{dest.port}", "compression": "none"},
+                "otlp_grpc": {"endpoint": f"127.0.0.1:{free_port()}", "tls": {"insecure": True}},
+                "prometheus_remote_write": {"endpoint": f"http://127.0.0.1:{free_port()}/api/v1/write"},
+            },
+            "service": {"pipelines": {
+                "traces": {"receivers": ["otlp"], "exporters": ["otlp_http/out"]},
+                "traces/2": {"receivers": ["otlp"], "exporters": ["otlp_grpc"]},
+                "metrics": {"receivers": ["otlp"], "exporters": ["prometheus_remote_write"]}}},
+        })
+        request, _ = make_trace_request(3)
+        assert post(port, "/v1/traces", request.SerializeToString()).status_code == 200
+        wait_for(lambda: dest.spans == 3, 10, what="three spans through otlp_http")
+        m = c.metrics()
+        assert m.sum("otelcol_exporter_sent_spans", exporter="otlp_http/out") == 3
+    finally:
+        dest.close()

@@ -147,6 +147,9 @@ class RemoteWriteExporterFactory final : public ExporterFactory {
   RemoteWriteExporterFactory()
       : ExporterFactory("prometheusremotewrite", {Signal::kMetrics}, "prometheusremotewrite.wasm") {
   }
+  [[nodiscard]] std::vector<std::string_view> aliases() const override {
+    return {"prometheus_remote_write"};
+  }
 
  protected:
   void load_settings(ConfigReader& reader, exporters::wasm::Config& config) const override {

@@ -129,6 +129,7 @@ class Factory final : public FactoryFor<Config> {
  public:
   [[nodiscard]] ComponentKind kind() const override { return ComponentKind::kExporter; }
   [[nodiscard]] std::string_view type() const override { return "otlphttp"; }
+  [[nodiscard]] std::vector<std::string_view> aliases() const override { return {"otlp_http"}; }
 
   std::unique_ptr<Exporter> create_exporter(const ComponentContext& ctx,
                                             const ComponentConfig& config) const override {
