@@ -332,6 +332,9 @@ class Scrape {
       } else if (suffix == "_created") {
         f = declared(base, Type::histogram, Type::summary);
         if (f == nullptr) f = declared(base, Type::counter, Type::counter);
+        if (f == nullptr) {  // `# TYPE foo_total counter` with `foo_created`, as clients write
+          f = declared(std::string(base) + "_total", Type::counter, Type::counter);
+        }
         if (f == nullptr && ends_with(base, "_total")) {
           f = declared(base.substr(0, base.size() - 6), Type::counter, Type::counter);
         }
@@ -363,6 +366,16 @@ class Scrape {
         break;
       }
       if (!found) return fail("line %zu: no le or quantile label: %.*s", line_no, line);
+    }
+    if (role == "_created" && f->type == Type::counter) {
+      // A counter's points are not keyed: its own sample came just before, as a rule.
+      for (auto it = f->points.rbegin(); it != f->points.rend(); ++it) {
+        if (it->labels == labels) {
+          it->created = static_cast<int64_t>(value * 1e9);
+          break;
+        }
+      }
+      return weft::ok();  // a _created without its counter says nothing
     }
     Point& p = point(*f, std::move(labels), time);
     if (role == "_bucket") {

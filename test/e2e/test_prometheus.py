@@ -197,6 +197,9 @@ rpc_seconds{quantile="0.5"} 0.2
 rpc_seconds{quantile="0.99"} NaN
 rpc_seconds_sum 4.5
 rpc_seconds_count 17
+# TYPE jobs_total counter
+jobs_total{queue="a"} 5
+jobs_created{queue="a"} 1700000000.5
 # A comment, then a sample of no declared type
 temperature{room="a \\"b\\"\\\\c\\nd"} -3.5e1
 """
@@ -210,10 +213,15 @@ def test_maps_each_type_and_refuses_what_is_not_the_text_format(collector_factor
             {"job_name": "bad", "scrape_interval": "1h",
              "static_configs": [{"targets": [f"127.0.0.1:{bad.server_port}"]}]}]
     c = collector_factory(config(out, jobs))
-    wait_for(lambda: read_output(out, strict=False).point_count >= 5, 30, what="the scrape")
+    wait_for(lambda: read_output(out, strict=False).point_count >= 6, 30, what="the scrape")
     points = read_output(out).points
     metrics = {p["metric"]["name"]: p for p in points}
-    assert sorted(metrics) == ["http_requests_total", "latency_seconds", "rpc_seconds", "temperature"]
+    assert sorted(metrics) == ["http_requests_total", "jobs_total", "latency_seconds", "rpc_seconds",
+                               "temperature"]
+    # A counter's _created sample (as the Prometheus clients write it) is its start time.
+    jobs = [p for p in points if p["metric"]["name"] == "jobs_total"]
+    assert len(jobs) == 1 and jobs[0]["point"]["asDouble"] == 5
+    assert as_int(jobs[0]["point"]["startTimeUnixNano"]) == 1700000000_500000000
     reqs = [p for p in points if p["metric"]["name"] == "http_requests_total"]
     assert reqs[0]["metric"]["description"] == "Requests served."
     # job and the target's own label `code` are renamed: the scraped ones become exported_*.
