@@ -17,7 +17,6 @@ package main
 
 import (
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -168,10 +167,7 @@ func document(record, resource, scope []byte) map[string]any {
 		put("SeverityNumber", severity, severity != 0)
 		put("TraceId", traceID, traceID != "")
 		put("SpanId", spanID, spanID != "")
-		flags := uint32(0)
-		if raw := weft.Bytes(record, 8); len(raw) == 4 {
-			flags = binary.LittleEndian.Uint32(raw)
-		}
+		flags := uint32(weft.U64(record, 8)) // fixed32
 		put("TraceFlags", flags, flags != 0)
 		put("Attributes", keyValues(record, 6), true)
 		put("Resource", keyValues(resource, 1), true)

@@ -117,9 +117,10 @@ bool parse_value(std::string_view text, double& out) {
   return end == buf + text.size();
 }
 
+// A timestamp in milliseconds, within what nanoseconds in an int64 can hold.
 bool parse_int(std::string_view text, int64_t& out) {
   double d = 0;
-  if (!parse_value(text, d) || !std::isfinite(d)) return false;
+  if (!parse_value(text, d) || !std::isfinite(d) || std::fabs(d) > 9.2e12) return false;
   out = static_cast<int64_t>(d);
   return true;
 }
@@ -167,7 +168,7 @@ bool parse_labels(std::string_view s, size_t& i, Labels& out, std::deque<std::st
       }
       value = text;
     }
-    out.emplace_back(name, value);
+    if (!value.empty()) out.emplace_back(name, value);  // an empty value is no label
     skip_blanks(s, i);
     if (i < s.size() && s[i] == ',') ++i;
   }
@@ -366,6 +367,9 @@ class Scrape {
         break;
       }
       if (!found) return fail("line %zu: no le or quantile label: %.*s", line_no, line);
+    }
+    if (role == "_created" && !(std::isfinite(value) && value > 0 && value < 9.2e9)) {
+      return weft::ok();  // not a time in seconds since the epoch: no start time
     }
     if (role == "_created" && f->type == Type::counter) {
       // A counter's points are not keyed: its own sample came just before, as a rule.

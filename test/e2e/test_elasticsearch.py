@@ -19,6 +19,15 @@ from peers import peer_dir, victorialogs  # noqa: F401 (fixtures)
 from test_wasm_exporter import Destination
 
 N = 40
+# The plugin is a Go module (3.6 MiB): its first compile, on one low-priority thread, can take
+# a busy machine longer than the usual readiness wait.
+READY_S = 90.0
+
+
+def start(collector_factory, config: dict):
+    c = collector_factory(config, start=False)
+    c.start(timeout=READY_S)
+    return c
 
 
 def logs_request(now_ns: int) -> ExportLogsServiceRequest:
@@ -62,7 +71,7 @@ def query(port: int, logsql: str) -> list[dict]:
 
 def test_logs_into_a_real_victorialogs(collector_factory, victorialogs):  # noqa: F811
     port = free_port()
-    c = collector_factory({
+    c = start(collector_factory, {
         "receivers": {"otlp": otlp_receiver(http_port=port)},
         "exporters": {"elasticsearch": {
             "endpoints": [f"http://127.0.0.1:{victorialogs}/insert/elasticsearch"],
@@ -138,7 +147,7 @@ class BulkDestination(Destination):
 def test_per_item_failures_are_a_partial_result(collector_factory):
     dest, port = BulkDestination(refuse={3, 7}), free_port()
     try:
-        c = collector_factory({
+        c = start(collector_factory, {
             "receivers": {"otlp": otlp_receiver(http_port=port)},
             "exporters": {"elasticsearch": {"endpoint": f"http://127.0.0.1:{dest.port}",
                                             "logs_index": "app-logs", "mapping": {"mode": "none"},

@@ -23,7 +23,8 @@ def bound(text: str) -> str:
 
 
 def key(name: str, labels: dict) -> tuple:
-    labels = {k: bound(v) if k in ("le", "quantile") else v for k, v in labels.items()}
+    """A series' identity as Prometheus has it: a label with an empty value is no label."""
+    labels = {k: bound(v) if k in ("le", "quantile") else v for k, v in labels.items() if v != ""}
     return name, tuple(sorted(labels.items()))
 
 
@@ -201,7 +202,7 @@ rpc_seconds_count 17
 jobs_total{queue="a"} 5
 jobs_created{queue="a"} 1700000000.5
 # A comment, then a sample of no declared type
-temperature{room="a \\"b\\"\\\\c\\nd"} -3.5e1
+temperature{room="a \\"b\\"\\\\c\\nd",empty=""} -3.5e1
 """
 
 
@@ -237,7 +238,7 @@ def test_maps_each_type_and_refuses_what_is_not_the_text_format(collector_factor
     assert s["quantileValues"][0] == {"quantile": 0.5, "value": 0.2}
     t = metrics["temperature"]
     assert t["kind"] == "gauge" and t["point"]["asDouble"] == -35.0
-    assert attrs(t["point"]["attributes"])["room"] == 'a "b"\\c\nd'
+    assert attrs(t["point"]["attributes"]) == {"room": 'a "b"\\c\nd', "code": "x"}  # empty="": no label
     m = c.metrics()
     assert m.sum("weft_receiver_target_up", receiver="prometheus",
                  target=f"http://127.0.0.1:{bad.server_port}/metrics") == 0

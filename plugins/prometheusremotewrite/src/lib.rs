@@ -372,9 +372,12 @@ impl Write {
     }
 
     fn add(&mut self, name: Id, base: &IdLabels, extra: Option<(Id, Id)>, time_ms: i64, value: f64) {
+        // The exporter's own labels win over attributes of the same name (`__name__`, and
+        // `le` or `quantile`): a series must not name a label twice.
         let mut labels: IdLabels = Vec::with_capacity(base.len() + 2);
         labels.push((NAME_ID, name));
-        labels.extend_from_slice(base);
+        let extra_name = extra.map(|e| e.0);
+        labels.extend(base.iter().filter(|(n, _)| *n != NAME_ID && Some(*n) != extra_name));
         if let Some(e) = extra {
             labels.push(e);
         }
@@ -717,6 +720,8 @@ fn map_metric(w: &mut Write, metric: &[u8], base: &IdLabels, ident: &IdLabels, c
                 return 0;
             }
             let kind = if monotonic { Kind::Counter } else { Kind::Gauge };
+            // `_ratio` is for gauges alone, not for sums that go up and down.
+            let unit = if field == 7 && unit == "1" { String::new() } else { unit };
             let prom = metric_name(&name, &unit, kind, config);
             w.describe(kind, &prom, &help, &unit);
             let prom = w.strings.id(&prom);
@@ -888,6 +893,37 @@ mod tests {
         let mut labels = Vec::new();
         push_labels(&mut labels, &[("a.b".into(), "1".into()), ("a_b".into(), "2".into())]);
         assert_eq!(labels, vec![("a_b".to_string(), "1;2".to_string())]);
+    }
+
+    #[test]
+    fn the_exporters_own_labels_win_over_attributes_of_the_same_name() {
+        let mut w = Write::new();
+        let (le, name) = (w.strings.id("le"), w.strings.id("h_bucket"));
+        let base = vec![(NAME_ID, w.strings.id("x")), (le, w.strings.id("from-attribute"))];
+        let bound = w.strings.id("0.5");
+        w.add(name, &base, Some((le, bound)), 1, 2.0);
+        assert_eq!(w.series[0].labels.iter().filter(|(n, _)| *n == le).count(), 1);
+        assert_eq!(w.series[0].labels.iter().filter(|(n, _)| *n == NAME_ID).count(), 1);
+        assert!(w.series[0].labels.contains(&(le, bound)) && w.series[0].labels.contains(&(NAME_ID, name)));
+    }
+
+    #[test]
+    fn a_sum_that_goes_up_and_down_gets_no_ratio_suffix() {
+        let mut point = Proto::new();
+        point.fixed64(3, 1_700_000_000_000_000_000).double(4, 3.0);
+        let mut sum = Proto::new();
+        sum.message(1, &point).varint(2, 2).varint(3, 0);
+        let mut metric = Proto::new();
+        metric.string(1, "queue.fill").string(3, "1").message(7, &sum);
+        let mut scope_metrics = Proto::new();
+        scope_metrics.message(2, &metric);
+        let mut resource_metrics = Proto::new();
+        resource_metrics.message(2, &scope_metrics);
+        let mut request = Proto::new();
+        request.message(1, &resource_metrics);
+        let w = map_request(request.as_bytes(), &config());
+        let names: Vec<&str> = w.series.iter().map(|s| w.strings.get(s.labels[0].1)).collect();
+        assert_eq!(names, vec!["queue_fill"]);
     }
 
     #[test]
