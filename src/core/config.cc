@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <set>
 
@@ -278,7 +279,86 @@ void check_connector_cycles(const CollectorConfig& config, Diagnostics& diag) {
   }
 }
 
-void load_service(const YAML::Node& root, CollectorConfig& out, Diagnostics& diag) {
+// service.plugins: where packages come from and whom to trust (docs/packages.md).
+void load_plugin_packages(ConfigReader service, const std::string& first_file,
+                          pkg::PackageSettings& out, Diagnostics& diag) {
+  ConfigReader plugins = service.child("plugins");
+  std::string cache;
+  plugins.read("cache", cache);
+  if (!cache.empty()) out.cache_dir = cache;
+  std::string lock = (std::filesystem::path(first_file).parent_path() / "weft.lock").string();
+  plugins.read("lock", lock);
+  out.lock_path = lock;
+  if (plugins.has("registries")) {
+    const YAML::Node registries = plugins.read_node("registries");
+    if (!registries.IsMap()) {
+      plugins.error("registries", "must map registry hosts to their settings");
+    } else {
+      for (const auto& item : registries) {
+        const std::string host = item.first.Scalar();
+        ConfigReader r(item.second, plugins.path_of("registries") + "." + host, &diag);
+        pkg::RegistrySettings& s = out.registries[host];
+        r.read("ca_file", s.ca_file);
+        if (!s.ca_file.empty() && !std::filesystem::is_regular_file(s.ca_file)) {
+          r.error("ca_file", "no such file \"" + s.ca_file + "\"");
+        }
+        if (r.has("plain_http")) {
+          bool plain = false;
+          r.read("plain_http", plain);
+          s.plain_http = plain;
+        }
+        r.read("username", s.username);
+        r.read("password", s.password);
+        r.read("mirror", s.mirror);
+        r.report_unknown_keys();
+      }
+    }
+  }
+  for (ConfigReader rule : plugins.items("trust")) {
+    pkg::TrustRule t;
+    rule.read("namespace", t.ns);
+    if (t.ns.empty())
+      rule.error("namespace", "must name a registry namespace (host/path), a directory or *");
+    std::vector<std::string> keys;
+    rule.read("keys", keys);
+    for (const auto& k : keys) {
+      auto key = pkg::read_public_key(k);
+      if (key.ok()) {
+        t.keys.push_back(std::move(key).value());
+      } else {
+        rule.error("keys", key.status().message());
+      }
+    }
+    std::string level = "enforce";
+    rule.read("level", level);
+    if (level == "enforce") {
+      t.level = pkg::TrustLevel::kEnforce;
+    } else if (level == "audit") {
+      t.level = pkg::TrustLevel::kAudit;
+    } else if (level == "off") {
+      t.level = pkg::TrustLevel::kOff;
+    } else {
+      rule.error("level", "must be enforce, audit or off, got \"" + level + "\"");
+    }
+    std::vector<std::string> require;
+    rule.read("require", require);
+    for (const auto& r : require) {
+      if (r == "certified") {
+        t.require_certified = true;
+      } else {
+        rule.error("require", "knows only \"certified\", got \"" + r + "\"");
+      }
+    }
+    if (t.level != pkg::TrustLevel::kOff && t.keys.empty()) {
+      rule.error("keys", "must list at least one public key (or set level: off)");
+    }
+    rule.report_unknown_keys();
+    out.trust.push_back(std::move(t));
+  }
+}
+
+void load_service(const YAML::Node& root, const std::string& first_file, CollectorConfig& out,
+                  Diagnostics& diag) {
   ConfigReader service(root["service"], "service", &diag);
   if (!root["service"].IsDefined()) {
     diag.error("service", "missing: a config needs service.pipelines");
@@ -311,6 +391,7 @@ void load_service(const YAML::Node& root, CollectorConfig& out, Diagnostics& dia
     logs.error("level", "must be one of debug, info, warn, error");
   }
   service.read_duration("shutdown_timeout", out.shutdown_timeout);
+  load_plugin_packages(service, first_file, out.packages, diag);
 
   const YAML::Node pipelines = root["service"]["pipelines"];
   service.read_node("pipelines");
@@ -440,7 +521,9 @@ LoadedConfig load_config(const std::vector<std::string>& files, const Factories&
         ComponentKind::kExtension, ComponentKind::kConnector}) {
     load_section(root, kind, factories, config, diag);
   }
-  load_service(root, config, diag);
+  load_service(root, files.empty() ? "" : files.front(), config, diag);
+  // Plugins load their packages through the process's store (at start and in the deep check).
+  if (diag.ok()) pkg::configure_packages(config.packages);
   if (deep_check && diag.ok()) deep_check_components(config, diag);
 
   for (const auto& [path, message] : diag.errors()) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "pkg/store.h"
 #include "weft/factory.h"
 #include "weft/tls.h"
 
@@ -43,6 +44,7 @@ struct CollectorConfig {
   std::string log_level = "info";
   std::string audit_path;  // empty: audit events only in the log
   std::chrono::nanoseconds shutdown_timeout = std::chrono::seconds(20);
+  pkg::PackageSettings packages;  // service.plugins
 
   [[nodiscard]] std::map<std::string, ComponentEntry>& section(ComponentKind kind);
   [[nodiscard]] const std::map<std::string, ComponentEntry>& section(ComponentKind kind) const;

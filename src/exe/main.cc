@@ -16,6 +16,7 @@
 #include "core/config.h"
 #include "core/service.h"
 #include "exe/components.h"
+#include "tools/package_tool.h"
 #include "tools/plugin_tool.h"
 
 namespace {
@@ -166,6 +167,7 @@ int main(int argc, char** argv) {
   components->add_flag("--markdown", components_markdown, "as the table in docs/configuration.md");
   auto* plugin = app.add_subcommand("plugin", "tools for plugin authors (docs/plugin-tool.md)");
   plugin->require_subcommand(1);
+  plugin->fallthrough();
   weft::tools::PluginNewOptions new_options;
   auto* plugin_new = plugin->add_subcommand("new", "make a plugin project that builds and tests");
   plugin_new->add_option("name", new_options.name, "the plugin's name")->required();
@@ -192,11 +194,99 @@ int main(int argc, char** argv) {
       plugin->add_subcommand("inspect", "ABI version, exports, imports, capabilities, size");
   plugin_inspect->add_option("plugin", inspect_path, "the plugin (.wasm)")->required();
   plugin_inspect->add_flag("--json", inspect_json, "as JSON");
+  // Packages (docs/packages.md).
+  weft::tools::RegistryOptions registry_options;
+  auto registry_flags = [&registry_options](CLI::App* cmd) {
+    cmd->add_option("--ca-file", registry_options.ca_file, "the registry's CA (a private CA)");
+    cmd->add_flag("--plain-http", registry_options.plain_http,
+                  "plain HTTP to the registry (the default only for loopback hosts)");
+  };
+  std::string keygen_prefix;
+  auto* plugin_keygen = plugin->add_subcommand("keygen", "make an Ed25519 signing key pair");
+  plugin_keygen->add_option("name", keygen_prefix, "writes NAME.key and NAME.pub")->required();
+  weft::tools::PackageOptions package_options;
+  auto* plugin_package =
+      plugin->add_subcommand("package", "make an OCI artifact (an OCI layout directory)");
+  plugin_package->add_option("dir", package_options.dir, "the project (default: .)");
+  plugin_package->add_option("--wasm", package_options.wasm, "the module (default: DIR/NAME.wasm)");
+  plugin_package->add_option("--name", package_options.name, "over weft-plugin.json");
+  plugin_package->add_option("--version", package_options.version, "a semantic version");
+  plugin_package->add_option("--description", package_options.description);
+  plugin_package->add_option("--license", package_options.license, "an SPDX expression");
+  plugin_package->add_option("--source", package_options.source, "the source's URL");
+  plugin_package->add_option("--changelog", package_options.changelog, "a file");
+  plugin_package->add_option("--out", package_options.out, "default: NAME-VERSION.oci");
+  std::string target, key_file, detached, signature_file;
+  std::vector<std::string> verify_keys;
+  auto* plugin_sign = plugin->add_subcommand("sign", "sign a package (a layout or oci://)");
+  plugin_sign->add_option("target", target, "an OCI layout directory or oci:// reference")
+      ->required();
+  plugin_sign->add_option("--key", key_file, "the secret key (weft plugin keygen)")->required();
+  plugin_sign->add_option("--out", detached, "also write the signature to this file");
+  registry_flags(plugin_sign);
+  auto* plugin_verify = plugin->add_subcommand("verify", "check a package's signature, offline");
+  plugin_verify->add_option("target", target, "an OCI layout directory or oci:// reference")
+      ->required();
+  plugin_verify->add_option("--key", verify_keys, "a trusted public key (repeatable)")->required();
+  plugin_verify->add_option("--signature", signature_file, "a detached signature file");
+  std::string layout_dir, reference;
+  auto* plugin_push = plugin->add_subcommand("push", "copy a package to a registry");
+  plugin_push->add_option("layout", layout_dir, "the OCI layout directory")->required();
+  plugin_push->add_option("reference", reference, "oci://HOST/REPOSITORY:TAG")->required();
+  registry_flags(plugin_push);
+  auto* plugin_pull = plugin->add_subcommand("pull", "copy a package into the package cache");
+  plugin_pull->add_option("reference", reference, "oci://HOST/REPOSITORY:TAG")->required();
+  plugin_pull->add_option("--out", layout_dir, "also write it as an OCI layout directory");
+  registry_flags(plugin_pull);
+  std::string lock_path;
+  auto* plugin_lock = plugin->add_subcommand(
+      "lock", "pin the config's oci:// plugins to digests and signers in weft.lock");
+  plugin_lock->add_option("--lock", lock_path, "default: service.plugins.lock");
+  std::string search_registry, search_term;
+  auto* plugin_search = plugin->add_subcommand("search", "list a registry's plugins");
+  plugin_search->add_option("term", search_term, "a word in the name or description");
+  plugin_search->add_option("--registry", search_registry, "HOST[:PORT]")->required();
+  registry_flags(plugin_search);
+  for (auto* cmd : plugin->get_subcommands({})) cmd->fallthrough();
   app.require_subcommand(0, 1);
 
   CLI11_PARSE(app, argc, argv);
 
   if (plugin->parsed()) {
+    // The package verbs read service.plugins (registries, cache, lock, trust) from --config.
+    std::optional<weft::CollectorConfig> loaded;
+    if (!configs.empty() && !(loaded = load(configs, factories))) return 2;
+    if (plugin_keygen->parsed())
+      return weft::tools::plugin_keygen(keygen_prefix, std::cout, std::cerr);
+    if (plugin_package->parsed())
+      return weft::tools::plugin_package(package_options, std::cout, std::cerr);
+    if (plugin_sign->parsed()) {
+      return weft::tools::plugin_sign(target, key_file, detached, registry_options, std::cout,
+                                      std::cerr);
+    }
+    if (plugin_verify->parsed())
+      return weft::tools::plugin_verify(target, verify_keys, signature_file, std::cout, std::cerr);
+    if (plugin_push->parsed()) {
+      return weft::tools::plugin_push(layout_dir, reference, registry_options, std::cout,
+                                      std::cerr);
+    }
+    if (plugin_pull->parsed()) {
+      return weft::tools::plugin_pull(reference, layout_dir, registry_options, std::cout,
+                                      std::cerr);
+    }
+    if (plugin_search->parsed()) {
+      return weft::tools::plugin_search(search_registry, search_term, registry_options, std::cout,
+                                        std::cerr);
+    }
+    if (plugin_lock->parsed()) {
+      if (!loaded) {
+        std::cerr << "error: weft plugin lock needs the configuration: --config FILE\n";
+        return 2;
+      }
+      if (lock_path.empty()) lock_path = loaded->packages.lock_path.string();
+      return weft::tools::plugin_lock(weft::tools::package_references(configs), lock_path,
+                                      std::cout, std::cerr);
+    }
     const std::string sdk = weft::tools::default_sdk_dir();
     if (plugin_new->parsed()) {
       new_options.sdk_dir = sdk;

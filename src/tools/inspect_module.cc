@@ -24,21 +24,16 @@
 
 namespace weft::tools {
 
-int plugin_inspect(const std::string& path, bool json, std::ostream& out, std::ostream& err) {
-  auto bytes = read_text(path, err);
-  if (!bytes) return 2;
+Result<ModuleFacts> inspect_module(const std::string& bytes) {
   auto engine = wasm::Engine::create({});
-  if (!engine.ok()) {
-    err << "error: " << engine.status().message() << "\n";
-    return 1;
-  }
-  auto module = engine.value()->compile(*bytes);
-  if (!module.ok()) {
-    err << "error: " << path << " is not a valid module: " << module.status().message() << "\n";
-    return 1;
-  }
+  if (!engine.ok()) return engine.status();
+  auto module = engine.value()->compile(bytes);
+  if (!module.ok())
+    return Status::invalid_argument("not a valid module: " + module.status().message());
   const auto& m = *module.value();
-  std::string abi = "unknown";
+  ModuleFacts facts;
+  facts.size = bytes.size();
+  facts.abi = "unknown";
   if (m.exports_function("weft_abi_version")) {
     wasm::InstanceLimits limits;
     limits.timeout = std::chrono::seconds(5);  // a language runtime's start-up, compiled cold
@@ -46,33 +41,66 @@ int plugin_inspect(const std::string& path, bool json, std::ostream& out, std::o
     if (instance.ok()) {
       // (Instance::create has run _initialize.)
       auto version = instance.value()->call("weft_abi_version", {}, nullptr);
-      abi = version.ok() ? std::to_string(version.value) : "unknown (" + version.message + ")";
+      facts.abi =
+          version.ok() ? std::to_string(version.value) : "unknown (" + version.message + ")";
+      if (version.ok()) facts.abi_major = static_cast<int>(version.value);
     } else {
-      abi = "unknown (" + instance.status().message() + ")";
+      facts.abi = "unknown (" + instance.status().message() + ")";
     }
   } else {
-    abi = "none (no weft_abi_version export: not a weft plugin)";
+    facts.abi = "none (no weft_abi_version export: not a weft plugin)";
   }
   // What the imports call for. Nothing is granted by default (docs/abi.md, Capabilities).
   std::map<std::string, std::string> capability_of;
   for (const auto& f : wasm::host_functions()) {
     if (!f.capability.empty()) capability_of["weft." + f.name] = f.capability;
   }
-  std::vector<std::string> capabilities;
   bool wasi = false;
   for (const auto& import : m.imports()) {
     if (auto it = capability_of.find(import); it != capability_of.end()) {
-      if (std::find(capabilities.begin(), capabilities.end(), it->second) == capabilities.end())
-        capabilities.push_back(it->second);
+      if (std::find(facts.capabilities.begin(), facts.capabilities.end(), it->second) ==
+          facts.capabilities.end()) {
+        facts.capabilities.push_back(it->second);
+        facts.permissions.push_back(it->second.substr(0, it->second.find(':')));
+      }
     }
     if (import.rfind("wasi_snapshot_preview1.", 0) == 0) wasi = true;
   }
-  if (wasi) capabilities.push_back("wasi: clocks and random only (no files, env or args)");
-  std::vector<std::string> signals;
+  if (wasi) facts.capabilities.emplace_back("wasi: clocks and random only (no files, env or args)");
   for (Signal s : kAllSignals) {
-    if (m.exports_function("weft_process_" + std::string(signal_name(s))))
-      signals.emplace_back(signal_name(s));
+    const std::string name(signal_name(s));
+    const bool process = m.exports_function("weft_process_" + name);
+    if (process) facts.signals.push_back(name);
+    if (m.exports_function("weft_export_" + name)) {
+      if (!process) facts.signals.push_back(name);
+      if (std::find(facts.kinds.begin(), facts.kinds.end(), "exporter") == facts.kinds.end())
+        facts.kinds.emplace_back("exporter");
+    }
   }
+  const bool emits =
+      std::find(m.imports().begin(), m.imports().end(), "weft.emit") != m.imports().end();
+  if (m.exports_function("weft_receive")) facts.kinds.emplace_back("receiver");
+  bool processes = false;
+  for (Signal s : kAllSignals)
+    processes |= m.exports_function("weft_process_" + std::string(signal_name(s)));
+  if (processes) facts.kinds.emplace_back(emits ? "connector" : "processor");
+  for (const auto& e : m.exports()) facts.exports.push_back(e + m.signature(e));
+  facts.imports = m.imports();
+  return facts;
+}
+
+int plugin_inspect(const std::string& path, bool json, std::ostream& out, std::ostream& err) {
+  auto bytes = read_text(path, err);
+  if (!bytes) return 2;
+  auto inspected = inspect_module(*bytes);
+  if (!inspected.ok()) {
+    err << "error: " << path << ": " << inspected.status().message() << "\n";
+    return 1;
+  }
+  const ModuleFacts& facts = *inspected;
+  const std::string& abi = facts.abi;
+  const std::vector<std::string>& signals = facts.signals;
+  const std::vector<std::string>& capabilities = facts.capabilities;
   if (json) {
     google::protobuf::Struct doc;
     auto& f = *doc.mutable_fields();
@@ -85,10 +113,8 @@ int plugin_inspect(const std::string& path, bool json, std::ostream& out, std::o
     };
     list(signals, f["signals"]);
     list(capabilities, f["capabilities"]);
-    std::vector<std::string> exports;
-    for (const auto& e : m.exports()) exports.push_back(e + m.signature(e));
-    list(exports, f["exports"]);
-    list(m.imports(), f["imports"]);
+    list(facts.exports, f["exports"]);
+    list(facts.imports, f["imports"]);
     std::string text;
     google::protobuf::util::JsonPrintOptions options;
     options.add_whitespace = true;
@@ -105,9 +131,9 @@ int plugin_inspect(const std::string& path, bool json, std::ostream& out, std::o
   out << "capabilities:" << (capabilities.empty() ? " (none)" : "") << "\n";
   for (const auto& c : capabilities) out << "  " << c << "\n";
   out << "exports:\n";
-  for (const auto& e : m.exports()) out << "  " << e << m.signature(e) << "\n";
-  out << "imports:" << (m.imports().empty() ? " (none)" : "") << "\n";
-  for (const auto& i : m.imports()) out << "  " << i << "\n";
+  for (const auto& e : facts.exports) out << "  " << e << "\n";
+  out << "imports:" << (facts.imports.empty() ? " (none)" : "") << "\n";
+  for (const auto& i : facts.imports) out << "  " << i << "\n";
   return 0;
 }
 

@@ -3,7 +3,9 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <vector>
 
+#include "weft/result.h"
 #include "weft/signal.h"
 
 // `weft plugin ...`: tools for plugin authors (docs/plugin-tool.md). Each returns the
@@ -23,6 +25,19 @@ struct PluginTestOptions {
 };
 // Runs a plugin on one batch outside the collector, with the collector's runtime.
 int plugin_test(const PluginTestOptions& options, std::ostream& out, std::ostream& err);
+
+// What a module says about itself: its ABI version, the signals and component kinds its
+// exports serve, and the capabilities its imports call for.
+struct ModuleFacts {
+  uint64_t size = 0;
+  std::string abi;    // "1", or why it is unknown
+  int abi_major = 0;  // 0: unknown
+  std::vector<std::string> signals, kinds;
+  std::vector<std::string> permissions;   // capabilities weft grants by configuration
+  std::vector<std::string> capabilities;  // those, and what WASI gives
+  std::vector<std::string> exports, imports;
+};
+Result<ModuleFacts> inspect_module(const std::string& bytes);
 
 // Prints ABI version, exports, imports, the capabilities they call for, and size.
 int plugin_inspect(const std::string& path, bool json, std::ostream& out, std::ostream& err);

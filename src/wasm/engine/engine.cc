@@ -908,6 +908,8 @@ std::string_view load_failure_name(LoadFailure failure) {
       return "start_timeout";
     case LoadFailure::kAbiVersion:
       return "abi_version";
+    case LoadFailure::kPackage:
+      return "package";
     case LoadFailure::kConfigure:
       return "configure";
   }

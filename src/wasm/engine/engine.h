@@ -153,6 +153,7 @@ enum class LoadFailure : uint16_t {
   kStartTimeout,  // a start step passed limits.start_timeout
   kAbiVersion,    // weft_abi_version failed or named another version
   kConfigure,     // the config could not be placed, or weft_configure failed
+  kPackage,       // a package the lock, the registry or the trust policy refused
 };
 [[nodiscard]] std::string_view load_failure_name(LoadFailure failure);
 [[nodiscard]] inline LoadFailure load_failure_of(const Status& status) {

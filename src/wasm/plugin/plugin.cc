@@ -2,9 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "pkg/store.h"
 #include "wasm/plugin/call_host.h"
 #include "wasm/plugin/interface.h"
 #include "weft/audit.h"
@@ -25,6 +27,36 @@ Result<std::string> read_file(const std::string& path) {
 }
 
 }  // namespace
+
+bool is_package_path(const std::string& path) {
+  std::error_code ec;
+  return pkg::is_package_reference(path) || std::filesystem::is_directory(path, ec);
+}
+
+Result<std::string> Plugin::read_module(std::optional<pkg::PluginMeta>& meta) {
+  if (!is_package_path(settings_.path)) return read_file(settings_.path);
+  auto resolved = pkg::package_store()->resolve(settings_.path, package_ ? &*package_ : nullptr);
+  if (!resolved.ok()) {
+    return Status::permanent(resolved.status().message()).with_reason(LoadFailure::kPackage);
+  }
+  for (const auto& violation : resolved->violations) {
+    audit("trust_violation", "would be refused under enforce: " + violation);
+  }
+  meta = resolved->package.meta;
+  pending_detail_ = resolved->package.digest +
+                    (resolved->signer.empty() ? "" : " signer=" + resolved->signer) +
+                    " from=" + resolved->origin;
+  return std::move(resolved->package.module);
+}
+
+std::string Plugin::describe_version(const InstancePool& pool) const {
+  std::string out = "sha256=" + pool.module()->hash();
+  if (package_) {
+    out += " package=" + package_->name + " version=" + package_->version +
+           " digest=" + package_detail_;
+  }
+  return out;
+}
 
 Plugin::Plugin(std::shared_ptr<Engine> engine, PluginSettings settings, ComponentContext ctx)
     : engine_(std::move(engine)), settings_(std::move(settings)), ctx_(std::move(ctx)) {
@@ -144,7 +176,8 @@ Result<std::shared_ptr<Plugin>> Plugin::load(std::shared_ptr<Engine> engine,
                                              PluginSettings settings, ComponentContext ctx) {
   std::shared_ptr<Plugin> plugin(
       new Plugin(std::move(engine), std::move(settings), std::move(ctx)));
-  auto bytes = read_file(plugin->settings_.path);
+  std::optional<pkg::PluginMeta> meta;
+  auto bytes = plugin->read_module(meta);
   if (!bytes.ok()) {
     plugin->audit("load_failed", bytes.status().message());
     return bytes.status();
@@ -156,16 +189,19 @@ Result<std::shared_ptr<Plugin>> Plugin::load(std::shared_ptr<Engine> engine,
         .with_reason(load_failure_of(pool.status()));
   }
   pool.value()->generation = 1;
+  plugin->package_ = std::move(meta);
+  plugin->package_detail_ = plugin->pending_detail_;
   plugin->current_ = pool.value();
   plugin->generation_ = 1;
   plugin->metrics_->generation->set(1);
-  plugin->audit("loaded", "generation=1 sha256=" + pool.value()->module()->hash());
+  plugin->audit("loaded", "generation=1 " + plugin->describe_version(*pool.value()));
   return plugin;
 }
 
 Status Plugin::reload() {
   std::lock_guard reload_lock(reload_mu_);
-  auto bytes = read_file(settings_.path);
+  std::optional<pkg::PluginMeta> meta;
+  auto bytes = read_module(meta);
   Result<std::shared_ptr<InstancePool>> pool =
       bytes.ok() ? load_version(bytes.value())
                  : Result<std::shared_ptr<InstancePool>>(bytes.status());
@@ -184,6 +220,8 @@ Status Plugin::reload() {
   }
   const uint64_t gen = generation_.load() + 1;
   pool.value()->generation = gen;
+  package_ = std::move(meta);
+  package_detail_ = pending_detail_;
   {
     std::lock_guard lock(version_mu_);
     current_ = pool.value();
@@ -192,8 +230,7 @@ Status Plugin::reload() {
   metrics_->generation->set(static_cast<int64_t>(gen));
   metrics_->reloads_ok->add();
   backoff_.succeeded();
-  audit("reloaded",
-        "generation=" + std::to_string(gen) + " sha256=" + pool.value()->module()->hash());
+  audit("reloaded", "generation=" + std::to_string(gen) + " " + describe_version(*pool.value()));
   return Status::ok();
 }
 

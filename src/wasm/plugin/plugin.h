@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "pkg/package.h"
 #include "wasm/engine/engine.h"
 #include "wasm/plugin/backoff.h"
 #include "wasm/plugin/file_watcher.h"
@@ -72,8 +73,12 @@ struct ReceiveOutcome {
   std::vector<pdata::Telemetry> emitted;
 };
 
+// Whether `plugin:` names a package (an oci:// reference or an OCI layout directory),
+// resolved through the package store (src/pkg), rather than a .wasm file.
+bool is_package_path(const std::string& path);
+
 struct PluginSettings {
-  std::string path;
+  std::string path;  // a .wasm file, an oci:// package reference or an OCI layout directory
   std::string config_json = "{}";
   InstanceLimits limits;
   uint64_t module_bytes = 32ull << 20;
@@ -139,6 +144,11 @@ class Plugin {
  private:
   Plugin(std::shared_ptr<Engine> engine, PluginSettings settings, ComponentContext ctx);
   Result<std::shared_ptr<InstancePool>> load_version(const std::string& bytes);
+  // The module: the file, or the package (oci:// or an OCI layout) the package store resolved
+  // and the trust policy allowed; `meta` receives the package's metadata.
+  Result<std::string> read_module(std::optional<pkg::PluginMeta>& meta);
+  // "sha256=..." of a loaded module, and the package's name, version and digest.
+  std::string describe_version(const InstancePool& pool) const;
   Result<std::unique_ptr<Instance>> new_instance(InstancePool& pool);
   // Copies bytes into a buffer from weft_alloc; the call's result holds the pointer, or why
   // there is none (a weft_alloc that returns 0 below the memory cap is the plugin's error).
@@ -167,7 +177,10 @@ class Plugin {
   std::mutex version_mu_;  // guards current_ (swapped on reload)
   std::shared_ptr<InstancePool> current_;
   std::atomic<uint64_t> generation_{0};
-  std::mutex reload_mu_;  // one reload at a time
+  std::mutex reload_mu_;                    // one reload at a time
+  std::optional<pkg::PluginMeta> package_;  // the running package (guarded by reload_mu_)
+  std::string package_detail_;
+  std::string pending_detail_;  // of the version being loaded
 
   std::unique_ptr<FileWatcher> watcher_;
 };

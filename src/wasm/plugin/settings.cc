@@ -5,6 +5,7 @@
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "pkg/reference.h"
 #include "util/yaml_json.h"
 #include "wasm/plugin/directory.h"
 
@@ -35,9 +36,14 @@ Status check_plugin(PluginSettings settings, const std::set<Signal>& signals) {
 void load_plugin_settings(ConfigReader& reader, PluginSettings& p,
                           std::vector<std::string>* http_origins) {
   reader.read("plugin", p.path);
+  const bool package = is_package_path(p.path);
   if (p.path.empty()) {
-    reader.error("plugin", "must name the plugin's .wasm file");
-  } else if (!std::filesystem::is_regular_file(p.path)) {
+    reader.error("plugin", "must name the plugin's .wasm file or package");
+  } else if (pkg::is_package_reference(p.path)) {
+    if (auto ref = pkg::Reference::parse(p.path); !ref.ok()) {
+      reader.error("plugin", ref.status().message());
+    }
+  } else if (!package && !std::filesystem::is_regular_file(p.path)) {
     reader.error("plugin", "no such file \"" + p.path + "\"");
   }
   if (reader.has("config")) {
@@ -99,8 +105,10 @@ void load_plugin_settings(ConfigReader& reader, PluginSettings& p,
   reader.read("watch", watch);
   std::chrono::nanoseconds interval = p.watch_interval;
   reader.read_duration("watch_interval", interval);
-  p.watch_interval = watch ? std::chrono::duration_cast<std::chrono::milliseconds>(interval)
-                           : std::chrono::milliseconds(0);
+  // A package changes through the lock and a reload (POST /plugins/reload), not on disk.
+  p.watch_interval = watch && !package
+                         ? std::chrono::duration_cast<std::chrono::milliseconds>(interval)
+                         : std::chrono::milliseconds(0);
 }
 
 }  // namespace weft::wasm

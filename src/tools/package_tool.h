@@ -1,0 +1,47 @@
+#pragma once
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+// `weft plugin keygen|package|sign|verify|push|pull|lock|search|index`: plugin packages in
+// OCI registries (docs/packages.md). Exit codes as the other verbs: 0 done, 1 refused or
+// failed, 2 bad usage or input.
+namespace weft::tools {
+
+// For the registry of the reference at hand, over what service.plugins says.
+struct RegistryOptions {
+  std::string ca_file;
+  bool plain_http = false;
+};
+
+int plugin_keygen(const std::string& prefix, std::ostream& out, std::ostream& err);
+
+struct PackageOptions {
+  std::string dir = ".";                                    // a project with weft-plugin.json
+  std::string wasm;                                         // the module (default: DIR/NAME.wasm)
+  std::string name, version, description, license, source;  // over weft-plugin.json
+  std::string changelog;                                    // a file
+  std::string out;  // the OCI layout directory (default: NAME-VERSION.oci)
+};
+int plugin_package(const PackageOptions& options, std::ostream& out, std::ostream& err);
+
+// TARGET: an OCI layout directory or an oci:// reference (pulled into the cache first).
+int plugin_sign(const std::string& target, const std::string& key, const std::string& detached,
+                const RegistryOptions& registry, std::ostream& out, std::ostream& err);
+// Offline: TARGET in a layout or the cache; the signature from there or `signature_file`.
+int plugin_verify(const std::string& target, const std::vector<std::string>& keys,
+                  const std::string& signature_file, std::ostream& out, std::ostream& err);
+int plugin_push(const std::string& layout, const std::string& reference,
+                const RegistryOptions& registry, std::ostream& out, std::ostream& err);
+int plugin_pull(const std::string& reference, const std::string& out_layout,
+                const RegistryOptions& registry, std::ostream& out, std::ostream& err);
+// Pins each reference to the digest its registry serves now, checked by the trust policy.
+int plugin_lock(const std::vector<std::string>& references, const std::string& lock_path,
+                std::ostream& out, std::ostream& err);
+// The package references (oci://) a configuration's `plugin:` settings name.
+std::vector<std::string> package_references(const std::vector<std::string>& config_files);
+int plugin_search(const std::string& registry_host, const std::string& term,
+                  const RegistryOptions& registry, std::ostream& out, std::ostream& err);
+
+}  // namespace weft::tools
