@@ -151,6 +151,8 @@ struct Registry::Endpoint {
   std::unique_ptr<httplib::ClientImpl> client;
   std::string authorization;  // the header that worked last
   bool basic_tried = false;
+  // A loopback registry without settings: HTTPS first, plain HTTP when it does not speak TLS.
+  bool may_fall_back = false;
 };
 
 Registry::Registry(std::string host, RegistrySettings settings)
@@ -173,9 +175,9 @@ Registry::Registry(std::string host, RegistrySettings settings)
     const std::string host_port = spec.substr(0, slash);
     if (slash != std::string::npos) e->prefix = spec.substr(slash + 1) + "/";
     e->ca_file = settings_.ca_file;
-    const bool plain =
-        settings_.plain_http.value_or(is_loopback_host(host_port) && settings_.ca_file.empty());
-    e->https = !plain;
+    e->https = !settings_.plain_http.value_or(false);
+    e->may_fall_back =
+        !settings_.plain_http && is_loopback_host(host_port) && settings_.ca_file.empty();
     auto [h, p] = split_host_port(host_port, e->https ? 443 : 80);
     e->host = h;
     e->port = p;
@@ -279,6 +281,12 @@ Result<Registry::Reply> Registry::request(Endpoint& e, const std::string& method
     }
     if (!res) {
       const auto err = res.error();
+      if (e.may_fall_back && err == httplib::Error::SSLConnection) {
+        e.may_fall_back = false;
+        e.https = false;
+        e.client = make_client(false, e.host, e.port, "");
+        continue;
+      }
       if (err == httplib::Error::SSLServerVerification) {
         return Status::permanent("cannot verify the TLS certificate of registry " + e.display +
                                  " (for a private CA, set ca_file in "
@@ -292,6 +300,7 @@ Result<Registry::Reply> Registry::request(Endpoint& e, const std::string& method
       return Status::retryable("cannot reach registry " + e.display + " (" +
                                (e.https ? "https" : "http") + "): " + httplib::to_string(err));
     }
+    e.may_fall_back = false;  // it answered: the scheme stays
     if (res->status == 401) {
       const std::string challenge = res->get_header_value("WWW-Authenticate");
       if (Status s = authorize(e, challenge); !s.is_ok()) return s;

@@ -17,8 +17,9 @@ class ClientImpl;
 namespace weft::pkg {
 
 struct RegistrySettings {
-  std::string ca_file;             // a private CA for the registry's TLS certificate
-  std::optional<bool> plain_http;  // default: plain HTTP for loopback hosts without ca_file
+  std::string ca_file;  // a private CA for the registry's TLS certificate
+  // Default: HTTPS; for a loopback host without ca_file, plain HTTP when it does not speak TLS.
+  std::optional<bool> plain_http;
   std::string username, password;  // default: $WEFT_REGISTRY_USERNAME/PASSWORD, Docker config
   std::string mirror;              // host[:port][/prefix] asked first for this registry's content
 };

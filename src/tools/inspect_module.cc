@@ -77,15 +77,15 @@ Result<ModuleFacts> inspect_module(const std::string& bytes) {
         facts.kinds.emplace_back("exporter");
     }
   }
+  facts.imports = m.imports();
   const bool emits =
-      std::find(m.imports().begin(), m.imports().end(), "weft.emit") != m.imports().end();
+      std::find(facts.imports.begin(), facts.imports.end(), "weft.emit") != facts.imports.end();
   if (m.exports_function("weft_receive")) facts.kinds.emplace_back("receiver");
   bool processes = false;
   for (Signal s : kAllSignals)
     processes |= m.exports_function("weft_process_" + std::string(signal_name(s)));
   if (processes) facts.kinds.emplace_back(emits ? "connector" : "processor");
   for (const auto& e : m.exports()) facts.exports.push_back(e + m.signature(e));
-  facts.imports = m.imports();
   return facts;
 }
 

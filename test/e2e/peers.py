@@ -36,7 +36,7 @@ class Peer:
     """A peer process with its log in the test's directory."""
 
     def __init__(self, name: str, argv: list[str], workdir: Path, ready_url: str,
-                 timeout: float = 60.0):
+                 timeout: float = 60.0, ready_kw: dict | None = None):
         self.name = name
         self.log_path = workdir / f"{name}.log"
         self._log = open(self.log_path, "wb")
@@ -47,7 +47,7 @@ class Peer:
             if self.proc.poll() is not None:
                 raise AssertionError(f"{name} exited ({self.proc.returncode}):\n{self.log_tail()}")
             try:
-                if requests.get(ready_url, timeout=2).status_code == 200:
+                if requests.get(ready_url, timeout=2, **(ready_kw or {})).status_code == 200:
                     return
             except requests.RequestException:
                 pass

@@ -1,0 +1,390 @@
+"""Plugin packages end to end (docs/packages.md), against a real Debian `docker-registry`
+started on loopback with TLS from a test CA and htpasswd (bcrypt) auth: package, sign,
+push, pull, verify, run from oci:// and from the lock with the registry stopped; the trust
+policy refusing tampered, unsigned, wrongly signed, downgraded and ABI 2 packages at start
+and at hot reload (and letting them through under `audit`, with the reason in the audit
+log); the registry's errors; an OCI layout carried to a weft with no registry; search."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import bcrypt
+import pytest
+import requests
+
+from conftest import CollectorExited, file_pipeline_config, free_port, read_output, wait_for
+from peers import Peer, peer_binary
+from pki import Authority
+
+USER, PASSWORD = "publisher", "s3cret-pass"
+PROCESSOR = "wasm/redact"
+
+
+def module_path(name: str = "redact") -> Path:
+    return Path(os.environ["WEFT_BIN"]).resolve().parent / "plugins" / f"{name}.wasm"
+
+
+class Registry:
+    """docker-registry serving HTTPS on loopback with basic auth from an htpasswd file."""
+
+    def __init__(self, workdir: Path):
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.workdir = workdir
+        self.host = f"127.0.0.1:{free_port()}"
+        self.data = workdir / "data"
+        ca = Authority(workdir / "pki", "registry-ca")
+        self.ca_file = ca.ca_file
+        server = ca.issue("registry")
+        hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=5)).decode()
+        (workdir / "htpasswd").write_text(f"{USER}:{hashed}\n")
+        self.config = workdir / "registry.yml"
+        self.config.write_text(json.dumps({
+            "version": 0.1,
+            "log": {"level": "warn"},
+            "storage": {"filesystem": {"rootdirectory": str(self.data)}},
+            "http": {"addr": self.host,
+                     "tls": {"certificate": str(server.cert), "key": str(server.key)}},
+            "auth": {"htpasswd": {"realm": "weft-test", "path": str(workdir / "htpasswd")}},
+        }))
+        self.peer: Peer | None = None
+        self.start()
+
+    def start(self) -> None:
+        self.peer = Peer("docker-registry", [peer_binary("docker-registry"), "serve", str(self.config)],
+                         self.workdir, f"https://{self.host}/v2/",
+                         ready_kw={"verify": self.ca_file, "auth": (USER, PASSWORD)})
+
+    def stop(self) -> None:
+        self.peer.stop()
+
+    def blob_file(self, digest: str) -> Path:
+        h = digest.split(":", 1)[1]
+        return self.data / "docker" / "registry" / "v2" / "blobs" / "sha256" / h[:2] / h / "data"
+
+
+@pytest.fixture
+def registry(tmp_path):
+    r = Registry(tmp_path / "registry")
+    yield r
+    r.stop()
+
+
+class Tool:
+    """`weft plugin ...` with its own package cache and the registry's credentials in a
+    Docker config file (as `docker login` writes it)."""
+
+    def __init__(self, weft_bin: str, workdir: Path, registry: Registry | None):
+        self.weft_bin = weft_bin
+        self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.cache = workdir / "cache"
+        self.env = {**os.environ, "WEFT_PLUGIN_CACHE": str(self.cache)}
+        self.env.pop("WEFT_REGISTRY_USERNAME", None)
+        if registry is not None:
+            docker = workdir / "docker"
+            docker.mkdir(parents=True, exist_ok=True)
+            auth = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+            (docker / "config.json").write_text(json.dumps({"auths": {registry.host: {"auth": auth}}}))
+            self.env["DOCKER_CONFIG"] = str(docker)
+
+    def run(self, *args: str, ok: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
+        r = subprocess.run([self.weft_bin, "plugin", *args], cwd=self.workdir, capture_output=True,
+                           text=True, timeout=120, env={**self.env, **(env or {})})
+        if ok:
+            assert r.returncode == 0, f"weft plugin {' '.join(args)}:\n{r.stdout}{r.stderr}"
+        return r
+
+
+def digest_of(output: str) -> str:
+    return "sha256:" + output.split("sha256:", 1)[1][:64]
+
+
+def publish(tool: Tool, registry: Registry, version: str, key: str | None = "release",
+            tag: str | None = None, abi: int | None = None) -> str:
+    """Packages redact.wasm as `version`, signs it with `key` (None: unsigned) and pushes it
+    to weft/redact:`tag` (default: the version); returns the manifest digest."""
+    layout = tool.workdir / f"redact-{version}-{key}-{abi}.oci"
+    shutil.rmtree(layout, ignore_errors=True)
+    tool.run("package", "--wasm", str(module_path()), "--name", "redact", "--version", version,
+             "--description", "masks personal data", "--license", "Apache-2.0", "--out", str(layout))
+    if abi is not None:
+        rewrite_abi(layout, abi)
+    if key is not None:
+        tool.run("sign", str(layout), "--key", str(tool.workdir / f"{key}.key"))
+    pushed = tool.run("push", str(layout), f"oci://{registry.host}/weft/redact:{tag or version}",
+                      "--ca-file", registry.ca_file)
+    return digest_of(pushed.stdout)
+
+
+def rewrite_abi(layout: Path, abi: int) -> None:
+    """Makes the layout's package declare another ABI major (as a plugin built for a future
+    weft would): weft's manifest layer is rewritten and the digests up the chain with it."""
+    index = json.loads((layout / "index.json").read_text())
+    blobs = layout / "blobs" / "sha256"
+
+    def put(data: bytes) -> tuple[str, int]:
+        d = hashlib.sha256(data).hexdigest()
+        (blobs / d).write_bytes(data)
+        return "sha256:" + d, len(data)
+
+    entry = index["manifests"][0]
+    manifest = json.loads((blobs / entry["digest"].split(":")[1]).read_bytes())
+    for layer in manifest["layers"]:
+        if layer["mediaType"] == "application/vnd.weft.plugin.manifest.v1+json":
+            meta = json.loads((blobs / layer["digest"].split(":")[1]).read_bytes())
+            meta["abi"] = abi
+            layer["digest"], layer["size"] = put(json.dumps(meta).encode())
+    entry["digest"], entry["size"] = put(json.dumps(manifest).encode())
+    (layout / "index.json").write_text(json.dumps(index))
+
+
+def pipeline(tmp_path: Path, http: int, plugin: str, plugins: dict, name: str = "weft") -> dict:
+    out = tmp_path / f"{name}-out.jsonl"
+    config = file_pipeline_config(out, http_port=http, signals=("logs",),
+                                  processors={PROCESSOR: {"plugin": plugin}})
+    config["service"]["plugins"] = plugins
+    config["service"]["telemetry"] = {"audit": {"path": str(tmp_path / f"{name}-audit.jsonl")}}
+    return config
+
+
+def trust(tool: Tool, namespace: str, level: str = "enforce", key: str = "release") -> dict:
+    return {"namespace": namespace, "keys": [str(tool.workdir / f"{key}.pub")], "level": level}
+
+
+def send_and_check_redacted(port: int, out: Path, n: int) -> None:
+    """A log record with an e-mail address: the redact plugin must mask it."""
+    body = {"resourceLogs": [{"scopeLogs": [{"logRecords": [{
+        "body": {"stringValue": f"record {n}"},
+        "attributes": [{"key": "user.email", "value": {"stringValue": "alice@example.com"}}]}]}]}]}
+    r = requests.post(f"http://127.0.0.1:{port}/v1/logs", json=body, timeout=10)
+    assert r.status_code == 200, r.text
+
+    def redacted() -> bool:
+        if not out.exists():
+            return False
+        f = read_output(out, strict=False)
+        for rec in f.logs:
+            if rec["log"]["body"]["stringValue"] == f"record {n}":
+                value = rec["log"]["attributes"][0]["value"]["stringValue"]
+                assert value != "alice@example.com", "the plugin did not run"
+                return True
+        return False
+
+    wait_for(redacted, timeout=20, what=f"record {n} in {out}")
+
+
+def audit_events(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def reload(weft) -> requests.Response:
+    return requests.post(f"http://127.0.0.1:{weft.metrics_port}/plugins/reload", timeout=60)
+
+
+@pytest.fixture
+def tool(weft_bin, tmp_path, registry):
+    t = Tool(weft_bin, tmp_path / "publisher", registry)
+    t.key_ids = {}
+    for name in ("release", "stranger"):
+        made = t.run("keygen", name)
+        t.key_ids[name] = made.stdout.split("key id ")[1].split(")")[0]
+    return t
+
+
+# --------------------------------------------------------------------------- the happy path
+
+
+def test_package_sign_push_pull_verify_run_then_run_from_the_lock_without_the_registry(
+        weft_bin, tmp_path, registry, tool, collector_factory):
+    digest = publish(tool, registry, "1.2.0")
+    # Another machine: a fresh cache, the registry's CA, credentials from the Docker config.
+    user = Tool(weft_bin, tmp_path / "user", registry)
+    shutil.copy(tool.workdir / "release.pub", user.workdir / "release.pub")
+    pulled = user.run("pull", f"oci://{registry.host}/weft/redact:1.2.0", "--ca-file", registry.ca_file)
+    assert digest in pulled.stdout and "signed" in pulled.stdout
+    verified = user.run("verify", f"oci://{registry.host}/weft/redact:1.2.0", "--key", "release.pub")
+    assert f"redact 1.2.0 ({digest}) signed by key" in verified.stdout
+    wrong = user.run("verify", f"oci://{registry.host}/weft/redact:1.2.0", "--key",
+                     str(tool.workdir / "stranger.pub"), ok=False)
+    assert wrong.returncode == 1 and "unknown key" in wrong.stderr
+
+    http = free_port()
+    ref = f"oci://{registry.host}/weft/redact:^1.2"
+    plugins = {"registries": {registry.host: {"ca_file": registry.ca_file}},
+               "trust": [trust(user, f"{registry.host}/weft")]}
+    config = pipeline(tmp_path, http, ref, plugins)
+    weft = collector_factory(config, start=False, env=user.env)
+    locked = user.run("lock", "--config", str(weft.config_path))
+    assert f"redact 1.2.0 ({digest}" in locked.stdout
+    lock = json.loads((weft.config_path.parent / "weft.lock").read_text())
+    assert lock["plugins"][0]["reference"] == ref and lock["plugins"][0]["digest"] == digest
+    weft.start()
+    out = tmp_path / "weft-out.jsonl"
+    send_and_check_redacted(http, out, 1)
+    loaded = [e for e in audit_events(tmp_path / "weft-audit.jsonl") if e["event"] == "loaded"]
+    assert f"version=1.2.0 digest={digest}" in loaded[0]["detail"]
+    assert weft.stop() == 0
+
+    # The registry goes away: the lock is satisfied from the cache.
+    registry.stop()
+    weft.start()
+    send_and_check_redacted(http, out, 2)
+    assert weft.stop() == 0
+    # Without the cache it cannot start, and says why.
+    shutil.rmtree(user.cache)
+    with pytest.raises(CollectorExited):
+        weft.start()
+    assert ref in weft.log_text() and "not in the package cache" in weft.log_text()
+    registry.start()
+
+
+def test_an_oci_layout_carried_to_a_weft_without_a_registry_runs_the_plugin(
+        weft_bin, tmp_path, registry, tool, collector_factory):
+    publish(tool, registry, "1.2.0")
+    tool.run("pull", f"oci://{registry.host}/weft/redact:1.2.0", "--ca-file", registry.ca_file,
+             "--out", str(tmp_path / "carried.oci"))
+    registry.stop()
+    # The second weft: its own empty cache, no registry, no credentials.
+    isolated = Tool(weft_bin, tmp_path / "airgap", None)
+    moved = isolated.workdir / "redact.oci"
+    shutil.copytree(tmp_path / "carried.oci", moved)
+    shutil.copy(tool.workdir / "release.pub", isolated.workdir / "release.pub")
+    isolated.run("verify", str(moved), "--key", "release.pub")
+    http = free_port()
+    config = pipeline(tmp_path, http, str(moved),
+                      {"trust": [trust(isolated, str(isolated.workdir))]}, name="airgap")
+    weft = collector_factory(config, name="airgap", env=isolated.env)
+    send_and_check_redacted(http, tmp_path / "airgap-out.jsonl", 1)
+    assert weft.stop() == 0
+    registry.start()
+
+
+def test_search_lists_pushed_plugins_with_version_signer_and_permissions(tool, registry):
+    publish(tool, registry, "1.2.0")
+    publish(tool, registry, "1.10.0")
+    found = tool.run("search", "redact", "--registry", registry.host, "--ca-file", registry.ca_file)
+    line = next(l for l in found.stdout.splitlines() if "/weft/redact" in l)
+    assert line.split()[:3] == [f"{registry.host}/weft/redact", "1.10.0", tool.key_ids["release"]]
+    assert "metrics" in line
+    assert "(no plugin matches)" in tool.run("search", "nothing-like-this", "--registry",
+                                             registry.host, "--ca-file", registry.ca_file).stdout
+
+
+# --------------------------------------------------------------------------- refusals
+
+BAD = {
+    "unsigned": (dict(key=None), "it is unsigned"),
+    "wrong_key": (dict(key="stranger"), "signed by an unknown key"),
+    "abi2": (dict(abi=2), "built for plugin ABI 2"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_a_bad_package_is_refused_at_start_and_at_reload(case, tmp_path, registry, tool,
+                                                         collector_factory):
+    kw, reason = BAD[case]
+    http = free_port()
+    ref = f"oci://{registry.host}/weft/redact:stable"
+    plugins = {"registries": {registry.host: {"ca_file": registry.ca_file}},
+               "trust": [trust(tool, f"{registry.host}/weft")]}
+    # At start.
+    publish(tool, registry, "1.3.0", tag="stable", **kw)
+    weft = collector_factory(pipeline(tmp_path, http, ref, plugins), start=False, env=tool.env)
+    with pytest.raises(CollectorExited):
+        weft.start()
+    assert ref in weft.log_text() and reason in weft.log_text(), weft.log_tail()
+    # At reload: a good version runs, the tag moves to the bad one, the reload is refused
+    # and the good one keeps running.
+    publish(tool, registry, "1.2.0", tag="stable")
+    weft.start()
+    send_and_check_redacted(http, tmp_path / "weft-out.jsonl", 1)
+    publish(tool, registry, "1.3.0", tag="stable", **kw)
+    r = reload(weft)
+    assert r.status_code != 200 and ref in r.text and reason in r.text, r.text
+    send_and_check_redacted(http, tmp_path / "weft-out.jsonl", 2)
+    assert weft.stop() == 0
+    events = audit_events(tmp_path / "weft-audit.jsonl")
+    assert any(e["event"] == "reload_failed" and reason in e["detail"] for e in events)
+
+    # Under audit the same package loads, and the audit log says why it would not have.
+    # (An ABI 2 package declares an ABI its module does not speak: it never loads.)
+    if case == "abi2":
+        return
+    plugins["trust"][0]["level"] = "audit"
+    audit = collector_factory(pipeline(tmp_path, http, ref, plugins, name="audit"), name="audit",
+                              env=tool.env)
+    send_and_check_redacted(http, tmp_path / "audit-out.jsonl", 1)
+    assert audit.stop() == 0
+    events = audit_events(tmp_path / "audit-audit.jsonl")
+    assert any(e["event"] == "trust_violation" and reason in e["detail"] for e in events), events
+
+
+def test_a_downgrade_is_refused_at_reload(tmp_path, registry, tool, collector_factory):
+    http = free_port()
+    ref = f"oci://{registry.host}/weft/redact:stable"
+    plugins = {"registries": {registry.host: {"ca_file": registry.ca_file}},
+               "trust": [trust(tool, f"{registry.host}/weft")]}
+    publish(tool, registry, "1.3.0", tag="stable")
+    weft = collector_factory(pipeline(tmp_path, http, ref, plugins), env=tool.env)
+    publish(tool, registry, "1.2.0", tag="stable")
+    r = reload(weft)
+    assert r.status_code != 200 and "older than the running 1.3.0" in r.text, r.text
+    publish(tool, registry, "1.4.0", tag="stable")
+    r = reload(weft)
+    assert r.status_code == 200, r.text
+    assert weft.stop() == 0
+    reloaded = [e for e in audit_events(tmp_path / "weft-audit.jsonl") if e["event"] == "reloaded"]
+    assert "version=1.4.0" in reloaded[-1]["detail"]
+
+
+def test_a_module_changed_in_the_registry_storage_is_refused(tmp_path, registry, tool,
+                                                           collector_factory):
+    digest = publish(tool, registry, "1.2.0")
+    module_digest = "sha256:" + hashlib.sha256(module_path().read_bytes()).hexdigest()
+    blob = registry.blob_file(module_digest)
+    data = bytearray(blob.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    blob.write_bytes(bytes(data))
+    http = free_port()
+    ref = f"oci://{registry.host}/weft/redact:1.2.0"
+    plugins = {"registries": {registry.host: {"ca_file": registry.ca_file}},
+               "trust": [trust(tool, f"{registry.host}/weft", level="audit")]}
+    weft = collector_factory(pipeline(tmp_path, http, ref, plugins), start=False, env=tool.env)
+    with pytest.raises(CollectorExited):
+        weft.start()
+    assert ref in weft.log_text() and "with other content" in weft.log_text(), weft.log_tail()
+    assert module_digest in weft.log_text()
+    assert digest
+
+
+# --------------------------------------------------------------------------- the registry's errors
+
+
+def test_private_registry_errors_are_clear(weft_bin, tmp_path, registry, tool):
+    publish(tool, registry, "1.2.0")
+    ref = f"oci://{registry.host}/weft/redact:1.2.0"
+    other = Tool(weft_bin, tmp_path / "other", None)
+    # No CA: the certificate cannot be verified.
+    r = other.run("pull", ref, ok=False)
+    assert r.returncode == 1 and "cannot verify the TLS certificate" in r.stderr and "ca_file" in r.stderr
+    # No credentials, then wrong ones (from the environment).
+    r = other.run("pull", ref, "--ca-file", registry.ca_file, ok=False)
+    assert r.returncode == 1 and "asks for credentials and none were found" in r.stderr
+    r = other.run("pull", ref, "--ca-file", registry.ca_file, ok=False,
+                  env={"WEFT_REGISTRY_USERNAME": USER, "WEFT_REGISTRY_PASSWORD": "wrong"})
+    assert r.returncode == 1 and f'refused the credentials of "{USER}"' in r.stderr
+    r = other.run("pull", ref, "--ca-file", registry.ca_file,
+                  env={"WEFT_REGISTRY_USERNAME": USER, "WEFT_REGISTRY_PASSWORD": PASSWORD})
+    assert "pulled redact 1.2.0" in r.stdout
+    # A tag that does not exist, and a version requirement nothing satisfies.
+    r = tool.run("pull", ref.replace("1.2.0", "9.9.9"), "--ca-file", registry.ca_file, ok=False)
+    assert r.returncode == 1 and "no weft/redact:9.9.9" in r.stderr
+    r = tool.run("pull", ref.replace("1.2.0", "^2"), "--ca-file", registry.ca_file, ok=False)
+    assert r.returncode == 1 and "satisfies ^2" in r.stderr
