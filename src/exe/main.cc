@@ -242,6 +242,19 @@ int main(int argc, char** argv) {
   auto* plugin_lock = plugin->add_subcommand(
       "lock", "pin the config's oci:// plugins to digests and signers in weft.lock");
   plugin_lock->add_option("--lock", lock_path, "default: service.plugins.lock");
+  weft::tools::CertifyOptions certify_options;
+  auto* plugin_certify = plugin->add_subcommand(
+      "certify", "run tests, hostile batches and a cost measurement; attach the signed result");
+  plugin_certify->add_option("target", certify_options.target, "a layout or oci:// reference")
+      ->required();
+  plugin_certify->add_option("--key", certify_options.key, "the certifier's secret key")
+      ->required();
+  plugin_certify->add_option("--tests", certify_options.tests,
+                             "the plugin's test cases: DIR/<case>/{input,config,expected}.json");
+  plugin_certify->add_option("--plugin-config", certify_options.config,
+                             "the plugin's config as JSON (default {})");
+  plugin_certify->add_option("--ca-file", certify_options.registry.ca_file, "the registry's CA");
+  plugin_certify->add_flag("--plain-http", certify_options.registry.plain_http, "plain HTTP");
   std::string search_registry, search_term;
   auto* plugin_search = plugin->add_subcommand("search", "list a registry's plugins");
   plugin_search->add_option("term", search_term, "a word in the name or description");
@@ -274,6 +287,8 @@ int main(int argc, char** argv) {
       return weft::tools::plugin_pull(reference, layout_dir, registry_options, std::cout,
                                       std::cerr);
     }
+    if (plugin_certify->parsed())
+      return weft::tools::plugin_certify(certify_options, std::cout, std::cerr);
     if (plugin_search->parsed()) {
       return weft::tools::plugin_search(search_registry, search_term, registry_options, std::cout,
                                         std::cerr);

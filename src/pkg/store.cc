@@ -25,6 +25,16 @@ std::string digest_named(const Layout& layout, const std::string& ref_name) {
   return d ? d->digest : "";
 }
 
+// Whether a certification's in-toto statement says the plugin passed.
+bool certification_passed(const std::string& statement) {
+  auto doc = parse_json(statement, "the certification");
+  if (!doc.ok()) return false;
+  const JsonObject* predicate = json_object(*doc, "predicate");
+  if (predicate == nullptr) return false;
+  auto it = predicate->fields().find("passed");
+  return it != predicate->fields().end() && it->second.has_bool_value() && it->second.bool_value();
+}
+
 }  // namespace
 
 fs::path default_cache_dir() {
@@ -176,7 +186,7 @@ Result<Resolved> PackageStore::check(const Layout& layout, const std::string& pr
     if (!att.empty()) {
       auto verified = verify_signature(att, policy.keys, digest, meta.name, meta.version);
       r.certified = verified.ok() && verified->claims.kind == "certification" &&
-                    verified->claims.predicate.find("\"passed\":true") != std::string::npos;
+                    certification_passed(verified->claims.predicate);
     }
     if (policy.require_certified && !r.certified) {
       v.push_back(att.empty() ? "it is not certified (the policy requires it)"

@@ -41,6 +41,17 @@ int plugin_lock(const std::vector<std::string>& references, const std::string& l
                 std::ostream& out, std::ostream& err);
 // The package references (oci://) a configuration's `plugin:` settings name.
 std::vector<std::string> package_references(const std::vector<std::string>& config_files);
+struct CertifyOptions {
+  std::string target;  // a layout or an oci:// reference
+  std::string key;     // the certifier's secret key
+  std::string tests;   // DIR/<case>/{input,config,expected}.json: the plugin's own tests
+  std::string config;  // the plugin's config (JSON) for the hostile batches and the cost
+  RegistryOptions registry;
+};
+// Runs the plugin's tests, hostile batches and a cost measurement; attaches the signed
+// result (an in-toto statement) as the package's certification. 0 passed, 1 not.
+int plugin_certify(const CertifyOptions& options, std::ostream& out, std::ostream& err);
+
 int plugin_search(const std::string& registry_host, const std::string& term,
                   const RegistryOptions& registry, std::ostream& out, std::ostream& err);
 

@@ -8,6 +8,7 @@
 #include "pkg/json.h"
 #include "pkg/store.h"
 #include "tools/common.h"
+#include "tools/located.h"
 #include "tools/package_tool.h"
 #include "tools/plugin_tool.h"
 
@@ -25,10 +26,14 @@ std::shared_ptr<pkg::PackageStore> store_for(const std::string& host, const Regi
   return std::make_shared<pkg::PackageStore>(std::move(settings));
 }
 
-int fail(std::ostream& err, const std::string& message, int code = 1) {
+}  // namespace
+
+int fail(std::ostream& err, const std::string& message, int code) {
   err << "error: " << message << "\n";
   return code;
 }
+
+namespace {
 
 // Copies a package and its companions between layouts.
 Status copy_package(const pkg::Layout& from, const std::string& from_prefix,
@@ -64,14 +69,10 @@ Status copy_package(const pkg::Layout& from, const std::string& from_prefix,
   return Status::ok();
 }
 
-// Where a target's package is: a layout (prefix "") or the cache (prefix "host/repo:").
-struct Located {
-  std::optional<pkg::Layout> layout;
-  std::string prefix, digest, ns;
-  std::optional<pkg::Reference> ref;
-};
+}  // namespace
 
-Result<Located> locate(const std::string& target, bool may_pull, const RegistryOptions& registry) {
+Result<Located> locate_package(const std::string& target, const RegistryOptions& registry,
+                               bool may_pull) {
   Located at;
   if (!pkg::is_package_reference(target)) {
     auto layout = pkg::Layout::open(target, false);
@@ -107,7 +108,15 @@ Result<Located> locate(const std::string& target, bool may_pull, const RegistryO
   return at;
 }
 
-}  // namespace
+Status attach_to(const Located& at, const std::string& suffix, const std::string& document,
+                 const RegistryOptions& registry) {
+  if (at.ref) {
+    return store_for(at.ref->registry, registry)
+        ->attach(*at.ref, at.digest, suffix, document, true);
+  }
+  auto m = pkg::attach_companion(*at.layout, "", at.digest, suffix, document);
+  return m.ok() ? Status::ok() : m.status();
+}
 
 int plugin_keygen(const std::string& prefix, std::ostream& out, std::ostream& err) {
   auto key = pkg::generate_key(prefix);
@@ -189,7 +198,7 @@ int plugin_package(const PackageOptions& o, std::ostream& out, std::ostream& err
 
 int plugin_sign(const std::string& target, const std::string& key, const std::string& detached,
                 const RegistryOptions& registry, std::ostream& out, std::ostream& err) {
-  auto at = locate(target, true, registry);
+  auto at = locate_package(target, registry);
   if (!at.ok()) return fail(err, at.status().message());
   auto package = pkg::read_package(*at->layout, at->digest, target);
   if (!package.ok()) return fail(err, package.status().message());
@@ -199,13 +208,7 @@ int plugin_sign(const std::string& target, const std::string& key, const std::st
   claims.version = package->meta.version;
   auto doc = pkg::sign_claims(key, claims);
   if (!doc.ok()) return fail(err, doc.status().message(), 2);
-  if (at->ref) {
-    auto store = store_for(at->ref->registry, registry);
-    if (Status s = store->attach(*at->ref, at->digest, "sig", *doc, true); !s.is_ok())
-      return fail(err, s.message());
-  } else if (auto m = pkg::attach_companion(*at->layout, "", at->digest, "sig", *doc); !m.ok()) {
-    return fail(err, m.status().message());
-  }
+  if (Status s = attach_to(*at, "sig", *doc, registry); !s.is_ok()) return fail(err, s.message());
   if (!detached.empty()) {
     if (Status s = pkg::write_file_atomic(detached, *doc); !s.is_ok())
       return fail(err, s.message());
@@ -225,7 +228,7 @@ int plugin_verify(const std::string& target, const std::vector<std::string>& key
     trusted.push_back(std::move(key).value());
   }
   if (trusted.empty()) return fail(err, "give the trusted public keys with --key", 2);
-  auto at = locate(target, false, {});
+  auto at = locate_package(target, {}, false);
   if (!at.ok()) return fail(err, at.status().message());
   auto package = pkg::read_package(*at->layout, at->digest, target);
   if (!package.ok()) return fail(err, package.status().message());

@@ -20,6 +20,7 @@
 
 #include "pdata/otlp_json.h"
 #include "tools/common.h"
+#include "tools/loaded_plugin.h"
 #include "wasm/engine/engine.h"
 #include "wasm/plugin/plugin.h"
 #include "weft/audit.h"
@@ -45,15 +46,11 @@ class PluginLogSink final : public spdlog::sinks::base_sink<std::mutex> {
   std::ostream& out_;
 };
 
-struct Loaded {
-  std::shared_ptr<wasm::Plugin> plugin;
-  std::unique_ptr<telemetry::Registry> registry;
-  std::unique_ptr<telemetry::AuditLog> audit;  // to /dev/null: not the tool's business
-};
+}  // namespace
 
-Result<Loaded> load_plugin(const std::string& path, const std::string& config_json, Signal signal,
-                           std::ostream& err) {
-  Loaded loaded;
+Result<LoadedPlugin> load_plugin(const std::string& path, const std::string& config_json,
+                                 Signal signal, std::ostream& err) {
+  LoadedPlugin loaded;
   loaded.registry = std::make_unique<telemetry::Registry>();
   loaded.audit = std::make_unique<telemetry::AuditLog>("/dev/null");
   if (auto opened = loaded.audit->open(); !opened.is_ok()) return opened;
@@ -73,6 +70,8 @@ Result<Loaded> load_plugin(const std::string& path, const std::string& config_js
   loaded.plugin = plugin.value();
   return loaded;
 }
+
+namespace {
 
 // Runs one case; writes the output or the difference. 0 ok, 1 differs/fails, 2 bad input.
 int run_case(const PluginTestOptions& o, std::ostream& out, std::ostream& err) {

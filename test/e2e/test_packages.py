@@ -388,3 +388,45 @@ def test_private_registry_errors_are_clear(weft_bin, tmp_path, registry, tool):
     assert r.returncode == 1 and "no weft/redact:9.9.9" in r.stderr
     r = tool.run("pull", ref.replace("1.2.0", "^2"), "--ca-file", registry.ca_file, ok=False)
     assert r.returncode == 1 and "satisfies ^2" in r.stderr
+
+
+# --------------------------------------------------------------------------- certification
+
+VECTORS = Path(__file__).resolve().parents[1] / "conformance" / "vectors" / "redact"
+
+
+def test_certification_is_signed_attached_and_required_by_the_policy(
+        tmp_path, registry, tool, collector_factory):
+    ref = f"oci://{registry.host}/weft/redact:1.2.0"
+    publish(tool, registry, "1.2.0")
+    http = free_port()
+    plugins = {"registries": {registry.host: {"ca_file": registry.ca_file}},
+               "trust": [{**trust(tool, f"{registry.host}/weft"), "require": ["certified"]}]}
+    weft = collector_factory(pipeline(tmp_path, http, ref, plugins), start=False, env=tool.env)
+    with pytest.raises(CollectorExited):
+        weft.start()
+    assert "it is not certified" in weft.log_text(), weft.log_tail()
+
+    # A certification whose tests fail is attached, says so, and does not satisfy the policy.
+    broken = tmp_path / "broken-tests"
+    shutil.copytree(VECTORS, broken)
+    case = sorted(p for p in broken.iterdir() if (p / "expected.json").exists())[0]
+    (case / "expected.json").write_text((case / "expected.json").read_text().replace("****", "????"))
+    r = tool.run("certify", ref, "--key", "release.key", "--tests", str(broken), "--ca-file",
+                 registry.ca_file, ok=False)
+    assert r.returncode == 1 and "NOT certified" in r.stdout and f"test {case.name}: FAIL" in r.stdout
+    shutil.rmtree(tool.cache)  # the collector pulls afresh
+    with pytest.raises(CollectorExited):
+        weft.start()
+    assert "its certification does not verify or did not pass" in weft.log_text()
+
+    r = tool.run("certify", ref, "--key", "release.key", "--tests", str(VECTORS), "--ca-file",
+                 registry.ca_file)
+    assert "certified redact 1.2.0" in r.stdout
+    assert "hostile logs oversized: survived" in r.stdout and "cost logs:" in r.stdout
+    shutil.rmtree(tool.cache)
+    weft.start()
+    send_and_check_redacted(http, tmp_path / "weft-out.jsonl", 1)
+    assert weft.stop() == 0
+    found = tool.run("search", "redact", "--registry", registry.host, "--ca-file", registry.ca_file)
+    assert "yes" in next(l for l in found.stdout.splitlines() if "/weft/redact" in l)
