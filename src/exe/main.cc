@@ -238,10 +238,19 @@ int main(int argc, char** argv) {
   plugin_pull->add_option("reference", reference, "oci://HOST/REPOSITORY:TAG")->required();
   plugin_pull->add_option("--out", layout_dir, "also write it as an OCI layout directory");
   registry_flags(plugin_pull);
-  std::string lock_path;
+  weft::tools::LockOptions lock_options;
   auto* plugin_lock = plugin->add_subcommand(
       "lock", "pin the config's oci:// plugins to digests and signers in weft.lock");
-  plugin_lock->add_option("--lock", lock_path, "default: service.plugins.lock");
+  plugin_lock->add_option("--lock", lock_options.lock_path, "default: service.plugins.lock");
+  auto* plugin_update = plugin->add_subcommand(
+      "update", "move the lock to the newest versions the references allow (or --to)");
+  plugin_update->add_option("reference", lock_options.only, "just this reference");
+  plugin_update->add_option("--to", lock_options.to, "this version (older: a rollback)")
+      ->needs(plugin_update->get_option("reference"));
+  plugin_update->add_option("--lock", lock_options.lock_path, "default: service.plugins.lock");
+  auto* plugin_outdated =
+      plugin->add_subcommand("outdated", "compare the lock with the registries' versions");
+  plugin_outdated->add_option("--lock", lock_options.lock_path, "default: service.plugins.lock");
   weft::tools::CertifyOptions certify_options;
   auto* plugin_certify = plugin->add_subcommand(
       "certify", "run tests, hostile batches and a cost measurement; attach the signed result");
@@ -293,14 +302,19 @@ int main(int argc, char** argv) {
       return weft::tools::plugin_search(search_registry, search_term, registry_options, std::cout,
                                         std::cerr);
     }
-    if (plugin_lock->parsed()) {
+    if (plugin_lock->parsed() || plugin_update->parsed() || plugin_outdated->parsed()) {
       if (!loaded) {
-        std::cerr << "error: weft plugin lock needs the configuration: --config FILE\n";
+        std::cerr << "error: this needs the configuration: --config FILE\n";
         return 2;
       }
-      if (lock_path.empty()) lock_path = loaded->packages.lock_path.string();
-      return weft::tools::plugin_lock(weft::tools::package_references(configs), lock_path,
-                                      std::cout, std::cerr);
+      if (lock_options.lock_path.empty())
+        lock_options.lock_path = loaded->packages.lock_path.string();
+      lock_options.references = weft::tools::package_references(configs);
+      if (plugin_outdated->parsed()) {
+        return weft::tools::plugin_outdated(lock_options.references, lock_options.lock_path,
+                                            std::cout, std::cerr);
+      }
+      return weft::tools::plugin_lock(lock_options, std::cout, std::cerr);
     }
     const std::string sdk = weft::tools::default_sdk_dir();
     if (plugin_new->parsed()) {

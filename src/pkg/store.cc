@@ -63,6 +63,8 @@ Result<std::optional<Lock>> Lock::read(const fs::path& path) {
     const auto& o = v->struct_value();
     LockEntry e{json_string(o, "reference"), json_string(o, "digest"), json_string(o, "name"),
                 json_string(o, "version"), json_string(o, "signer")};
+    if (auto it = o.fields().find("rollback"); it != o.fields().end() && it->second.bool_value())
+      e.rollback = true;
     if (e.reference.empty() || !is_sha256_digest(e.digest)) {
       return Status::invalid_argument(path.string() + ": an entry lacks a reference or a digest");
     }
@@ -78,7 +80,7 @@ Status Lock::write(const fs::path& path) const {
     out += std::string(i ? "," : "") + "\n    {\"reference\": " + json_quote(e.reference) +
            ", \"digest\": " + json_quote(e.digest) + ", \"name\": " + json_quote(e.name) +
            ", \"version\": " + json_quote(e.version) + ", \"signer\": " + json_quote(e.signer) +
-           "}";
+           (e.rollback ? ", \"rollback\": true" : "") + "}";
   }
   out += entries.empty() ? "]\n}\n" : "\n  ]\n}\n";
   return write_file_atomic(path, out);
@@ -200,7 +202,10 @@ Result<Resolved> PackageStore::check(const Layout& layout, const std::string& pr
   if (running != nullptr) {
     auto now = Version::parse(running->version);
     auto next = Version::parse(meta.version);
-    if (now && next && *next < *now) {
+    if (now && next && *next < *now && locked != nullptr && locked->rollback) {
+      r.notes.push_back("rolled back from " + running->version + " to " + meta.version +
+                        " as the lock asks");
+    } else if (now && next && *next < *now) {
       v.push_back("version " + meta.version + " is older than the running " + running->version +
                   " (no silent downgrade)");
     }

@@ -45,6 +45,7 @@ std::filesystem::path default_cache_dir();
 struct LockEntry {
   std::string reference;  // as written in the config
   std::string digest, name, version, signer;
+  bool rollback = false;  // an older version chosen on purpose: a reload may go back to it
 };
 
 // weft.lock: each package reference of a config pinned to a digest and its signer.
@@ -62,6 +63,7 @@ struct Resolved {
   std::string signer;  // the key id that signed it; empty when unsigned or not checked
   bool certified = false;
   std::vector<std::string> violations;  // what the trust policy let through (level audit)
+  std::vector<std::string> notes;       // for the audit log: a rollback the lock asked for
   std::string origin;                   // "cache", "registry" or the layout's directory
 };
 

@@ -36,9 +36,19 @@ int plugin_push(const std::string& layout, const std::string& reference,
                 const RegistryOptions& registry, std::ostream& out, std::ostream& err);
 int plugin_pull(const std::string& reference, const std::string& out_layout,
                 const RegistryOptions& registry, std::ostream& out, std::ostream& err);
-// Pins each reference to the digest its registry serves now, checked by the trust policy.
-int plugin_lock(const std::vector<std::string>& references, const std::string& lock_path,
-                std::ostream& out, std::ostream& err);
+struct LockOptions {
+  std::vector<std::string> references;  // the configuration's
+  std::string lock_path;
+  std::string only;  // update: just this reference (the others keep their entries)
+  std::string to;    // update: this version (an older one is recorded as a rollback)
+};
+// Pins each reference to the digest its registry serves now (or `to`), checked by the trust
+// policy (`weft plugin lock` and `weft plugin update`).
+int plugin_lock(const LockOptions& options, std::ostream& out, std::ostream& err);
+// Compares the lock with the registries' tags: locked, wanted (the newest the reference
+// allows) and latest versions.
+int plugin_outdated(const std::vector<std::string>& references, const std::string& lock_path,
+                    std::ostream& out, std::ostream& err);
 // The package references (oci://) a configuration's `plugin:` settings name.
 std::vector<std::string> package_references(const std::vector<std::string>& config_files);
 struct CertifyOptions {

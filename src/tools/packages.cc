@@ -291,17 +291,38 @@ int plugin_pull(const std::string& reference, const std::string& out_layout,
   return 0;
 }
 
-int plugin_lock(const std::vector<std::string>& references, const std::string& lock_path,
-                std::ostream& out, std::ostream& err) {
+int plugin_lock(const LockOptions& o, std::ostream& out, std::ostream& err) {
   auto store = pkg::package_store();
   auto cache = store->cache();
   if (!cache.ok()) return fail(err, cache.status().message());
+  auto old = pkg::Lock::read(o.lock_path);
+  if (!old.ok()) return fail(err, old.status().message());
+  if (!o.only.empty() &&
+      std::find(o.references.begin(), o.references.end(), o.only) == o.references.end()) {
+    return fail(err, o.only + " is not a plugin: reference of the configuration", 2);
+  }
   pkg::Lock lock;
   int failures = 0;
-  for (const auto& text : references) {
+  for (const auto& text : o.references) {
+    const pkg::LockEntry* before = old->has_value() ? (*old)->find(text) : nullptr;
+    if (!o.only.empty() && text != o.only && before != nullptr) {
+      lock.entries.push_back(*before);  // `update REF` leaves the others as they are
+      continue;
+    }
     auto ref = pkg::Reference::parse(text);
     if (!ref.ok()) return fail(err, ref.status().message(), 2);
-    auto digest = store->pull(*ref);
+    pkg::Reference wanted = *ref;
+    if (!o.to.empty()) {
+      if (!ref->requirement.empty() &&
+          !(pkg::Version::parse(o.to) &&
+            pkg::satisfies(*pkg::Version::parse(o.to), ref->requirement))) {
+        return fail(err, o.to + " does not satisfy " + text, 2);
+      }
+      wanted.tag = o.to;
+      wanted.requirement.clear();
+      wanted.digest.clear();
+    }
+    auto digest = store->pull(wanted);
     if (!digest.ok()) {
       err << "error: " << text << ": " << digest.status().message() << "\n";
       ++failures;
@@ -315,15 +336,65 @@ int plugin_lock(const std::vector<std::string>& references, const std::string& l
     }
     for (const auto& v : checked->violations) err << "warning: " << text << ": " << v << "\n";
     const auto& meta = checked->package.meta;
-    lock.entries.push_back({text, *digest, meta.name, meta.version, checked->signer});
+    pkg::LockEntry entry{text, *digest, meta.name, meta.version, checked->signer};
+    // An older version chosen on purpose (update --to) is a rollback the reload allows.
+    const auto was = before != nullptr ? pkg::Version::parse(before->version) : std::nullopt;
+    const auto now = pkg::Version::parse(meta.version);
+    entry.rollback = was && now && *now < *was;
     out << "locked " << text << " -> " << meta.name << " " << meta.version << " (" << *digest
-        << (checked->signer.empty() ? "" : ", signer " + checked->signer) << ")\n";
+        << (checked->signer.empty() ? "" : ", signer " + checked->signer) << ")"
+        << (before != nullptr && before->digest != *digest
+                ? " (was " + before->version + (entry.rollback ? ": a rollback" : "") + ")"
+                : "")
+        << "\n";
+    lock.entries.push_back(std::move(entry));
   }
-  if (failures > 0)
+  if (failures > 0) {
     return fail(err,
                 "the lock was not written (" + std::to_string(failures) + " reference(s) failed)");
-  if (Status s = lock.write(lock_path); !s.is_ok()) return fail(err, s.message());
-  out << "wrote " << lock_path << "\n";
+  }
+  if (Status s = lock.write(o.lock_path); !s.is_ok()) return fail(err, s.message());
+  out << "wrote " << o.lock_path << "\n";
+  return 0;
+}
+
+int plugin_outdated(const std::vector<std::string>& references, const std::string& lock_path,
+                    std::ostream& out, std::ostream& err) {
+  auto lock = pkg::Lock::read(lock_path);
+  if (!lock.ok()) return fail(err, lock.status().message());
+  auto store = pkg::package_store();
+  out << std::left << std::setw(52) << "REFERENCE" << std::setw(10) << "LOCKED" << std::setw(10)
+      << "WANTED"
+      << "LATEST\n";
+  int outdated = 0;
+  for (const auto& text : references) {
+    auto ref = pkg::Reference::parse(text);
+    if (!ref.ok()) return fail(err, ref.status().message(), 2);
+    const pkg::LockEntry* locked = lock->has_value() ? (*lock)->find(text) : nullptr;
+    auto tags = store->registry(ref->registry).tags(ref->repository);
+    if (!tags.ok()) return fail(err, text + ": " + tags.status().message());
+    std::optional<pkg::Version> latest;
+    for (const auto& tag : *tags) {
+      auto v = pkg::Version::parse(tag);
+      if (v && v->prerelease.empty() && (!latest || *latest < *v)) latest = v;
+    }
+    std::string wanted = "-";
+    if (!ref->requirement.empty()) {
+      wanted = pkg::best_tag(*tags, ref->requirement).value_or("-");
+    } else if (!ref->tag.empty()) {
+      wanted = ref->tag;
+    }
+    const std::string have = locked != nullptr ? locked->version : "(not locked)";
+    const std::string newest = latest ? latest->str() : "-";
+    const auto w = pkg::Version::parse(wanted);
+    const auto h = pkg::Version::parse(have);
+    if (!h || (w && *h < *w) || (latest && *h < *latest)) ++outdated;
+    out << std::left << std::setw(52) << text << std::setw(10) << have << std::setw(10) << wanted
+        << newest << "\n";
+  }
+  out << (outdated == 0 ? "everything is up to date\n"
+                        : std::to_string(outdated) +
+                              " reference(s) have newer versions (weft plugin update)\n");
   return 0;
 }
 

@@ -430,3 +430,44 @@ def test_certification_is_signed_attached_and_required_by_the_policy(
     assert weft.stop() == 0
     found = tool.run("search", "redact", "--registry", registry.host, "--ca-file", registry.ca_file)
     assert "yes" in next(l for l in found.stdout.splitlines() if "/weft/redact" in l)
+
+
+# --------------------------------------------------------------------------- versions
+
+
+def test_outdated_update_and_reload_roll_forward_and_back_through_the_lock(
+        tmp_path, registry, tool, collector_factory):
+    ref = f"oci://{registry.host}/weft/redact:^1.2"
+    publish(tool, registry, "1.2.0")
+    http = free_port()
+    plugins = {"registries": {registry.host: {"ca_file": registry.ca_file}},
+               "trust": [trust(tool, f"{registry.host}/weft")]}
+    weft = collector_factory(pipeline(tmp_path, http, ref, plugins), start=False, env=tool.env)
+    config = ["--config", str(weft.config_path)]
+    tool.run("lock", *config)
+    weft.start()
+    publish(tool, registry, "1.3.0")
+    publish(tool, registry, "2.0.0")
+    outdated = tool.run("outdated", *config).stdout
+    row = next(l for l in outdated.splitlines() if l.startswith(ref))
+    assert row.split()[1:] == ["1.2.0", "1.3.0", "2.0.0"], outdated
+    # The newest the requirement allows: 1.3.0, not 2.0.0.
+    updated = tool.run("update", *config).stdout
+    assert "redact 1.3.0" in updated and "(was 1.2.0)" in updated
+    r = reload(weft)
+    assert r.status_code == 200, r.text
+    send_and_check_redacted(http, tmp_path / "weft-out.jsonl", 1)
+    # Back to 1.2.0 on purpose: recorded in the lock as a rollback, which the reload allows.
+    back = tool.run("update", ref, "--to", "1.2.0", *config).stdout
+    assert "a rollback" in back
+    assert json.loads((weft.config_path.parent / "weft.lock").read_text())["plugins"][0]["rollback"]
+    r = reload(weft)
+    assert r.status_code == 200, r.text
+    r = tool.run("update", ref, "--to", "2.0.0", *config, ok=False)
+    assert r.returncode == 2 and "does not satisfy" in r.stderr
+    assert weft.stop() == 0
+    events = audit_events(tmp_path / "weft-audit.jsonl")
+    versions = [e["detail"].split("version=")[1].split()[0] for e in events
+                if e["event"] in ("loaded", "reloaded")]
+    assert versions == ["1.2.0", "1.3.0", "1.2.0"], versions
+    assert any(e["event"] == "rollback" and "from 1.3.0 to 1.2.0" in e["detail"] for e in events)

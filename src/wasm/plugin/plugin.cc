@@ -42,6 +42,7 @@ Result<std::string> Plugin::read_module(std::optional<pkg::PluginMeta>& meta) {
   for (const auto& violation : resolved->violations) {
     audit("trust_violation", "would be refused under enforce: " + violation);
   }
+  for (const auto& note : resolved->notes) audit("rollback", note);
   meta = resolved->package.meta;
   pending_detail_ = resolved->package.digest +
                     (resolved->signer.empty() ? "" : " signer=" + resolved->signer) +
