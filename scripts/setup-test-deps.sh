@@ -3,7 +3,7 @@
 #   $WEFT_CACHE/venv           Python venv with test/e2e/requirements.txt
 #   $WEFT_CACHE/bin/telemetrygen
 #   $WEFT_CACHE/peers/<name>-<version>/  Jaeger and VictoriaLogs, built once per version
-#   Debian prometheus, prometheus-node-exporter and docker-registry (apt-get, when root)
+#   Debian prometheus, prometheus-node-exporter, docker-registry and chromium (apt-get, as root)
 # WEFT_CACHE defaults to $HOME/.cache/weft. Idempotent: steps already done are skipped.
 # Uses only package registries (PyPI, the Go module proxy, Debian).
 set -euo pipefail
@@ -78,6 +78,7 @@ need_apt=()
 command -v prometheus >/dev/null || need_apt+=(prometheus)
 command -v prometheus-node-exporter >/dev/null || need_apt+=(prometheus-node-exporter)
 command -v docker-registry >/dev/null || need_apt+=(docker-registry)
+command -v chromium >/dev/null || need_apt+=(chromium)
 if ((${#need_apt[@]})); then
   if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
     log "installing ${need_apt[*]}"

@@ -264,6 +264,17 @@ int main(int argc, char** argv) {
                              "the plugin's config as JSON (default {})");
   plugin_certify->add_option("--ca-file", certify_options.registry.ca_file, "the registry's CA");
   plugin_certify->add_flag("--plain-http", certify_options.registry.plain_http, "plain HTTP");
+  weft::tools::IndexOptions index_options;
+  auto* plugin_index = plugin->add_subcommand(
+      "index", "write a static HTML page of a registry's plugins (or --listen for its events)");
+  plugin_index->add_option("--registry", index_options.registry_host, "HOST[:PORT]");
+  plugin_index->add_option("--out", index_options.out, "the HTML file");
+  plugin_index->add_option("--events", index_options.events, "pull events (JSON lines)");
+  plugin_index->add_option("--listen", index_options.listen,
+                           "HOST:PORT: receive the registry's notifications into --events");
+  plugin_index->add_option("--key", index_options.keys, "verify with this public key");
+  plugin_index->add_option("--ca-file", index_options.registry.ca_file, "the registry's CA");
+  plugin_index->add_flag("--plain-http", index_options.registry.plain_http, "plain HTTP");
   std::string search_registry, search_term;
   auto* plugin_search = plugin->add_subcommand("search", "list a registry's plugins");
   plugin_search->add_option("term", search_term, "a word in the name or description");
@@ -296,6 +307,8 @@ int main(int argc, char** argv) {
       return weft::tools::plugin_pull(reference, layout_dir, registry_options, std::cout,
                                       std::cerr);
     }
+    if (plugin_index->parsed())
+      return weft::tools::plugin_index(index_options, std::cout, std::cerr);
     if (plugin_certify->parsed())
       return weft::tools::plugin_certify(certify_options, std::cout, std::cerr);
     if (plugin_search->parsed()) {

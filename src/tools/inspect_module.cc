@@ -84,7 +84,8 @@ Result<ModuleFacts> inspect_module(const std::string& bytes) {
   bool processes = false;
   for (Signal s : kAllSignals)
     processes |= m.exports_function("weft_process_" + std::string(signal_name(s)));
-  if (processes) facts.kinds.emplace_back(emits ? "connector" : "processor");
+  if (processes) facts.kinds.emplace_back("processor");
+  if (processes && emits) facts.kinds.emplace_back("connector");
   for (const auto& e : m.exports()) facts.exports.push_back(e + m.signature(e));
   return facts;
 }

@@ -62,6 +62,18 @@ struct CertifyOptions {
 // result (an in-toto statement) as the package's certification. 0 passed, 1 not.
 int plugin_certify(const CertifyOptions& options, std::ostream& out, std::ostream& err);
 
+struct IndexOptions {
+  std::string registry_host;
+  std::string out;                // the HTML page
+  std::string events;             // pull events (JSON lines) written by --listen
+  std::string listen;             // HOST:PORT: receive the registry's notifications instead
+  std::vector<std::string> keys;  // verify signatures and certifications with these
+  RegistryOptions registry;
+};
+// A static, self-contained HTML page of a registry's plugins; or, with `listen`, the receiver
+// of the registry's notifications that counts pulls.
+int plugin_index(const IndexOptions& options, std::ostream& out, std::ostream& err);
+
 int plugin_search(const std::string& registry_host, const std::string& term,
                   const RegistryOptions& registry, std::ostream& out, std::ostream& err);
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import bcrypt
 import pytest
 import requests
+from PIL import Image
 
 from conftest import CollectorExited, file_pipeline_config, free_port, read_output, wait_for
 from peers import Peer, peer_binary
@@ -34,7 +35,7 @@ def module_path(name: str = "redact") -> Path:
 class Registry:
     """docker-registry serving HTTPS on loopback with basic auth from an htpasswd file."""
 
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, notify: str | None = None):
         workdir.mkdir(parents=True, exist_ok=True)
         self.workdir = workdir
         self.host = f"127.0.0.1:{free_port()}"
@@ -52,6 +53,10 @@ class Registry:
             "http": {"addr": self.host,
                      "tls": {"certificate": str(server.cert), "key": str(server.key)}},
             "auth": {"htpasswd": {"realm": "weft-test", "path": str(workdir / "htpasswd")}},
+            # Notifications (pull and push events) to weft plugin index --listen.
+            **({"notifications": {"endpoints": [{"name": "weft-index", "url": notify,
+                                                 "timeout": "2s", "threshold": 3,
+                                                 "backoff": "1s"}]}} if notify else {}),
         }))
         self.peer: Peer | None = None
         self.start()
@@ -87,12 +92,18 @@ class Tool:
         self.cache = workdir / "cache"
         self.env = {**os.environ, "WEFT_PLUGIN_CACHE": str(self.cache)}
         self.env.pop("WEFT_REGISTRY_USERNAME", None)
+        self.env["DOCKER_CONFIG"] = str(workdir / "docker")
         if registry is not None:
-            docker = workdir / "docker"
-            docker.mkdir(parents=True, exist_ok=True)
-            auth = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
-            (docker / "config.json").write_text(json.dumps({"auths": {registry.host: {"auth": auth}}}))
-            self.env["DOCKER_CONFIG"] = str(docker)
+            self.login(registry)
+
+    def login(self, registry: Registry) -> None:
+        """Adds the registry's credentials to the Docker config file."""
+        config = self.workdir / "docker" / "config.json"
+        config.parent.mkdir(parents=True, exist_ok=True)
+        doc = json.loads(config.read_text()) if config.exists() else {"auths": {}}
+        auth = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+        doc["auths"][registry.host] = {"auth": auth}
+        config.write_text(json.dumps(doc))
 
     def run(self, *args: str, ok: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
         r = subprocess.run([self.weft_bin, "plugin", *args], cwd=self.workdir, capture_output=True,
@@ -471,3 +482,97 @@ def test_outdated_update_and_reload_roll_forward_and_back_through_the_lock(
                 if e["event"] in ("loaded", "reloaded")]
     assert versions == ["1.2.0", "1.3.0", "1.2.0"], versions
     assert any(e["event"] == "rollback" and "from 1.3.0 to 1.2.0" in e["detail"] for e in events)
+
+
+# --------------------------------------------------------------------------- the index page
+
+
+def test_index_page_renders_in_chromium_with_every_plugin_and_counted_pulls(
+        weft_bin, tmp_path, tool, registry):
+    # The registry fixture's registry is not used: this one sends its events to the index.
+    events = tmp_path / "pulls.jsonl"
+    port = free_port()
+    receiver = subprocess.Popen([weft_bin, "plugin", "index", "--listen", f"127.0.0.1:{port}",
+                                 "--events", str(events)], stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: _port_open(port), timeout=10, what="the event receiver")
+        reg = Registry(tmp_path / "notifying", notify=f"http://127.0.0.1:{port}/events")
+        try:
+            _index_page(weft_bin, tmp_path, tool, reg, events)
+        finally:
+            reg.stop()
+    finally:
+        receiver.terminate()
+        receiver.wait(timeout=10)
+
+
+def _port_open(port: int) -> bool:
+    import socket
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _index_page(weft_bin, tmp_path, tool, reg, events):
+    tool.login(reg)
+    publish(tool, reg, "1.2.0")
+    publish(tool, reg, "1.3.0")
+    filt = tool.workdir / "filter.oci"
+    tool.run("package", "--wasm", str(module_path("filter")), "--name", "filter", "--version",
+             "0.4.1", "--description", "drops debug spans", "--out", str(filt))
+    tool.run("push", str(filt), f"oci://{reg.host}/weft/filter:0.4.1", "--ca-file", reg.ca_file)
+    tool.run("certify", f"oci://{reg.host}/weft/redact:1.3.0", "--key", "release.key",
+             "--tests", str(VECTORS), "--ca-file", reg.ca_file)
+    # Three pulls of redact 1.3.0 by fresh caches.
+    for n in range(3):
+        puller = Tool(weft_bin, tmp_path / f"puller{n}", reg)
+        puller.run("pull", f"oci://{reg.host}/weft/redact:1.3.0", "--ca-file", reg.ca_file)
+    digest13 = digest_of(tool.run("pull", f"oci://{reg.host}/weft/redact:1.3.0", "--ca-file",
+                                  reg.ca_file).stdout)
+
+    def pulls_of(digest: str) -> int:
+        if not events.exists():
+            return 0
+        return sum(1 for l in events.read_text().splitlines() if json.loads(l)["digest"] == digest)
+
+    # certify's pull, three pullers, the pull above: 5 manifest pulls, delivered asynchronously.
+    wait_for(lambda: pulls_of(digest13) >= 5, timeout=30, what="the registry's pull events")
+    before = pulls_of(digest13)
+    page = tmp_path / "index.html"
+    tool.run("index", "--registry", reg.host, "--ca-file", reg.ca_file, "--events", str(events),
+             "--key", "release.pub", "--out", str(page))
+    text = page.read_text()
+    # Self-contained: no scripts, no stylesheets or images from elsewhere.
+    assert "<script" not in text and "<link" not in text and "src=" not in text
+
+    chromium = shutil.which("chromium")
+    assert chromium, "chromium is not installed: run scripts/setup-test-deps.sh"
+    common = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+              f"--user-data-dir={tmp_path / 'chromium'}"]
+    dom = subprocess.run([*common, "--dump-dom", page.as_uri()], capture_output=True, text=True,
+                         timeout=120)
+    assert dom.returncode == 0, dom.stderr
+    html = dom.stdout
+    sections = html.count('<section class="plugin"')
+    assert sections == 2, html
+    for needle in ("redact", "filter", "1.3.0", "1.2.0", "0.4.1", "drops debug spans",
+                   tool.key_ids["release"], "passed", "unsigned"):
+        assert needle in html, needle
+    # The versions table: redact 1.3.0 has its pulls and its measured cost.
+    row13 = html.split("<td>1.3.0</td>")[1].split("</tr>")[0]
+    assert "µs (logs)" in row13
+    assert int(row13.rsplit("<td>", 1)[1].split("<")[0]) == before == 5
+
+    shot = tmp_path / "index.png"
+    r = subprocess.run([*common, "--window-size=1200,1400", f"--screenshot={shot}", page.as_uri()],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and shot.exists(), r.stderr
+    img = Image.open(shot).convert("L")
+    assert img.size == (1200, 1400)
+    pixels = list(img.getdata())
+    dark = sum(1 for p in pixels if p < 100) / len(pixels)
+    # Text on a white page: some, not none and not all of it dark.
+    assert 0.005 < dark < 0.5, dark
+    # The title's band at the top holds text.
+    top = img.crop((0, 0, 800, 80))
+    assert min(top.getdata()) < 60
