@@ -14,7 +14,7 @@ WEFT_BIN := $(BUILD_DIR)/weft
 CONFIG ?= config/default.yaml
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps wasmtime configure build sdk-examples run test unit-test e2e-test test-deps format lint bench clean fuzz fuzz-build fuzz-smoke test-asan test-tsan soak
+.PHONY: publish all deps wasmtime configure build sdk-examples run test unit-test e2e-test test-deps format lint bench clean fuzz fuzz-build fuzz-smoke test-asan test-tsan soak
 
 all: build
 
@@ -68,6 +68,11 @@ e2e-test: build sdk-examples test-deps
 	WEFT_BIN=$(WEFT_BIN) $(WEFT_CACHE)/venv/bin/python -m pytest -q test/conformance
 
 test: lint unit-test e2e-test fuzz-smoke
+
+# Packages, signs and pushes every example and bundled plugin: make publish REGISTRY=host[:port]
+# (KEY, NAMESPACE, VERSION, CA_FILE as scripts/publish-plugins.sh says).
+publish: build sdk-examples
+	REGISTRY=$(REGISTRY) WEFT=$(WEFT_BIN) scripts/publish-plugins.sh
 
 # The unit tests and the end-to-end tests that exercise threads (batching, queues, fan-out,
 # hot reload under load, shutdown, TLS) on a build instrumented with AddressSanitizer and

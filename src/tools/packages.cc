@@ -434,10 +434,8 @@ int plugin_search(const std::string& host, const std::string& term, const Regist
   pkg::Registry& reg = store->registry(host);
   auto repositories = reg.catalog();
   if (!repositories.ok()) return fail(err, repositories.status().message());
-  out << std::left << std::setw(28) << "NAME" << std::setw(10) << "VERSION" << std::setw(18)
-      << "SIGNER" << std::setw(11) << "CERTIFIED"
-      << "PERMISSIONS\n";
-  int found = 0;
+  std::vector<std::vector<std::string>> rows = {
+      {"NAME", "VERSION", "SIGNER", "CERTIFIED", "PERMISSIONS"}};
   for (const auto& repo : *repositories) {
     auto tags = reg.tags(repo);
     if (!tags.ok()) return fail(err, tags.status().message());
@@ -472,16 +470,26 @@ int plugin_search(const std::string& host, const std::string& term, const Regist
           doc.ok() ? pkg::parse_json(*doc, "signature") : Result<pkg::JsonObject>(doc.status());
       if (!parsed.ok()) continue;
       if (std::string(suffix) == "sig") signer = pkg::json_string(*parsed, "keyid");
-      if (std::string(suffix) == "att") certified = "yes (unverified)";
+      if (std::string(suffix) == "att") certified = "yes";
     }
     std::string permissions;
     for (const auto& p : meta->permissions) permissions += (permissions.empty() ? "" : ",") + p;
-    out << std::left << std::setw(28) << (host + "/" + repo) << std::setw(10) << meta->version
-        << std::setw(18) << signer << std::setw(11) << certified
-        << (permissions.empty() ? "-" : permissions) << "\n";
-    ++found;
+    rows.push_back({host + "/" + repo, meta->version, signer, certified,
+                    permissions.empty() ? "-" : permissions});
   }
-  if (found == 0) out << "(no plugin matches)\n";
+  std::vector<size_t> width(rows[0].size(), 0);
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size() + 2);
+  }
+  for (const auto& row : rows) {
+    for (size_t i = 0; i + 1 < row.size(); ++i) out << std::left << std::setw(width[i]) << row[i];
+    out << row.back() << "\n";
+  }
+  if (rows.size() == 1) {
+    out << "(no plugin matches)\n";
+  } else {
+    out << "(signers and certifications as stored: weft plugin verify checks a signature)\n";
+  }
   return 0;
 }
 

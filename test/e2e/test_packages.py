@@ -576,3 +576,30 @@ def _index_page(weft_bin, tmp_path, tool, reg, events):
     # The title's band at the top holds text.
     top = img.crop((0, 0, 800, 80))
     assert min(top.getdata()) < 60
+
+
+# --------------------------------------------------------------------------- publishing weft's own
+
+
+def test_publish_packages_signs_and_pushes_every_example_and_bundled_plugin(
+        weft_bin, tmp_path, tool, registry):
+    plugins = Path(weft_bin).parent / "plugins"
+    expected = {p.stem.replace("_", "-") for p in plugins.glob("*.wasm")
+                if p.stem not in ("http_probe", "pull_probe")}
+    for lang in ("cpp", "go", "rust", "as"):
+        expected |= {f"{p.stem.replace('_', '-')}-{lang}" for p in (plugins / lang).glob("*.wasm")}
+    assert {"redact", "elasticsearch", "prometheus-receiver", "redact-rust", "webhook-as"} <= expected
+    script = Path(__file__).resolve().parents[2] / "scripts" / "publish-plugins.sh"
+    r = subprocess.run([str(script)], cwd=tool.workdir, capture_output=True, text=True, timeout=900,
+                       env={**tool.env, "REGISTRY": registry.host, "WEFT": weft_bin,
+                            "KEY": str(tool.workdir / "release.key"), "CA_FILE": registry.ca_file})
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"published {len(expected)} plugins" in r.stdout
+    found = tool.run("search", "--registry", registry.host, "--ca-file", registry.ca_file).stdout
+    rows = {l.split()[0].split("/weft/")[1]: l.split() for l in found.splitlines() if "/weft/" in l}
+    assert set(rows) == expected
+    version = subprocess.run([weft_bin, "--version"], capture_output=True, text=True).stdout.split()[1]
+    assert all(row[1] == version and row[2] == tool.key_ids["release"] for row in rows.values())
+    # A user pulls one and verifies it offline, as the README shows.
+    tool.run("pull", f"oci://{registry.host}/weft/redact:{version}", "--ca-file", registry.ca_file)
+    tool.run("verify", f"oci://{registry.host}/weft/redact:{version}", "--key", "release.pub")
