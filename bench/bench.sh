@@ -8,7 +8,8 @@
 #      works here; `apt-get install linux-perf`);
 #   4. the edges benchmark (bench/edges.py: the bundled zipkin, prometheus and
 #      prometheusremotewrite components against the Go collector's) -> bench/results/edges.json;
-#   5. the report (bench/report.py)         -> docs/performance.md, docs/img/perf-*.png.
+#   5. start-up with plugin packages (bench/packages.py) -> bench/results/packages.json;
+#   6. the report (bench/report.py)         -> docs/performance.md, docs/img/perf-*.png.
 # Usage: bench/bench.sh BUILD_DIR. BENCH_ARGS passes extra arguments to bench/run.py.
 set -euo pipefail
 
@@ -47,6 +48,9 @@ log "collector benchmark (weft, weft-native, otelcol)"
 
 log "edges benchmark (bundled plugin-backed components against the Go collector's)"
 "$VENV/bin/python" "$ROOT/bench/edges.py" --build "$BUILD_DIR" --otelcol "$OTELCOL"
+
+log "plugin packages: start-up from the package cache against files"
+"$VENV/bin/python" "$ROOT/bench/packages.py" --build "$BUILD_DIR"
 
 "$VENV/bin/python" "$ROOT/bench/report.py"
 log "wrote docs/performance.md"

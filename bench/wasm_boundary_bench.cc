@@ -21,6 +21,7 @@
 #include "loadgen/requests.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 #include "pdata/wire.h"
+#include "pkg/store.h"
 #include "wasm/engine/engine.h"
 #include "wasm/plugin/plugin.h"
 #include "wasm/plugin/settings.h"
@@ -332,6 +333,51 @@ void BM_HttpRequest(benchmark::State& state) {
   std::filesystem::remove_all(dir);
 }
 BENCHMARK(BM_HttpRequest)->Arg(0)->Arg(1 << 20)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+// What loading a package from the cache adds to loading its module from a file: reading the
+// manifest, weft's manifest and the module from the cache with each blob's digest checked,
+// and the trust policy's signature check (the redact plugin, ~300 KiB).
+void BM_VerifyPackage(benchmark::State& state) {
+  const auto dir = std::filesystem::temp_directory_path() / "weft-bench-package";
+  std::filesystem::remove_all(dir);
+  std::ifstream in(std::string(WEFT_BENCH_PLUGIN_DIR) + "/redact.wasm", std::ios::binary);
+  const std::string module((std::istreambuf_iterator<char>(in)), {});
+  auto key = pkg::generate_key(dir / "k");
+  auto layout = pkg::Layout::open(dir / "cache", true);
+  pkg::PluginMeta meta;
+  meta.name = "redact";
+  meta.version = "1.0.0";
+  meta.abi = pkg::kPluginAbiMajor;
+  meta.module_size = module.size();
+  meta.module_digest = pkg::sha256_digest(module);
+  auto d = layout.ok() ? pkg::write_package(*layout, meta, module, "1.0.0")
+                       : Result<pkg::Descriptor>(layout.status());
+  if (!key.ok() || !d.ok() || module.empty()) {
+    state.SkipWithError("cannot write the package");
+    return;
+  }
+  pkg::SignedClaims claims;
+  claims.digest = d->digest;
+  claims.name = meta.name;
+  claims.version = meta.version;
+  auto doc = pkg::sign_claims(dir / "k.key", claims);
+  (void)pkg::attach_companion(*layout, "", d->digest, "sig", *doc);
+  pkg::TrustRule rule;
+  rule.ns = "*";
+  rule.keys = {*key};
+  pkg::PackageSettings settings;
+  settings.cache_dir = dir / "cache";
+  settings.trust = {rule};
+  pkg::PackageStore store(settings);
+  for (auto _ : state) {
+    auto r = store.check(*layout, "", d->digest, "bench/redact", nullptr, nullptr);
+    if (!r.ok() || r->signer.empty()) state.SkipWithError("the package did not verify");
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(module.size()));
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_VerifyPackage)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 
