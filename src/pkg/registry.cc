@@ -149,50 +149,53 @@ struct Registry::Endpoint {
   std::string prefix;  // a mirror's namespace: "mirror/" before the repository
   std::string ca_file;
   std::unique_ptr<httplib::ClientImpl> client;
-  std::string authorization;  // the header that worked last
+  std::string host_key;  // host[:port]: its key in service.plugins.registries
+  RegistrySettings settings;
+  std::string credential_source;  // where the credentials came from, for messages
+  std::string authorization;      // the header that worked last
   bool basic_tried = false;
   // A loopback registry without settings: HTTPS first, plain HTTP when it does not speak TLS.
   bool may_fall_back = false;
 };
 
-Registry::Registry(std::string host, RegistrySettings settings)
+Registry::Registry(std::string host, RegistrySettings settings, RegistrySettings mirror_settings)
     : host_(std::move(host)), settings_(std::move(settings)) {
-  if (settings_.username.empty()) {
-    if (!env("WEFT_REGISTRY_USERNAME").empty()) {
-      settings_.username = env("WEFT_REGISTRY_USERNAME");
-      settings_.password = env("WEFT_REGISTRY_PASSWORD");
-      credential_source_ = "WEFT_REGISTRY_USERNAME";
-    } else if (docker_config_credentials(host_, settings_.username, settings_.password,
-                                         credential_source_)) {
-    }
-  } else {
-    credential_source_ = "the registry's settings";
-  }
-  auto make = [this](const std::string& spec) {
+  // Each endpoint (the registry, its mirror) with its own TLS settings and credentials.
+  auto make = [](const std::string& spec, RegistrySettings s) {
     auto e = std::make_unique<Endpoint>();
     e->display = spec;
     const auto slash = spec.find('/');
     const std::string host_port = spec.substr(0, slash);
     if (slash != std::string::npos) e->prefix = spec.substr(slash + 1) + "/";
-    e->ca_file = settings_.ca_file;
-    e->https = !settings_.plain_http.value_or(false);
-    e->may_fall_back =
-        !settings_.plain_http && is_loopback_host(host_port) && settings_.ca_file.empty();
+    e->host_key = host_port;
+    if (!s.username.empty()) {
+      e->credential_source = "the registry's settings";
+    } else if (!env("WEFT_REGISTRY_USERNAME").empty()) {
+      s.username = env("WEFT_REGISTRY_USERNAME");
+      s.password = env("WEFT_REGISTRY_PASSWORD");
+      e->credential_source = "WEFT_REGISTRY_USERNAME";
+    } else {
+      (void)docker_config_credentials(host_port, s.username, s.password, e->credential_source);
+    }
+    e->ca_file = s.ca_file;
+    e->https = !s.plain_http.value_or(false);
+    e->may_fall_back = !s.plain_http && is_loopback_host(host_port) && s.ca_file.empty();
     auto [h, p] = split_host_port(host_port, e->https ? 443 : 80);
     e->host = h;
     e->port = p;
     e->client = make_client(e->https, e->host, e->port, e->ca_file);
+    e->settings = std::move(s);
     return e;
   };
-  origin_ = make(host_);
-  if (!settings_.mirror.empty()) mirror_ = make(settings_.mirror);
+  origin_ = make(host_, settings_);
+  if (!settings_.mirror.empty()) mirror_ = make(settings_.mirror, std::move(mirror_settings));
 }
 
 Registry::~Registry() = default;
 
 Status Registry::authorize(Endpoint& e, const std::string& challenge) {
   const std::string scheme = lower(challenge.substr(0, challenge.find(' ')));
-  const bool have_credentials = !settings_.username.empty();
+  const bool have_credentials = !e.settings.username.empty();
   if (scheme == "basic") {
     if (!have_credentials) {
       return Status::permanent(
@@ -203,10 +206,10 @@ Status Registry::authorize(Endpoint& e, const std::string& challenge) {
     }
     if (e.basic_tried) {
       return Status::permanent("registry " + e.display + " refused the credentials of \"" +
-                               settings_.username + "\" (from " + credential_source_ + ")");
+                               e.settings.username + "\" (from " + e.credential_source + ")");
     }
     e.basic_tried = true;
-    e.authorization = "Basic " + base64_encode(settings_.username + ":" + settings_.password);
+    e.authorization = "Basic " + base64_encode(e.settings.username + ":" + e.settings.password);
     return Status::ok();
   }
   if (scheme != "bearer") {
@@ -215,7 +218,7 @@ Status Registry::authorize(Endpoint& e, const std::string& challenge) {
   }
   if (e.authorization.rfind("Bearer ", 0) == 0 && e.basic_tried) {
     return Status::permanent("registry " + e.display + " refused the token it issued" +
-                             (have_credentials ? " for \"" + settings_.username + "\"" : ""));
+                             (have_credentials ? " for \"" + e.settings.username + "\"" : ""));
   }
   auto params = challenge_params(challenge);
   const std::string realm = params["realm"];
@@ -236,7 +239,7 @@ Status Registry::authorize(Endpoint& e, const std::string& challenge) {
   httplib::Headers headers;
   if (have_credentials) {
     headers.emplace("Authorization",
-                    "Basic " + base64_encode(settings_.username + ":" + settings_.password));
+                    "Basic " + base64_encode(e.settings.username + ":" + e.settings.password));
   }
   auto res = client->Get(path, headers);
   if (!res) {
@@ -245,8 +248,8 @@ Status Registry::authorize(Endpoint& e, const std::string& challenge) {
   }
   if (res->status == 401 || res->status == 403) {
     return Status::permanent("the token service of " + e.display + " refused " +
-                             (have_credentials ? "the credentials of \"" + settings_.username +
-                                                     "\" (from " + credential_source_ + ")"
+                             (have_credentials ? "the credentials of \"" + e.settings.username +
+                                                     "\" (from " + e.credential_source + ")"
                                                : "an anonymous request (no credentials found)"));
   }
   auto doc = parse_json(res->body, "the token response of " + realm);
@@ -291,7 +294,7 @@ Result<Registry::Reply> Registry::request(Endpoint& e, const std::string& method
         return Status::permanent("cannot verify the TLS certificate of registry " + e.display +
                                  " (for a private CA, set ca_file in "
                                  "service.plugins.registries." +
-                                 host_ + " or pass --ca-file)");
+                                 e.host_key + " or pass --ca-file)");
       }
       if (err == httplib::Error::SSLConnection && !e.ca_file.empty()) {
         return Status::permanent("TLS with registry " + e.display + " failed (ca_file " +
@@ -328,7 +331,7 @@ Status Registry::error_of(const Endpoint& e, const std::string& what, const Repl
   std::string message = "registry " + e.display + ": " + what + ": HTTP " +
                         std::to_string(reply.status) + (detail.empty() ? "" : " (" + detail + ")");
   if (reply.status == 403) {
-    message += " (the account \"" + settings_.username + "\" may not do this)";
+    message += " (the account \"" + e.settings.username + "\" may not do this)";
   }
   return reply.status >= 500 || reply.status == 429 ? Status::retryable(message)
                                                     : Status::permanent(message);
@@ -337,12 +340,24 @@ Status Registry::error_of(const Endpoint& e, const std::string& what, const Repl
 Result<Registry::Reply> Registry::get_with_mirror(const std::string& path_after_name,
                                                   const std::string& repository,
                                                   const std::string& accept) {
+  std::string mirror_said;
+  std::optional<Reply> mirror_reply;
   if (mirror_) {
     auto reply = request(*mirror_, "GET", "/v2/" + mirror_->prefix + repository + path_after_name,
                          "", "", accept);
     if (reply.ok() && reply->status == 200) return reply;
+    mirror_said = reply.ok() ? "HTTP " + std::to_string(reply->status) : reply.status().message();
+    if (reply.ok()) mirror_reply = std::move(reply).value();
   }
-  return request(*origin_, "GET", "/v2/" + repository + path_after_name, "", "", accept);
+  auto reply = request(*origin_, "GET", "/v2/" + repository + path_after_name, "", "", accept);
+  // The registry unreachable, the mirror's "not found" stands (a signature that was never
+  // made, a tag that does not exist).
+  if (!reply.ok() && mirror_reply && mirror_reply->status == 404) return std::move(*mirror_reply);
+  if (!reply.ok() && mirror_) {
+    return Status::retryable(reply.status().message() + "; its mirror " + mirror_->display +
+                             " answered: " + mirror_said);
+  }
+  return reply;
 }
 
 Result<std::optional<FetchedManifest>> Registry::manifest_if_present(const std::string& repository,

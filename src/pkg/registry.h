@@ -36,7 +36,8 @@ struct FetchedManifest {
 class Registry {
  public:
   // `host`: host[:port] as in the reference.
-  Registry(std::string host, RegistrySettings settings);
+  // `mirror_settings`: the mirror's own (its CA, its credentials), when it has a mirror.
+  Registry(std::string host, RegistrySettings settings, RegistrySettings mirror_settings = {});
   ~Registry();
   Registry(const Registry&) = delete;
   Registry& operator=(const Registry&) = delete;
@@ -72,7 +73,6 @@ class Registry {
 
   std::string host_;
   RegistrySettings settings_;
-  std::string credential_source_;
   std::unique_ptr<Endpoint> origin_, mirror_;
 };
 

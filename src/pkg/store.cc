@@ -137,8 +137,11 @@ Registry& PackageStore::registry(const std::string& host) {
   auto& r = registries_[host];
   if (!r) {
     auto it = settings_.registries.find(host);
+    const RegistrySettings own = it != settings_.registries.end() ? it->second : RegistrySettings{};
+    const std::string mirror_host = own.mirror.substr(0, own.mirror.find('/'));
+    auto m = settings_.registries.find(mirror_host);
     r = std::make_unique<Registry>(
-        host, it != settings_.registries.end() ? it->second : RegistrySettings{});
+        host, own, m != settings_.registries.end() ? m->second : RegistrySettings{});
   }
   return *r;
 }

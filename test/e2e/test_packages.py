@@ -118,12 +118,12 @@ def digest_of(output: str) -> str:
 
 
 def publish(tool: Tool, registry: Registry, version: str, key: str | None = "release",
-            tag: str | None = None, abi: int | None = None) -> str:
+            tag: str | None = None, abi: int | None = None, module: str = "redact") -> str:
     """Packages redact.wasm as `version`, signs it with `key` (None: unsigned) and pushes it
     to weft/redact:`tag` (default: the version); returns the manifest digest."""
     layout = tool.workdir / f"redact-{version}-{key}-{abi}.oci"
     shutil.rmtree(layout, ignore_errors=True)
-    tool.run("package", "--wasm", str(module_path()), "--name", "redact", "--version", version,
+    tool.run("package", "--wasm", str(module_path(module)), "--name", "redact", "--version", version,
              "--description", "masks personal data", "--license", "Apache-2.0", "--out", str(layout))
     if abi is not None:
         rewrite_abi(layout, abi)
@@ -373,6 +373,25 @@ def test_a_module_changed_in_the_registry_storage_is_refused(tmp_path, registry,
     assert ref in weft.log_text() and "with other content" in weft.log_text(), weft.log_tail()
     assert module_digest in weft.log_text()
     assert digest
+    weft.returncode = weft.proc.returncode  # its exit was expected
+
+    # At reload: 1.2.0 runs (restored), the tag moves to a 1.3.0 whose module (another one)
+    # is changed in the registry's storage; the reload is refused and 1.2.0 keeps running.
+    blob.write_bytes(module_path().read_bytes())
+    publish(tool, registry, "1.2.0", tag="stable")
+    plugins["trust"][0]["level"] = "enforce"
+    stable = ref.replace(":1.2.0", ":stable")
+    weft = collector_factory(pipeline(tmp_path, http, stable, plugins, name="reload"),
+                             name="reload", env=tool.env)
+    publish(tool, registry, "1.3.0", tag="stable", module="filter")
+    other = "sha256:" + hashlib.sha256(module_path("filter").read_bytes()).hexdigest()
+    data = bytearray(registry.blob_file(other).read_bytes())
+    data[100] ^= 0xFF
+    registry.blob_file(other).write_bytes(bytes(data))
+    r = reload(weft)
+    assert r.status_code != 200 and stable in r.text and "with other content" in r.text, r.text
+    send_and_check_redacted(http, tmp_path / "reload-out.jsonl", 1)
+    assert weft.stop() == 0
 
 
 # --------------------------------------------------------------------------- the registry's errors
@@ -603,3 +622,25 @@ def test_publish_packages_signs_and_pushes_every_example_and_bundled_plugin(
     # A user pulls one and verifies it offline, as the README shows.
     tool.run("pull", f"oci://{registry.host}/weft/redact:{version}", "--ca-file", registry.ca_file)
     tool.run("verify", f"oci://{registry.host}/weft/redact:{version}", "--key", "release.pub")
+
+
+def test_a_mirror_serves_a_registry_namespace_when_the_registry_is_unreachable(
+        tmp_path, registry, tool, collector_factory):
+    # The mirror is the fixture's registry; the origin is a loopback port nobody listens on.
+    origin = f"127.0.0.1:{free_port()}"
+    layout = tool.workdir / "redact.oci"
+    tool.run("package", "--wasm", str(module_path()), "--name", "redact", "--version", "1.2.0",
+             "--out", str(layout))
+    tool.run("sign", str(layout), "--key", "release.key")
+    tool.run("push", str(layout), f"oci://{registry.host}/mirror/weft/redact:1.2.0", "--ca-file",
+             registry.ca_file)
+    ref = f"oci://{origin}/weft/redact:^1.2"
+    plugins = {"registries": {origin: {"mirror": f"{registry.host}/mirror"},
+                              registry.host: {"ca_file": registry.ca_file}},
+               "trust": [trust(tool, f"{origin}/weft")]}
+    http = free_port()
+    weft = collector_factory(pipeline(tmp_path, http, ref, plugins), env=tool.env)
+    send_and_check_redacted(http, tmp_path / "weft-out.jsonl", 1)
+    assert weft.stop() == 0
+    loaded = [e for e in audit_events(tmp_path / "weft-audit.jsonl") if e["event"] == "loaded"]
+    assert "signer=" + tool.key_ids["release"] in loaded[0]["detail"]
