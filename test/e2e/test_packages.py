@@ -225,6 +225,17 @@ def test_package_sign_push_pull_verify_run_then_run_from_the_lock_without_the_re
     wrong = user.run("verify", f"oci://{registry.host}/weft/redact:1.2.0", "--key",
                      str(tool.workdir / "stranger.pub"), ok=False)
     assert wrong.returncode == 1 and "unknown key" in wrong.stderr
+    # A detached signature (weft plugin sign --out) verifies on its own, offline; one for
+    # another package does not.
+    layout = tool.workdir / "redact-1.2.0-release-None.oci"
+    tool.run("sign", str(layout), "--key", str(tool.workdir / "release.key"), "--out", "detached.sig")
+    user.run("verify", f"oci://{registry.host}/weft/redact:1.2.0", "--key", "release.pub",
+             "--signature", str(tool.workdir / "detached.sig"))
+    other = tool.workdir / "other.oci"
+    tool.run("package", "--wasm", str(module_path("filter")), "--name", "redact", "--version", "1.2.0",
+             "--out", str(other))
+    r = tool.run("verify", str(other), "--key", "release.pub", "--signature", "detached.sig", ok=False)
+    assert r.returncode == 1 and "another artifact" in r.stderr
 
     http = free_port()
     ref = f"oci://{registry.host}/weft/redact:^1.2"
@@ -232,6 +243,15 @@ def test_package_sign_push_pull_verify_run_then_run_from_the_lock_without_the_re
                "trust": [trust(user, f"{registry.host}/weft")]}
     config = pipeline(tmp_path, http, ref, plugins)
     weft = collector_factory(config, start=False, env=user.env)
+    # weft validate loads the plugin as the start does: without a lock it resolves the tag ...
+    valid = subprocess.run([weft_bin, "validate", "--config", str(weft.config_path)],
+                           capture_output=True, text=True, env=user.env, timeout=60)
+    assert valid.returncode == 0, valid.stderr
+    # ... and with a lock that lacks the reference it says so.
+    (weft.config_path.parent / "weft.lock").write_text('{"lockVersion": 1, "plugins": []}')
+    valid = subprocess.run([weft_bin, "validate", "--config", str(weft.config_path)],
+                           capture_output=True, text=True, env=user.env, timeout=60)
+    assert valid.returncode == 1 and f"{ref} is not in" in valid.stderr and "weft plugin lock" in valid.stderr
     locked = user.run("lock", "--config", str(weft.config_path))
     assert f"redact 1.2.0 ({digest}" in locked.stdout
     lock = json.loads((weft.config_path.parent / "weft.lock").read_text())
