@@ -153,6 +153,7 @@ struct Registry::Endpoint {
   RegistrySettings settings;
   std::string credential_source;  // where the credentials came from, for messages
   std::string authorization;      // the header that worked last
+  std::string token_scope;        // the scope the bearer token in `authorization` was issued for
   bool basic_tried = false;
   // A loopback registry without settings: HTTPS first, plain HTTP when it does not speak TLS.
   bool may_fall_back = false;
@@ -216,11 +217,14 @@ Status Registry::authorize(Endpoint& e, const std::string& challenge) {
     return Status::permanent("registry " + e.display +
                              " asks for an unsupported auth scheme: " + challenge);
   }
-  if (e.authorization.rfind("Bearer ", 0) == 0 && e.basic_tried) {
-    return Status::permanent("registry " + e.display + " refused the token it issued" +
-                             (have_credentials ? " for \"" + e.settings.username + "\"" : ""));
-  }
   auto params = challenge_params(challenge);
+  // A token is asked for per scope (a HEAD needs pull, an upload pull and push): a second
+  // challenge for the scope of the token just issued means the registry refuses it.
+  if (e.authorization.rfind("Bearer ", 0) == 0 && e.token_scope == params["scope"]) {
+    return Status::permanent("registry " + e.display + " refused the token it issued" +
+                             (have_credentials ? " for \"" + e.settings.username + "\"" : "") +
+                             " (scope " + params["scope"] + ")");
+  }
   const std::string realm = params["realm"];
   const bool https = realm.rfind("https://", 0) == 0;
   if (!https && realm.rfind("http://", 0) != 0) {
@@ -259,7 +263,7 @@ Status Registry::authorize(Endpoint& e, const std::string& challenge) {
     return Status::permanent("the token service of " + e.display + " answered " +
                              std::to_string(res->status) + " without a token");
   }
-  e.basic_tried = true;  // a second 401 with this token is final
+  e.token_scope = params["scope"];
   e.authorization = "Bearer " + token;
   return Status::ok();
 }

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import bcrypt
@@ -664,3 +665,116 @@ def test_a_mirror_serves_a_registry_namespace_when_the_registry_is_unreachable(
     assert weft.stop() == 0
     loaded = [e for e in audit_events(tmp_path / "weft-audit.jsonl") if e["event"] == "loaded"]
     assert "signer=" + tool.key_ids["release"] in loaded[0]["detail"]
+
+
+# --------------------------------------------------------------------------- token auth
+
+
+class TokenService:
+    """A registry token service (the Docker token auth flow): answers GET /token with a JWT
+    (ES256, its certificate in x5c) granting the requested scopes to USER:PASSWORD."""
+
+    def __init__(self, workdir: Path):
+        import datetime
+        import http.server
+        import threading
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+        from cryptography.x509.oid import NameOID
+
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "weft-test-token-issuer")])
+        now = datetime.datetime.now(datetime.timezone.utc)
+        self.cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+                     .public_key(self.key.public_key()).serial_number(x509.random_serial_number())
+                     .not_valid_before(now - datetime.timedelta(days=1))
+                     .not_valid_after(now + datetime.timedelta(days=1))
+                     .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                     .sign(self.key, hashes.SHA256()))
+        self.bundle = workdir / "token-issuer.crt"
+        self.bundle.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
+        der = base64.b64encode(self.cert.public_bytes(serialization.Encoding.DER)).decode()
+        self.requests: list[str] = []
+        service = self
+
+        def b64(data: bytes) -> str:
+            return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                from urllib.parse import parse_qs, urlparse
+                q = parse_qs(urlparse(self.path).query)
+                service.requests.append(self.path)
+                expected = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+                if self.headers.get("Authorization") != expected:
+                    self.send_response(401)
+                    self.end_headers()
+                    return
+                access = []
+                for scope in q.get("scope", []):
+                    kind, name, actions = scope.split(":")
+                    access.append({"type": kind, "name": name, "actions": actions.split(",")})
+                t = int(time.time())
+                header = {"alg": "ES256", "typ": "JWT", "x5c": [der]}
+                claims = {"iss": "weft-test-issuer", "sub": USER, "aud": q["service"][0],
+                          "exp": t + 300, "nbf": t - 10, "iat": t, "jti": f"{t}-{len(service.requests)}",
+                          "access": access}
+                signing = (b64(json.dumps(header).encode()) + "." + b64(json.dumps(claims).encode()))
+                r, s = decode_dss_signature(service.key.sign(signing.encode(), ec.ECDSA(hashes.SHA256())))
+                token = signing + "." + b64(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
+                body = json.dumps({"token": token, "expires_in": 300}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.realm = f"http://127.0.0.1:{self.server.server_address[1]}/token"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+def test_bearer_token_auth_through_the_registry_token_service(weft_bin, tmp_path, tool):
+    tokens = TokenService(tmp_path)
+    workdir = tmp_path / "token-registry"
+    workdir.mkdir()
+    host = f"127.0.0.1:{free_port()}"
+    config = workdir / "registry.yml"
+    config.write_text(json.dumps({
+        "version": 0.1, "log": {"level": "warn"},
+        "storage": {"filesystem": {"rootdirectory": str(workdir / "data")}},
+        "http": {"addr": host},
+        "auth": {"token": {"realm": tokens.realm, "service": "weft-test-registry",
+                           "issuer": "weft-test-issuer", "rootcertbundle": str(tokens.bundle)}},
+    }))
+    peer = Peer("docker-registry", [peer_binary("docker-registry"), "serve", str(config)], workdir,
+                f"http://{host}/", ready_kw={})
+    try:
+        layout = tool.workdir / "redact.oci"
+        tool.run("package", "--wasm", str(module_path()), "--name", "redact", "--version", "1.2.0",
+                 "--out", str(layout))
+        tool.run("sign", str(layout), "--key", "release.key")
+        creds = {"WEFT_REGISTRY_USERNAME": USER, "WEFT_REGISTRY_PASSWORD": PASSWORD}
+        pushed = tool.run("push", str(layout), f"oci://{host}/weft/redact:1.2.0", env=creds)
+        assert "pushed redact 1.2.0" in pushed.stdout
+        assert any("scope=repository%3Aweft%2Fredact%3Apull%2Cpush" in r for r in tokens.requests), \
+            tokens.requests
+        puller = Tool(weft_bin, tmp_path / "token-puller", None)
+        pulled = puller.run("pull", f"oci://{host}/weft/redact:1.2.0", env=creds)
+        assert "pulled redact 1.2.0" in pulled.stdout and "signed" in pulled.stdout
+        refused = puller.run("pull", f"oci://{host}/weft/redact:1.2.0", ok=False,
+                             env={"WEFT_REGISTRY_USERNAME": USER, "WEFT_REGISTRY_PASSWORD": "wrong"})
+        assert refused.returncode == 1 and "the token service of" in refused.stderr
+        assert f'refused the credentials of "{USER}"' in refused.stderr
+    finally:
+        peer.stop()
+        tokens.stop()
