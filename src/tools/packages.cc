@@ -482,7 +482,8 @@ int plugin_search(const std::string& host, const std::string& term, const Regist
     for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size() + 2);
   }
   for (const auto& row : rows) {
-    for (size_t i = 0; i + 1 < row.size(); ++i) out << std::left << std::setw(width[i]) << row[i];
+    for (size_t i = 0; i + 1 < row.size(); ++i)
+      out << std::left << std::setw(static_cast<int>(width[i])) << row[i];
     out << row.back() << "\n";
   }
   if (rows.size() == 1) {
