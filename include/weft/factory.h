@@ -33,6 +33,9 @@ class Factory {
   // Other names a configuration may give this type: the Go collector's newer names for the
   // same component (its v0.161 `otlp_grpc` for `otlp`), so its configurations load as written.
   [[nodiscard]] virtual std::vector<std::string_view> aliases() const { return {}; }
+  // Names the Go collector has retired for this type (`logging` for `debug`): still loaded,
+  // with a warning that says which name to use.
+  [[nodiscard]] virtual std::vector<std::string_view> deprecated_aliases() const { return {}; }
   [[nodiscard]] virtual std::set<Signal> signals() const {
     return {Signal::kTraces, Signal::kMetrics, Signal::kLogs};
   }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <set>
 
@@ -20,6 +21,9 @@ const Factory* Factories::find(ComponentKind kind, std::string_view type) const 
     if (f->kind() != kind) continue;
     if (f->type() == type) return f.get();
     for (std::string_view alias : f->aliases()) {
+      if (alias == type) return f.get();
+    }
+    for (std::string_view alias : f->deprecated_aliases()) {
       if (alias == type) return f.get();
     }
   }
@@ -81,7 +85,8 @@ YAML::Node merge(const YAML::Node& base, const YAML::Node& over) {
   return out;
 }
 
-// Expands ${env:NAME}, ${NAME} and ${env:NAME:-default}; $$ is a literal $.
+// Expands ${env:NAME}, ${NAME}, ${env:NAME:-default} and ${file:PATH} (the file's text, its
+// trailing line breaks dropped); $$ is a literal $.
 bool expand(const std::string& in, std::string& out, std::string& error) {
   out.clear();
   for (size_t i = 0; i < in.size(); ++i) {
@@ -104,6 +109,18 @@ bool expand(const std::string& in, std::string& out, std::string& error) {
       return false;
     }
     std::string ref = in.substr(i + 2, close - i - 2);
+    if (ref.rfind("file:", 0) == 0) {
+      std::ifstream file(ref.substr(5), std::ios::binary);
+      if (ref.size() == 5 || !file) {
+        error = "cannot read the file of ${" + ref + "}";
+        return false;
+      }
+      std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+      while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+      out += text;
+      i = close;
+      continue;
+    }
     if (ref.rfind("env:", 0) == 0) ref = ref.substr(4);
     std::string fallback;
     const size_t dash = ref.find(":-");
@@ -154,7 +171,7 @@ bool valid_id(const std::string& id) {
 }
 
 void load_section(const YAML::Node& root, ComponentKind kind, const Factories& factories,
-                  CollectorConfig& out, Diagnostics& diag) {
+                  CollectorConfig& out, Diagnostics& diag, std::vector<std::string>& warnings) {
   const std::string section(kind_section(kind));
   const YAML::Node node = root[section];
   if (!node.IsDefined() || node.IsNull()) return;
@@ -178,6 +195,13 @@ void load_section(const YAML::Node& root, ComponentKind kind, const Factories& f
       diag.error(path, "unknown " + std::string(kind_name(kind)) + " type \"" + type_of(id) +
                            "\" (built in: " + known + ")");
       continue;
+    }
+    for (std::string_view old : factory->deprecated_aliases()) {
+      if (old == type_of(id)) {
+        warnings.push_back(path + ": \"" + std::string(old) + "\" is a deprecated name of the " +
+                           std::string(kind_name(kind)) + " \"" + std::string(factory->type()) +
+                           "\"; use " + std::string(factory->type()));
+      }
     }
     ComponentEntry entry{id, factory, factory->create_default_config()};
     ConfigReader reader(item.second, path, &diag);
@@ -378,10 +402,38 @@ void load_service(const YAML::Node& root, const std::string& first_file, Collect
   ConfigReader telemetry = service.child("telemetry");
   ConfigReader metrics = telemetry.child("metrics");
   metrics.read_endpoint("address", out.metrics_address);
+  // The Go collector's newer form: readers: [{pull: {exporter: {prometheus: {host, port}}}}].
+  int pull_readers = 0;
+  for (ConfigReader reader : metrics.items("readers")) {
+    if (reader.has("periodic")) {
+      (void)reader.read_node("periodic");
+      reader.error("periodic",
+                   "is not supported yet: weft serves its own metrics for scraping (a pull "
+                   "reader with a prometheus exporter)");
+      continue;
+    }
+    ConfigReader prometheus = reader.child("pull").child("exporter").child("prometheus");
+    std::string host = "localhost";
+    int port = 8888;
+    prometheus.read("host", host);
+    prometheus.read("port", port);
+    if (port < 1 || port > 65535) prometheus.error("port", "must be 1 to 65535");
+    if (++pull_readers > 1) {
+      reader.error("pull", "weft serves its metrics on one endpoint: give one pull reader");
+    }
+    if (metrics.has("address")) {
+      reader.error("pull", "give service.telemetry.metrics.address or readers, not both");
+    }
+    out.metrics_address = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+                          std::to_string(port);
+  }
   read_tls_server(metrics, out.metrics_tls);
   std::string level = "normal";
   metrics.read("level", level);
   if (level == "none") out.metrics_address.clear();
+  if (level != "none" && level != "basic" && level != "normal" && level != "detailed") {
+    metrics.error("level", "must be none, basic, normal or detailed, got \"" + level + "\"");
+  }
   ConfigReader audit = telemetry.child("audit");
   audit.read("path", out.audit_path);
   ConfigReader logs = telemetry.child("logs");
@@ -389,6 +441,10 @@ void load_service(const YAML::Node& root, const std::string& first_file, Collect
   static const std::set<std::string> kLevels = {"debug", "info", "warn", "error"};
   if (kLevels.count(out.log_level) == 0) {
     logs.error("level", "must be one of debug, info, warn, error");
+  }
+  logs.read("encoding", out.log_encoding);
+  if (out.log_encoding != "console" && out.log_encoding != "json") {
+    logs.error("encoding", "must be console or json, got \"" + out.log_encoding + "\"");
   }
   service.read_duration("shutdown_timeout", out.shutdown_timeout);
   load_plugin_packages(service, first_file, out.packages, diag);
@@ -502,6 +558,7 @@ LoadedConfig load_config(const std::vector<std::string>& files, const Factories&
       result.errors.push_back(file + ": " + duplicate);
       continue;
     }
+    node = resolve_merge_keys(node);
     for (const auto& item : node) record_origins(item.second, item.first.Scalar(), file, origins);
     root = merge(root, node);
   }
@@ -519,7 +576,7 @@ LoadedConfig load_config(const std::vector<std::string>& files, const Factories&
   for (ComponentKind kind :
        {ComponentKind::kReceiver, ComponentKind::kProcessor, ComponentKind::kExporter,
         ComponentKind::kExtension, ComponentKind::kConnector}) {
-    load_section(root, kind, factories, config, diag);
+    load_section(root, kind, factories, config, diag, result.warnings);
   }
   load_service(root, files.empty() ? "" : files.front(), config, diag);
   // Plugins load their packages through the process's store (at start and in the deep check).

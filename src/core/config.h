@@ -42,7 +42,8 @@ struct CollectorConfig {
   std::string metrics_address = "localhost:8888";  // empty: no self-metrics endpoint
   TlsSettings metrics_tls;  // service.telemetry.metrics.tls (weft's own): HTTPS for it
   std::string log_level = "info";
-  std::string audit_path;  // empty: audit events only in the log
+  std::string log_encoding = "console";  // or json: one JSON object per line
+  std::string audit_path;                // empty: audit events only in the log
   std::chrono::nanoseconds shutdown_timeout = std::chrono::seconds(20);
   pkg::PackageSettings packages;  // service.plugins
 
@@ -54,6 +55,8 @@ struct LoadedConfig {
   std::optional<CollectorConfig> config;
   // "FILE: PATH: MESSAGE", one per problem; empty when config is set.
   std::vector<std::string> errors;
+  // "PATH: MESSAGE": what loads but should change (a deprecated component name).
+  std::vector<std::string> warnings;
 };
 
 // Reads the files, merges them in order (maps deep-merged, later values win),

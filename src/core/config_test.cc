@@ -261,6 +261,131 @@ service:
   EXPECT_EQ(batch(*loaded.config, "batch").send_batch_size, 321u);
 }
 
+TEST_F(ConfigTest, ExpandsFileReferences) {
+  const std::string endpoint = write("endpoint.txt", "127.0.0.3:4317\n\n");
+  LoadedConfig loaded = load({write("file.yaml", R"(
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: ${file:)" + endpoint + R"(}
+      http:
+        traces_url_path: /pre/${file:)" + endpoint + R"(}/post
+exporters:
+  debug:
+service:
+  pipelines:
+    traces: {receivers: [otlp], exporters: [debug]}
+)")});
+  ASSERT_TRUE(loaded.config.has_value()) << dump(loaded.errors);
+  EXPECT_EQ(otlp(*loaded.config).grpc.endpoint, "127.0.0.3:4317");
+  EXPECT_EQ(otlp(*loaded.config).http.traces_url_path, "/pre/127.0.0.3:4317/post");
+
+  LoadedConfig missing = load({write("missing.yaml", R"(
+receivers:
+  otlp: {protocols: {grpc: {endpoint: "${file:/nonexistent/weft/endpoint}"}}}
+exporters: {debug: {}}
+service: {pipelines: {traces: {receivers: [otlp], exporters: [debug]}}}
+)")});
+  ASSERT_FALSE(missing.config.has_value());
+  EXPECT_NE(dump(missing.errors).find("cannot read the file of ${file:/nonexistent/weft/endpoint}"),
+            std::string::npos)
+      << dump(missing.errors);
+}
+
+TEST_F(ConfigTest, AnchorsAndMergeKeys) {
+  LoadedConfig ok = load({write("anchors2.yaml", R"(
+receivers:
+  otlp: {protocols: {grpc: {endpoint: "127.0.0.1:4317"}}}
+processors:
+  batch: &batch_defaults
+    send_batch_size: 77
+    timeout: 3s
+  batch/2:
+    <<: [*batch_defaults, {send_batch_max_size: 500, timeout: 9s}]
+    send_batch_size: 5
+exporters: {debug: {}}
+service:
+  pipelines:
+    traces: &pipeline {receivers: [otlp], processors: [batch, batch/2], exporters: [debug]}
+    logs: *pipeline
+)")});
+  ASSERT_TRUE(ok.config.has_value()) << dump(ok.errors);
+  EXPECT_EQ(batch(*ok.config, "batch").send_batch_size, 77U);
+  EXPECT_EQ(batch(*ok.config, "batch/2").send_batch_size, 5U);  // its own key wins
+  EXPECT_EQ(batch(*ok.config, "batch/2").timeout, 3s);          // the earlier map wins
+  EXPECT_EQ(batch(*ok.config, "batch/2").send_batch_max_size, 500U);
+  EXPECT_EQ(ok.config->pipelines.size(), 2U);
+}
+
+TEST_F(ConfigTest, TelemetryReadersAndLogEncoding) {
+  const std::string pipelines = R"(
+receivers: {otlp: {protocols: {grpc: {endpoint: "127.0.0.1:4317"}}}}
+exporters: {debug: {}}
+)";
+  LoadedConfig loaded = load({write("readers.yaml", pipelines + R"(
+service:
+  telemetry:
+    metrics:
+      level: detailed
+      readers:
+        - pull: {exporter: {prometheus: {host: 0.0.0.0, port: 9777}}}
+    logs: {level: warn, encoding: json}
+  pipelines: {traces: {receivers: [otlp], exporters: [debug]}}
+)")});
+  ASSERT_TRUE(loaded.config.has_value()) << dump(loaded.errors);
+  EXPECT_EQ(loaded.config->metrics_address, "0.0.0.0:9777");
+  EXPECT_EQ(loaded.config->log_encoding, "json");
+
+  LoadedConfig bad = load({write("bad-readers.yaml", pipelines + R"(
+service:
+  telemetry:
+    metrics:
+      level: verbose
+      readers:
+        - periodic: {exporter: {otlp: {endpoint: "http://x:4318"}}}
+    logs: {encoding: logfmt}
+  pipelines: {traces: {receivers: [otlp], exporters: [debug]}}
+)")});
+  ASSERT_FALSE(bad.config.has_value());
+  const std::string errors = dump(bad.errors);
+  EXPECT_NE(errors.find("readers.0.periodic: is not supported yet"), std::string::npos) << errors;
+  EXPECT_NE(errors.find("must be none, basic, normal or detailed"), std::string::npos) << errors;
+  EXPECT_NE(errors.find("must be console or json"), std::string::npos) << errors;
+}
+
+TEST_F(ConfigTest, LoggingIsADeprecatedNameOfDebugWithItsLoglevel) {
+  LoadedConfig loaded = load({write("logging.yaml", R"(
+receivers:
+  otlp: {protocols: {grpc: {endpoint: "127.0.0.1:4317"}}}
+exporters:
+  logging:
+    loglevel: debug
+service:
+  pipelines:
+    traces: {receivers: [otlp], exporters: [logging]}
+)")});
+  ASSERT_TRUE(loaded.config.has_value()) << dump(loaded.errors);
+  EXPECT_EQ(loaded.config->exporters.at("logging").factory->type(), "debug");
+  ASSERT_EQ(loaded.warnings.size(), 1U);
+  EXPECT_NE(loaded.warnings[0].find("exporters.logging: \"logging\" is a deprecated name of the "
+                                    "exporter \"debug\""),
+            std::string::npos)
+      << loaded.warnings[0];
+
+  LoadedConfig both = load({write("both.yaml", R"(
+receivers:
+  otlp: {protocols: {grpc: {endpoint: "127.0.0.1:4317"}}}
+exporters:
+  logging: {loglevel: trace}
+service:
+  pipelines:
+    traces: {receivers: [otlp], exporters: [logging]}
+)")});
+  ASSERT_FALSE(both.config.has_value());
+  EXPECT_NE(dump(both.errors).find("must be debug, info, warn or error"), std::string::npos);
+}
+
 TEST_F(ConfigTest, UnsetVariableWithoutDefaultIsEmpty) {
   ::unsetenv("WEFT_CFG_TEST_UNSET");
   // An empty endpoint from an unset variable is then caught by validation.

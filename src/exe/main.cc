@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <condition_variable>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -34,11 +36,66 @@ void tune_allocator() {
   if (std::getenv("MALLOC_TRIM_THRESHOLD_") == nullptr) mallopt(M_TRIM_THRESHOLD, kKeepBytes);
 }
 
-// Loads and checks the configuration; prints every problem. nullopt on failure.
+// service.telemetry.logs.encoding: json: one object per line, {"ts", "level", "logger",
+// "msg"}, as log shippers read them.
+class JsonLogFormatter final : public spdlog::formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    const auto since = msg.time.time_since_epoch();
+    const std::time_t seconds = std::chrono::duration_cast<std::chrono::seconds>(since).count();
+    const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(since).count() % 1000;
+    std::tm tm{};
+    gmtime_r(&seconds, &tm);
+    char ts[40];
+    const size_t n = std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+    std::snprintf(ts + n, sizeof ts - n, ".%03dZ", static_cast<int>(millis));
+    std::string line = std::string("{\"ts\":\"") + ts + "\",\"level\":\"";
+    const auto level = spdlog::level::to_string_view(msg.level);
+    line.append(level.data(), level.size());
+    line += "\",\"logger\":";
+    append_quoted(line, std::string_view(msg.logger_name.data(), msg.logger_name.size()));
+    line += ",\"msg\":";
+    append_quoted(line, std::string_view(msg.payload.data(), msg.payload.size()));
+    line += "}\n";
+    dest.append(line.data(), line.data() + line.size());
+  }
+  [[nodiscard]] std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<JsonLogFormatter>();
+  }
+
+ private:
+  static void append_quoted(std::string& out, std::string_view text) {
+    out += '"';
+    for (const char c : text) {
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += c;
+      } else if (c == '\n') {
+        out += "\\n";
+      } else if (static_cast<unsigned char>(c) < 0x20) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", c);
+        out += buf;
+      } else {
+        out += c;
+      }
+    }
+    out += '"';
+  }
+};
+
+// Loads and checks the configuration; prints every problem. nullopt on failure. Warnings are
+// printed too, or kept in `warnings` (for the collector's log, in its encoding).
 std::optional<weft::CollectorConfig> load(const std::vector<std::string>& files,
-                                          const weft::Factories& factories, bool deep = false) {
+                                          const weft::Factories& factories, bool deep = false,
+                                          std::vector<std::string>* warnings = nullptr) {
   auto loaded = weft::load_config(files, factories, deep);
   for (const auto& error : loaded.errors) std::cerr << "error: " << error << "\n";
+  if (warnings != nullptr) {
+    *warnings = loaded.warnings;
+  } else {
+    for (const auto& warning : loaded.warnings) std::cerr << "warning: " << warning << "\n";
+  }
   return std::move(loaded.config);
 }
 
@@ -108,10 +165,15 @@ int run(const std::vector<std::string>& files, const weft::Factories& factories)
   // killing the process: the persistent queue refuses upstream and keeps what it holds.
   std::signal(SIGXFSZ, SIG_IGN);
 
-  auto config = load(files, factories);
+  std::vector<std::string> warnings;
+  auto config = load(files, factories, false, &warnings);
   if (!config) return 1;
   auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
-  sink->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ [%n] %v");
+  if (config->log_encoding == "json") {
+    sink->set_formatter(std::make_unique<JsonLogFormatter>());
+  } else {
+    sink->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ [%n] %v");
+  }
   protobuf_logger() = std::make_shared<spdlog::logger>("protobuf", sink);
   google::protobuf::SetLogHandler(&log_protobuf);
   auto log = std::make_shared<spdlog::logger>("weft", sink);
@@ -119,6 +181,7 @@ int run(const std::vector<std::string>& files, const weft::Factories& factories)
   watch_signals(signals, requests, config->shutdown_timeout, log);
   weft::Service service(std::move(*config), sink);
   log->info("weft {} starting", WEFT_VERSION);
+  for (const auto& warning : warnings) log->warn("{}", warning);
   if (weft::Status s = service.start(); !s.is_ok()) {
     log->error("cannot start: {}", s.message());
     service.shutdown();
@@ -355,6 +418,8 @@ int main(int argc, char** argv) {
           std::cout << weft::kind_name(kind) << " " << f->type() << " (" << f->implementation()
                     << ")";
           for (std::string_view alias : f->aliases()) std::cout << " also: " << alias;
+          for (std::string_view alias : f->deprecated_aliases())
+            std::cout << " also (deprecated): " << alias;
           std::cout << "\n";
           continue;
         }
@@ -365,6 +430,8 @@ int main(int argc, char** argv) {
         if (kind == weft::ComponentKind::kExtension) signals = "-";
         std::string names = "`" + std::string(f->type()) + "`";
         for (std::string_view alias : f->aliases()) names += ", `" + std::string(alias) + "`";
+        for (std::string_view alias : f->deprecated_aliases())
+          names += ", `" + std::string(alias) + "` (deprecated)";
         std::cout << "| " << weft::kind_name(kind) << " | " << names << " | " << signals << " | "
                   << f->implementation() << " |\n";
       }

@@ -185,6 +185,38 @@ void write(std::string& out, const YAML::Node& node) {
 
 }  // namespace
 
+YAML::Node resolve_merge_keys(const YAML::Node& node) {
+  if (node.IsSequence()) {
+    YAML::Node out(YAML::NodeType::Sequence);
+    for (const auto& item : node) out.push_back(resolve_merge_keys(item));
+    return out;
+  }
+  if (!node.IsMap()) return YAML::Clone(node);
+  YAML::Node out(YAML::NodeType::Map);
+  std::vector<YAML::Node> merged;
+  for (const auto& item : node) {
+    if (item.first.IsScalar() && item.first.Scalar() == "<<" && item.first.Tag() != "!") {
+      if (item.second.IsSequence()) {
+        for (const auto& m : item.second) merged.push_back(m);
+      } else {
+        merged.push_back(item.second);
+      }
+      continue;
+    }
+    out.force_insert(YAML::Clone(item.first), resolve_merge_keys(item.second));
+  }
+  for (const auto& m : merged) {
+    const YAML::Node resolved = resolve_merge_keys(m);
+    if (!resolved.IsMap()) continue;
+    for (const auto& item : resolved) {
+      const YAML::Node& view = out;
+      if (item.first.IsScalar() && view[item.first.Scalar()].IsDefined()) continue;
+      out.force_insert(item.first, item.second);
+    }
+  }
+  return out;
+}
+
 std::string duplicate_key(const YAML::Node& node) {
   // Iterative, so that a deeply nested document cannot exhaust the stack.
   // Aliases make a tree out of a small text that is exponentially large ("billion laughs"):

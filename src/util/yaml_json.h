@@ -18,6 +18,12 @@ std::string yaml_to_json(const YAML::Node& node);
 // The first key that a map of the tree has twice, as "line N: key \"k\" is already defined"
 // (the Go collector refuses such documents too), or a tree that aliases expand past a
 // million values; empty if there is neither. The config loader refuses both.
+// YAML merge keys (`<<: *defaults`, `<<: [*a, *b]`, as the Go collector's configurations use
+// them): each merged map's entries are copied into the map that names them, the map's own
+// keys winning, and of several merged maps the earlier. Returns a copy: the anchored maps
+// stay as they are wherever else they are used.
+YAML::Node resolve_merge_keys(const YAML::Node& node);
+
 std::string duplicate_key(const YAML::Node& node);
 
 // One plain scalar as yaml_to_json writes it.

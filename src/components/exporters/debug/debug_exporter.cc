@@ -80,6 +80,10 @@ class Factory final : public FactoryFor<Config> {
  public:
   [[nodiscard]] ComponentKind kind() const override { return ComponentKind::kExporter; }
   [[nodiscard]] std::string_view type() const override { return "debug"; }
+  // The Go collector's `logging` exporter, removed in its v0.111.0 for `debug`.
+  [[nodiscard]] std::vector<std::string_view> deprecated_aliases() const override {
+    return {"logging"};
+  }
 
   std::unique_ptr<Exporter> create_exporter(const ComponentContext& ctx,
                                             const ComponentConfig& config) const override {
@@ -89,6 +93,23 @@ class Factory final : public FactoryFor<Config> {
 
  protected:
   void load(ConfigReader& reader, Config& config) const override {
+    // `logging`'s loglevel, as that exporter read it: debug printed every item.
+    if (reader.has("loglevel")) {
+      if (reader.has("verbosity")) {
+        reader.error("loglevel", "give verbosity or loglevel (the logging exporter's), not both");
+      }
+      std::string level;
+      reader.read("loglevel", level);
+      if (level == "debug") {
+        config.verbosity = "detailed";
+      } else if (level == "info") {
+        config.verbosity = "normal";
+      } else if (level == "warn" || level == "error") {
+        config.verbosity = "basic";
+      } else {
+        reader.error("loglevel", "must be debug, info, warn or error, got \"" + level + "\"");
+      }
+    }
     reader.read("verbosity", config.verbosity);
     config.exporter.load(reader);
     if (config.verbosity != "basic" && config.verbosity != "normal" &&
