@@ -6,6 +6,7 @@ exporter) and `service.telemetry.logs.encoding: json`, in one configuration that
 from __future__ import annotations
 
 import json
+import os
 
 import requests
 
@@ -19,6 +20,10 @@ receivers:
       http:
         endpoint: ${{file:{endpoint_file}}}
 processors:
+  memory_limiter:
+    check_interval: 1s
+    limit_percentage: 50
+    spike_limit_percentage: 10
   batch: &batching
     send_batch_size: 64
     timeout: 200ms
@@ -50,7 +55,7 @@ service:
   pipelines:
     logs: &pipeline
       receivers: [otlp]
-      processors: [batch]
+      processors: [memory_limiter, batch]
       exporters: [logging, file]
     logs/big:
       <<: *pipeline
@@ -96,5 +101,21 @@ def test_a_go_collector_style_configuration_runs(weft_bin, tmp_path):
     assert all({"ts", "level", "logger", "msg"} <= set(r) for r in records)
     assert any(r["level"] == "warning" and '"logging" is a deprecated name of the exporter "debug"'
                in r["msg"] for r in records), lines
+    # limit_percentage: a share of the cgroup's limit, or of the machine's memory.
+    available = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    for f in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            value = open(f).read().strip()
+        except OSError:
+            continue
+        if value != "max" and int(value) < min(available, 1 << 60):
+            available = int(value)
+            break
+    limit = (available // 100 * 50) >> 20
+    spike = (available // 100 * 10) >> 20
+    assert any(r["logger"] == "processor/memory_limiter" and
+               r["msg"].startswith(f"limit {limit} MiB, refusing above {limit - spike} MiB: 50% of "
+                                   f"{available >> 20} MiB") for r in records), \
+        [r["msg"] for r in records if "limit" in r["msg"]]
     # loglevel: debug is verbosity detailed: the record itself is in the log, quotes intact.
     assert any('a \\"quoted\\" line' in r["msg"] or 'a "quoted" line' in r["msg"] for r in records)

@@ -1,10 +1,18 @@
+#include "components/processors/memory_limiter/memory_limiter.h"
+
 #include <malloc.h>
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <atomic>
 #include <condition_variable>
+#include <cstdlib>
+#include <fstream>
 #include <mutex>
+#include <string>
 #include <thread>
+#include <utility>
 
 #include "telemetry/process.h"
 #include "weft/config_reader.h"
@@ -18,7 +26,34 @@ struct Config : ComponentConfig {
   std::chrono::nanoseconds check_interval{0};
   uint64_t limit_mib = 0;
   uint64_t spike_limit_mib = 0;  // 0: 20% of limit_mib
+  // Of the memory available (the cgroup's limit, else the machine's), instead of *_mib.
+  uint64_t limit_percentage = 0;
+  uint64_t spike_limit_percentage = 0;
+  std::string limit_source;  // how limit_mib was found, for the start-up log
 };
+
+// The cgroup's memory limit in a file ("max", or bytes); 0 when none is set.
+uint64_t cgroup_limit(const std::string& path) {
+  std::ifstream in(path);
+  std::string value;
+  if (!(in >> value) || value == "max") return 0;
+  const uint64_t bytes = std::strtoull(value.c_str(), nullptr, 10);
+  return bytes >= (1ULL << 60) ? 0 : bytes;  // cgroup v1's "unlimited" is near 2^63
+}
+
+}  // namespace
+
+std::pair<uint64_t, std::string> available_memory(const std::string& cgroup_root) {
+  const uint64_t physical = static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) *
+                            static_cast<uint64_t>(sysconf(_SC_PAGE_SIZE));
+  for (const char* file : {"/memory.max", "/memory/memory.limit_in_bytes"}) {
+    const uint64_t limit = cgroup_limit(cgroup_root + file);
+    if (limit != 0 && limit < physical) return {limit, "the cgroup's " + cgroup_root + file};
+  }
+  return {physical, "the machine's memory"};
+}
+
+namespace {
 
 // Refuses data with a retryable error while the process's resident memory is
 // above limit_mib - spike_limit_mib, sampled every check_interval. Above the
@@ -38,6 +73,8 @@ class MemoryLimiter final : public Processor {
   ~MemoryLimiter() override { shutdown(std::chrono::steady_clock::now()); }
 
   Status start() override {
+    ctx_.logger->info("limit {} MiB, refusing above {} MiB{}", hard_limit_ >> 20, soft_limit_ >> 20,
+                      config_.limit_source.empty() ? "" : ": " + config_.limit_source);
     check();
     std::lock_guard lock(mu_);
     if (!thread_.joinable() && !stopping_) thread_ = std::thread([this] { run(); });
@@ -116,8 +153,31 @@ class Factory final : public FactoryFor<Config> {
     reader.read_duration("check_interval", config.check_interval);
     reader.read("limit_mib", config.limit_mib);
     reader.read("spike_limit_mib", config.spike_limit_mib);
+    reader.read("limit_percentage", config.limit_percentage);
+    reader.read("spike_limit_percentage", config.spike_limit_percentage);
     if (config.check_interval.count() <= 0) {
       reader.error("check_interval", "must be set to a duration greater than 0");
+    }
+    if (config.limit_percentage != 0 || config.spike_limit_percentage != 0) {
+      if (config.limit_mib != 0 || config.spike_limit_mib != 0) {
+        reader.error("limit_percentage", "give limit_mib or limit_percentage, not both");
+        return;
+      }
+      if (config.limit_percentage == 0 || config.limit_percentage > 100) {
+        reader.error("limit_percentage", "must be 1 to 100");
+        return;
+      }
+      if (config.spike_limit_percentage >= config.limit_percentage) {
+        reader.error("spike_limit_percentage", "must be less than limit_percentage");
+        return;
+      }
+      const auto [bytes, source] = available_memory("/sys/fs/cgroup");
+      config.limit_mib = (bytes / 100 * config.limit_percentage) >> 20;
+      config.spike_limit_mib = (bytes / 100 * config.spike_limit_percentage) >> 20;
+      config.limit_source = std::to_string(config.limit_percentage) + "% of " +
+                            std::to_string(bytes >> 20) + " MiB (" + source + ")";
+      if (config.limit_mib == 0) reader.error("limit_percentage", "leaves less than 1 MiB");
+      return;
     }
     if (config.limit_mib == 0) reader.error("limit_mib", "must be set to more than 0");
     if (config.limit_mib != 0 && config.spike_limit_mib >= config.limit_mib) {
