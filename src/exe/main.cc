@@ -20,6 +20,7 @@
 #include "exe/components.h"
 #include "tools/package_tool.h"
 #include "tools/plugin_tool.h"
+#include "util/yaml_json.h"
 
 namespace {
 
@@ -52,35 +53,15 @@ class JsonLogFormatter final : public spdlog::formatter {
     std::string line = std::string("{\"ts\":\"") + ts + "\",\"level\":\"";
     const auto level = spdlog::level::to_string_view(msg.level);
     line.append(level.data(), level.size());
-    line += "\",\"logger\":";
-    append_quoted(line, std::string_view(msg.logger_name.data(), msg.logger_name.size()));
-    line += ",\"msg\":";
-    append_quoted(line, std::string_view(msg.payload.data(), msg.payload.size()));
+    line += "\",\"logger\":" +
+            weft::json_quote(std::string_view(msg.logger_name.data(), msg.logger_name.size()));
+    line +=
+        ",\"msg\":" + weft::json_quote(std::string_view(msg.payload.data(), msg.payload.size()));
     line += "}\n";
     dest.append(line.data(), line.data() + line.size());
   }
   [[nodiscard]] std::unique_ptr<spdlog::formatter> clone() const override {
     return std::make_unique<JsonLogFormatter>();
-  }
-
- private:
-  static void append_quoted(std::string& out, std::string_view text) {
-    out += '"';
-    for (const char c : text) {
-      if (c == '"' || c == '\\') {
-        out += '\\';
-        out += c;
-      } else if (c == '\n') {
-        out += "\\n";
-      } else if (static_cast<unsigned char>(c) < 0x20) {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "\\u%04x", c);
-        out += buf;
-      } else {
-        out += c;
-      }
-    }
-    out += '"';
   }
 };
 

@@ -6,16 +6,17 @@
 #include <string_view>
 #include <vector>
 
+#include "util/yaml_json.h"
 #include "weft/result.h"
 
-// The JSON the package formats need: a quoted string for the writers (which write fields
+// The JSON the package formats need: json_quote for the writers (which write fields
 // in a fixed order, so the same package gives the same bytes and digest) and a parse into a
 // protobuf Struct for the readers.
 namespace weft::pkg {
 
 using JsonObject = google::protobuf::Struct;
 
-std::string json_quote(std::string_view text);
+using weft::json_quote;  // util/yaml_json.h: a JSON string literal (bad UTF-8 replaced)
 // `what` names the document in the error ("the manifest of oci://...").
 Result<JsonObject> parse_json(std::string_view text, const std::string& what);
 
