@@ -111,4 +111,21 @@ build_peer() {
 build_peer jaeger v1.76.0 github.com/jaegertracing/jaeger/cmd/jaeger
 build_peer victoria-logs v1.52.1 github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs
 
+# --- data: a real IP-to-country MaxMind DB (from npm), for the geoip tests -------------------
+GEO_DB_PACKAGE="@ip-location-db/geo-whois-asn-country-mmdb"
+GEO_DB_VERSION="${GEO_DB_VERSION:-2.3.2026061719}"
+geo_dir="$WEFT_CACHE/data/geo-whois-asn-country-$GEO_DB_VERSION"
+if [[ -f "$geo_dir/geo-whois-asn-country.mmdb" ]]; then
+  log "ip-location-db $GEO_DB_VERSION present"
+else
+  command -v npm >/dev/null || { log "npm not found; cannot fetch $GEO_DB_PACKAGE"; exit 1; }
+  log "fetching $GEO_DB_PACKAGE $GEO_DB_VERSION"
+  tmp="$(mktemp -d)"
+  (cd "$tmp" && npm pack --silent "$GEO_DB_PACKAGE@$GEO_DB_VERSION" >/dev/null &&
+    tar xzf ./*.tgz)
+  mkdir -p "$geo_dir"
+  mv "$tmp/package/geo-whois-asn-country.mmdb" "$tmp/package/NRO_LICENSE" "$geo_dir/"
+  rm -rf "$tmp"
+fi
+
 log "done: WEFT_BIN=... $VENV/bin/python -m pytest $ROOT/test/e2e"

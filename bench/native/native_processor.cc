@@ -63,6 +63,12 @@ const weft_native_host kHost = {
     [](int32_t signal, const void* p, int32_t n) {
       return current ? current->emit(signal, view(p, n)) : kAbiInvalid;
     },
+    [](const void* table, int32_t table_len, const void* key, int32_t key_len, void* out,
+       int32_t cap) {
+      std::string fields;
+      return copy_out(current->lookup(view(table, table_len), view(key, key_len), fields), fields,
+                      out, cap);
+    },
 };
 
 using ProcessFn = int32_t (*)(uintptr_t, int32_t);

@@ -303,6 +303,50 @@ void check_connector_cycles(const CollectorConfig& config, Diagnostics& diag) {
   }
 }
 
+// service.tables: lookup tables for weft.lookup (docs/tables.md).
+void load_tables(ConfigReader service, std::vector<lookup::TableSpec>& out, Diagnostics& diag) {
+  if (!service.has("tables")) return;
+  const YAML::Node tables = service.read_node("tables");
+  if (!tables.IsMap()) {
+    service.error("tables", "must map table names to their settings");
+    return;
+  }
+  for (const auto& item : tables) {
+    lookup::TableSpec spec;
+    spec.name = item.first.Scalar();
+    ConfigReader t(item.second, service.path_of("tables") + "." + spec.name, &diag);
+    t.read("path", spec.path);
+    std::string format;
+    t.read("format", format);
+    t.read("key", spec.key);
+    std::chrono::nanoseconds interval = spec.watch_interval;
+    t.read_duration("watch_interval", interval);
+    spec.watch_interval = std::chrono::duration_cast<std::chrono::milliseconds>(interval);
+    t.report_unknown_keys();
+    if (spec.path.empty()) {
+      t.error("path", "must name the table's file (.csv, .json or .mmdb)");
+      continue;
+    }
+    if (format == "csv") {
+      spec.format = lookup::Format::kCsv;
+    } else if (format == "json") {
+      spec.format = lookup::Format::kJson;
+    } else if (format == "mmdb") {
+      spec.format = lookup::Format::kMmdb;
+    } else if (!format.empty()) {
+      t.error("format", "must be csv, json or mmdb, got \"" + format + "\"");
+    } else if (!lookup::format_from_path(spec.path, spec.format)) {
+      t.error("format", "must be given: the file name does not end in .csv, .json or .mmdb");
+    }
+    if (!spec.key.empty() && spec.format != lookup::Format::kCsv) {
+      t.error("key",
+              "is for csv tables (json tables are keyed by their members' names, mmdb by "
+              "address)");
+    }
+    out.push_back(std::move(spec));
+  }
+}
+
 // service.plugins: where packages come from and whom to trust (docs/packages.md).
 void load_plugin_packages(ConfigReader service, const std::string& first_file,
                           pkg::PackageSettings& out, Diagnostics& diag) {
@@ -448,6 +492,7 @@ void load_service(const YAML::Node& root, const std::string& first_file, Collect
   }
   service.read_duration("shutdown_timeout", out.shutdown_timeout);
   load_plugin_packages(service, first_file, out.packages, diag);
+  load_tables(service, out.tables, diag);
 
   const YAML::Node pipelines = root["service"]["pipelines"];
   service.read_node("pipelines");
@@ -581,6 +626,12 @@ LoadedConfig load_config(const std::vector<std::string>& files, const Factories&
   load_service(root, files.empty() ? "" : files.front(), config, diag);
   // Plugins load their packages through the process's store (at start and in the deep check).
   if (diag.ok()) pkg::configure_packages(config.packages);
+  // Tables load here, so a malformed file is refused at start and by `weft validate`.
+  if (diag.ok()) {
+    if (Status s = lookup::tables().configure(config.tables); !s.is_ok()) {
+      diag.error("service.tables", s.message());
+    }
+  }
   if (deep_check && diag.ok()) deep_check_components(config, diag);
 
   for (const auto& [path, message] : diag.errors()) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "lookup/tables.h"
 #include "pkg/store.h"
 #include "weft/factory.h"
 #include "weft/tls.h"
@@ -45,7 +46,8 @@ struct CollectorConfig {
   std::string log_encoding = "console";  // or json: one JSON object per line
   std::string audit_path;                // empty: audit events only in the log
   std::chrono::nanoseconds shutdown_timeout = std::chrono::seconds(20);
-  pkg::PackageSettings packages;  // service.plugins
+  pkg::PackageSettings packages;          // service.plugins
+  std::vector<lookup::TableSpec> tables;  // service.tables
 
   [[nodiscard]] std::map<std::string, ComponentEntry>& section(ComponentKind kind);
   [[nodiscard]] const std::map<std::string, ComponentEntry>& section(ComponentKind kind) const;

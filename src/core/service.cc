@@ -132,6 +132,8 @@ Status Service::start() {
   auto fail = [this](const std::string& what, const Status& s) {
     return Status::permanent(what + ": " + s.message());
   };
+  // The tables (loaded with the config) are watched from here on, and their lookups counted.
+  lookup::tables().start(&registry_, logger_);
   for (auto& ext : extensions_) {
     if (Status s = ext->start(); !s.is_ok()) return fail("extension failed to start", s);
   }
@@ -246,6 +248,7 @@ void Service::shutdown() {
   for (auto& [id, exporter] : exporters_) exporter->shutdown(deadline);
   if (metrics_server_) metrics_server_->stop();
   for (auto& ext : extensions_) ext->shutdown(deadline);
+  lookup::tables().stop();
   logger_->info("shutdown complete");
 }
 

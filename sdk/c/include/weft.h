@@ -273,6 +273,29 @@ int weft_kv_set(const char* key, const void* value, size_t len);
 int weft_kv_delete(const char* key);
 int weft_env_get(const char* name, char* out, size_t cap);
 
+/* ---- lookup tables (ABI 1.3) ----------------------------------------------------------------
+ * A row of a table the operator declared in service.tables and granted in
+ * permissions.tables (docs/tables.md). Within one call a plugin always sees one version of a
+ * table. A weft_row is reused from lookup to lookup (initialise it with WEFT_ROW_INIT, free it
+ * with weft_row_free); its fields point into it until the next lookup. */
+typedef struct {
+  const uint8_t* data;
+  size_t len;
+  uint8_t inline_buf[512];
+  uint8_t* heap;
+  size_t heap_cap;
+} weft_row;
+#define WEFT_ROW_INIT \
+  { NULL, 0, {0}, NULL, 0 }
+/* 0 and the row if the key has one; -1 if not; -3 if the table is not granted (or not
+ * declared); -4 out of memory. */
+int weft_lookup(const char* table, const void* key, size_t key_len, weft_row* row);
+/* Iterates the row's fields (name and value, both text): *it starts at 0; 0 at the end. */
+int weft_row_next(const weft_row* row, size_t* it, weft_bytes* name, weft_bytes* value);
+/* The value of field `name`; 1 if the row has it. */
+int weft_row_get(const weft_row* row, const char* name, weft_bytes* value);
+void weft_row_free(weft_row* row);
+
 /* ---- exporters: outbound HTTP ------------------------------------------------------------
  * A wasm exporter's plugin sends each batch with weft_http_request; weft makes the request
  * (connections, TLS, the configured compression, headers and auth) within what is left of

@@ -44,6 +44,9 @@ WEFT_IMPORT("request_info") int32_t weft_host_request_info(int32_t which, void* 
 WEFT_IMPORT("request_header")
 int32_t weft_host_request_header(const void* name, int32_t name_len, void* out, int32_t cap);
 WEFT_IMPORT("respond") int32_t weft_host_respond(int32_t status, const void* body, int32_t len);
+WEFT_IMPORT("lookup")
+int32_t weft_host_lookup(const void* table, int32_t table_len, const void* key, int32_t key_len,
+                         void* out, int32_t cap);
 
 #if defined(WEFT_NATIVE_PLUGIN)
 /* A native build for the benchmarks' baseline: the host calls go through weft's table. */
@@ -79,6 +82,10 @@ int32_t weft_host_kv_delete(const void* key, int32_t key_len) {
 }
 int32_t weft_host_env_get(const void* name, int32_t name_len, void* out, int32_t cap) {
   return host.env_get(name, name_len, out, cap);
+}
+int32_t weft_host_lookup(const void* table, int32_t table_len, const void* key, int32_t key_len,
+                         void* out, int32_t cap) {
+  return host.lookup(table, table_len, key, key_len, out, cap);
 }
 int32_t weft_host_result_drop_all(void) {
   return host.result_drop_all();
@@ -594,6 +601,70 @@ int weft_env_get(const char* name, char* out, size_t cap) {
   int rc = weft_host_env_get(name, (int32_t)strlen(name), out, cap > 0 ? (int32_t)cap - 1 : 0);
   if (rc >= 0 && cap > 0) out[(size_t)rc < cap - 1 ? (size_t)rc : cap - 1] = 0;
   return rc;
+}
+
+/* ---- lookup tables --------------------------------------------------------------------------- */
+
+int weft_lookup(const char* table, const void* key, size_t key_len, weft_row* row) {
+  row->data = row->inline_buf;
+  row->len = 0;
+  int32_t rc = weft_host_lookup(table, (int32_t)strlen(table), key, (int32_t)key_len,
+                                row->inline_buf, (int32_t)sizeof(row->inline_buf));
+  if (rc < 0) return rc;
+  if ((size_t)rc > sizeof(row->inline_buf)) {
+    if (row->heap_cap < (size_t)rc) {
+      uint8_t* grown = (uint8_t*)realloc(row->heap, (size_t)rc);
+      if (grown == NULL) return -4;
+      row->heap = grown;
+      row->heap_cap = (size_t)rc;
+    }
+    rc = weft_host_lookup(table, (int32_t)strlen(table), key, (int32_t)key_len, row->heap,
+                          (int32_t)row->heap_cap);
+    if (rc < 0) return rc;
+    if ((size_t)rc > row->heap_cap) return -4; /* the table changed size between the calls */
+    row->data = row->heap;
+  }
+  row->len = (size_t)rc;
+  return 0;
+}
+
+static int weft__u32(const uint8_t* p, const uint8_t* end, uint32_t* out) {
+  if (end - p < 4) return 0;
+  *out = (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+  return 1;
+}
+
+int weft_row_next(const weft_row* row, size_t* it, weft_bytes* name, weft_bytes* value) {
+  const uint8_t* p = row->data + *it;
+  const uint8_t* end = row->data + row->len;
+  uint32_t n = 0, v = 0;
+  if (!weft__u32(p, end, &n) || (size_t)(end - p - 4) < n) return 0;
+  name->data = p + 4;
+  name->len = n;
+  p += 4 + n;
+  if (!weft__u32(p, end, &v) || (size_t)(end - p - 4) < v) return 0;
+  value->data = p + 4;
+  value->len = v;
+  p += 4 + v;
+  *it = (size_t)(p - row->data);
+  return 1;
+}
+
+int weft_row_get(const weft_row* row, const char* name, weft_bytes* value) {
+  size_t it = 0;
+  weft_bytes n;
+  while (weft_row_next(row, &it, &n, value)) {
+    if (weft_bytes_eq(n, name)) return 1;
+  }
+  return 0;
+}
+
+void weft_row_free(weft_row* row) {
+  free(row->heap);
+  row->heap = NULL;
+  row->heap_cap = 0;
+  row->data = row->inline_buf;
+  row->len = 0;
 }
 
 /* ---- exporters ------------------------------------------------------------------------------ */

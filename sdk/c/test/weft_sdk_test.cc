@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "lookup/tables.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
@@ -104,6 +105,20 @@ int32_t weft_host_request_header(const void*, int32_t, void*, int32_t) {
 }
 int32_t weft_host_respond(int32_t status, const void*, int32_t) {
   return status >= 200 && status < 600 ? 0 : -2;
+}
+// Table "teams": key "checkout" has two short fields, "big" one of 2,000 bytes.
+int32_t weft_host_lookup(const void* table, int32_t table_len, const void* key, int32_t key_len,
+                         void* out, int32_t cap) {
+  const std::string t(static_cast<const char*>(table), static_cast<size_t>(table_len));
+  const std::string k(static_cast<const char*>(key), static_cast<size_t>(key_len));
+  if (t != "teams") return -3;
+  if (k == "checkout") {
+    return copy_to(weft::lookup::encode_fields({{"team", "payments"}, {"tier", "1"}}), out, cap);
+  }
+  if (k == "big") {
+    return copy_to(weft::lookup::encode_fields({{"notes", std::string(2000, 'x')}}), out, cap);
+  }
+  return -1;
 }
 int weft__configure(const char*, size_t) {
   return 0;
@@ -336,4 +351,27 @@ TEST(CSdkTest, HttpRequestAndResponseHelpers) {
   weft_export_rejected(3);
   EXPECT_EQ(g_retry_after, 1500);
   EXPECT_EQ(g_rejected, 3);
+}
+
+TEST(SdkLookup, ReadsRowsSmallAndLargeAndReportsMissesAndDenials) {
+  weft_row row = WEFT_ROW_INIT;
+  ASSERT_EQ(weft_lookup("teams", "checkout", 8, &row), 0);
+  weft_bytes value;
+  ASSERT_EQ(weft_row_get(&row, "team", &value), 1);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(value.data), value.len), "payments");
+  ASSERT_EQ(weft_row_get(&row, "tier", &value), 1);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(value.data), value.len), "1");
+  EXPECT_EQ(weft_row_get(&row, "owner", &value), 0);
+  size_t it = 0;
+  weft_bytes name;
+  int fields = 0;
+  while (weft_row_next(&row, &it, &name, &value) != 0) ++fields;
+  EXPECT_EQ(fields, 2);
+
+  ASSERT_EQ(weft_lookup("teams", "big", 3, &row), 0);  // past the inline buffer
+  ASSERT_EQ(weft_row_get(&row, "notes", &value), 1);
+  EXPECT_EQ(value.len, 2000u);
+  EXPECT_EQ(weft_lookup("teams", "nobody", 6, &row), -1);
+  EXPECT_EQ(weft_lookup("secrets", "checkout", 8, &row), -3);
+  weft_row_free(&row);
 }

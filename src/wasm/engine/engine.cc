@@ -539,8 +539,8 @@ HostCalls* of(Caller& c) {
 // The lookups by name that copy a value out (kv_get, env_get, ...): the value's size, or the
 // host's negative code (`absent` outside a call).
 template <int32_t (HostCalls::*kLookup)(std::string_view, std::string&), int32_t kAbsent>
-I32 lookup(Caller c, int32_t name_ptr, int32_t name_len, int32_t out_ptr, int32_t out_cap,
-           const char* fn) {
+I32 read_into(Caller c, int32_t name_ptr, int32_t name_len, int32_t out_ptr, int32_t out_cap,
+              const char* fn) {
   auto name = guest_bytes(c, name_ptr, name_len, fn);
   if (!name) return name.err();
   auto* h = of(c);
@@ -591,8 +591,8 @@ I32 metric(Caller c, int32_t kind, int32_t name_ptr, int32_t name_len, double va
 }
 
 I32 kv_get(Caller c, int32_t name_ptr, int32_t name_len, int32_t out_ptr, int32_t out_cap) {
-  return lookup<&HostCalls::kv_get, kAbiNotFound>(c, name_ptr, name_len, out_ptr, out_cap,
-                                                  "kv_get");
+  return read_into<&HostCalls::kv_get, kAbiNotFound>(c, name_ptr, name_len, out_ptr, out_cap,
+                                                     "kv_get");
 }
 
 I32 kv_set(Caller c, int32_t key_ptr, int32_t key_len, int32_t val_ptr, int32_t val_len) {
@@ -612,8 +612,23 @@ I32 kv_delete(Caller c, int32_t key_ptr, int32_t key_len) {
 }
 
 I32 env_get(Caller c, int32_t name_ptr, int32_t name_len, int32_t out_ptr, int32_t out_cap) {
-  return lookup<&HostCalls::env_get, kAbiDenied>(c, name_ptr, name_len, out_ptr, out_cap,
-                                                 "env_get");
+  return read_into<&HostCalls::env_get, kAbiDenied>(c, name_ptr, name_len, out_ptr, out_cap,
+                                                    "env_get");
+}
+
+I32 lookup(Caller c, int32_t table_ptr, int32_t table_len, int32_t key_ptr, int32_t key_len,
+           int32_t out_ptr, int32_t out_cap) {
+  auto table = guest_bytes(c, table_ptr, table_len, "lookup");
+  if (!table) return table.err();
+  auto key = guest_bytes(c, key_ptr, key_len, "lookup");
+  if (!key) return key.err();
+  auto dest = guest_bytes(c, out_ptr, out_cap, "lookup");  // checked whatever the answer
+  if (!dest) return dest.err();
+  auto* h = of(c);
+  std::string fields;
+  const int32_t rc = h != nullptr ? h->lookup(table.ok(), key.ok(), fields) : kAbiDenied;
+  if (rc < 0) return rc;
+  return copy_out(c, fields, out_ptr, out_cap, "lookup");
 }
 
 I32 emit(Caller c, int32_t signal, int32_t ptr, int32_t len) {
@@ -640,8 +655,8 @@ I32 http_request(Caller c, int32_t method_ptr, int32_t method_len, int32_t url_p
 
 I32 http_response_header(Caller c, int32_t name_ptr, int32_t name_len, int32_t out_ptr,
                          int32_t out_cap) {
-  return lookup<&HostCalls::http_response_header, kAbiNotFound>(c, name_ptr, name_len, out_ptr,
-                                                                out_cap, "http_response_header");
+  return read_into<&HostCalls::http_response_header, kAbiNotFound>(c, name_ptr, name_len, out_ptr,
+                                                                   out_cap, "http_response_header");
 }
 
 I32 http_response_body(Caller c, int32_t out_ptr, int32_t out_cap) {
@@ -678,8 +693,8 @@ I32 request_info(Caller c, int32_t which, int32_t out_ptr, int32_t out_cap) {
 }
 
 I32 request_header(Caller c, int32_t name_ptr, int32_t name_len, int32_t out_ptr, int32_t out_cap) {
-  return lookup<&HostCalls::request_header, kAbiNotFound>(c, name_ptr, name_len, out_ptr, out_cap,
-                                                          "request_header");
+  return read_into<&HostCalls::request_header, kAbiNotFound>(c, name_ptr, name_len, out_ptr,
+                                                             out_cap, "request_header");
 }
 
 I32 respond(Caller c, int32_t status, int32_t ptr, int32_t len) {
@@ -728,6 +743,7 @@ I32 result_replace(Caller c, int32_t ptr, int32_t len) {
   X(kv_set, "state: key-value state (limits.state)")                                  \
   X(kv_delete, "state: key-value state (limits.state)")                               \
   X(env_get, "env: reads environment variables (grant them in permissions.env)")      \
+  X(lookup, "tables: reads lookup tables (grant them in permissions.tables)")         \
   X(result_drop_all, "")                                                              \
   X(result_keep, "")                                                                  \
   X(result_edits, "")                                                                 \

@@ -76,6 +76,7 @@ PluginShared::PluginShared(const PluginSettings& settings, const ComponentContex
       config(settings.config_json),
       state_cap(settings.state_bytes),
       env_allowed(settings.env_allowed),
+      tables_allowed(settings.tables_allowed.begin(), settings.tables_allowed.end()),
       emits(settings.emits),
       receives(settings.receives),
       http(settings.http),
@@ -241,6 +242,42 @@ int32_t CallHost::env_get(std::string_view name, std::string& value) {
   if (v == nullptr) return kAbiNotFound;
   value = v;
   return static_cast<int32_t>(value.size());
+}
+
+CallHost::~CallHost() {
+  for (const auto& [name, pinned] : pinned_) {
+    if (pinned.table != nullptr) lookup::tables().count(name, pinned.hits, pinned.misses);
+  }
+}
+
+int32_t CallHost::lookup(std::string_view table, std::string_view key, std::string& fields) {
+  auto pinned = pinned_.find(table);
+  if (pinned == pinned_.end()) {
+    const std::string name(table);
+    Pinned p;
+    if (shared_.tables_allowed.count(name) != 0) p.table = lookup::tables().get(name);
+    if (p.table == nullptr) {
+      shared_.denied->add();
+      shared_.log->warn(
+          "audit: event=permission_denied call=lookup table={} (grant it with "
+          "permissions.tables; it must be declared in service.tables)",
+          name);
+      if (shared_.audit != nullptr) {
+        shared_.audit->record("permission_denied", shared_.id,
+                              {{"call", "lookup"}, {"table", name}});
+      }
+    }
+    pinned = pinned_.emplace(name, std::move(p)).first;
+  }
+  Pinned& p = pinned->second;
+  if (p.table == nullptr) return kAbiDenied;
+  if (!p.table->find(key, fields_)) {
+    ++p.misses;
+    return kAbiNotFound;
+  }
+  ++p.hits;
+  fields = lookup::encode_fields(fields_);
+  return static_cast<int32_t>(fields.size());
 }
 
 int32_t CallHost::emit(int32_t signal, std::string_view request) {

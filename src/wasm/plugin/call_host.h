@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "lookup/tables.h"
 #include "wasm/engine/host_calls.h"
 #include "wasm/plugin/plugin.h"
 #include "weft/audit.h"
@@ -54,6 +55,7 @@ struct PluginShared {
   std::string config;
   uint64_t state_cap = 0;
   std::set<std::string> env_allowed;
+  std::set<std::string, std::less<>> tables_allowed;
   std::optional<Signal> emits;
   std::set<Signal> receives;
   std::shared_ptr<HttpPort> http;
@@ -78,6 +80,9 @@ struct PluginShared {
 class CallHost final : public HostCalls {
  public:
   explicit CallHost(PluginShared& shared) : shared_(shared) {}
+  ~CallHost() override;
+  CallHost(const CallHost&) = delete;
+  CallHost& operator=(const CallHost&) = delete;
 
   void log(int32_t level, std::string_view message) override;
   void set_error(std::string_view message) override;
@@ -89,6 +94,7 @@ class CallHost final : public HostCalls {
   int32_t kv_set(std::string_view key, std::string_view value) override;
   int32_t kv_delete(std::string_view key) override;
   int32_t env_get(std::string_view name, std::string& value) override;
+  int32_t lookup(std::string_view table, std::string_view key, std::string& fields) override;
   int32_t result_drop_all() override;
   int32_t result_keep(std::string_view mask) override;
   int32_t result_edits(std::string_view edits) override;
@@ -132,6 +138,15 @@ class CallHost final : public HostCalls {
  private:
   [[nodiscard]] bool result_set() const { return drop || keep || edits || replace; }
   PluginShared& shared_;
+  // The version of each table this call looked in, kept for the rest of the call: a batch
+  // sees one version of a table even if the file is swapped meanwhile.
+  // Lookups are counted when the call ends (one update per table and call).
+  struct Pinned {
+    std::shared_ptr<const lookup::Table> table;  // null: not granted (refused, logged once)
+    uint64_t hits = 0, misses = 0;
+  };
+  std::map<std::string, Pinned, std::less<>> pinned_;
+  std::vector<lookup::Field> fields_;
 };
 
 }  // namespace weft::wasm

@@ -175,6 +175,12 @@ Result<std::shared_ptr<InstancePool>> Plugin::load_version(const std::string& by
 
 Result<std::shared_ptr<Plugin>> Plugin::load(std::shared_ptr<Engine> engine,
                                              PluginSettings settings, ComponentContext ctx) {
+  for (const auto& table : settings.tables_allowed) {
+    if (!lookup::tables().has(table)) {
+      return Status::invalid_argument("permissions.tables grants table \"" + table +
+                                      "\", which service.tables does not declare");
+    }
+  }
   std::shared_ptr<Plugin> plugin(
       new Plugin(std::move(engine), std::move(settings), std::move(ctx)));
   std::optional<pkg::PluginMeta> meta;

@@ -88,6 +88,7 @@ struct PluginSettings {
   uint32_t metric_series = 1000;
   OnError on_error = OnError::kPass;
   std::set<std::string> env_allowed;
+  std::set<std::string> tables_allowed;            // weft.lookup may read these (service.tables)
   std::set<Signal> signals;                        // the plugin must export process for these
   std::optional<Signal> emits;                     // connectors: the signal weft.emit may produce
   std::set<Signal> receives;                       // receivers: the signals weft.emit may produce

@@ -91,6 +91,9 @@ void load_plugin_settings(ConfigReader& reader, PluginSettings& p,
   std::vector<std::string> env;
   permissions.read("env", env);
   p.env_allowed.insert(env.begin(), env.end());
+  std::vector<std::string> tables;
+  permissions.read("tables", tables);
+  p.tables_allowed.insert(tables.begin(), tables.end());
   if (http_origins != nullptr) {
     permissions.read("http", *http_origins);
   } else if (permissions.has("http")) {
