@@ -69,6 +69,10 @@ const weft_native_host kHost = {
       return copy_out(current->lookup(view(table, table_len), view(key, key_len), fields), fields,
                       out, cap);
     },
+    [](const void* key, int32_t key_len, void* out, int32_t cap) {
+      std::string value;
+      return copy_out(current->client_info(view(key, key_len), value), value, out, cap);
+    },
 };
 
 using ProcessFn = int32_t (*)(uintptr_t, int32_t);

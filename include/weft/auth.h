@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "weft/component.h"
 #include "weft/result.h"
@@ -20,11 +22,35 @@ struct AuthRequest {
   std::string_view transport;  // "grpc" or "http"
   // The first value of a header (gRPC: metadata key), names compared case-insensitively.
   std::function<std::optional<std::string>(std::string_view name)> header;
+  std::string_view peer = {};  // the client's address, "host:port"
+  std::string_view path = {};  // the HTTP path, or the gRPC method ("/pkg.Service/Export")
+  // Every header as (lower-case name, value), for authenticators that read them all.
+  std::function<std::vector<std::pair<std::string, std::string>>()> headers = {};
 };
 
 struct AuthOutcome {
+  // Refusals: no or bad credentials (HTTP 401, gRPC UNAUTHENTICATED), good credentials without
+  // the right (403, PERMISSION_DENIED), or the authenticator could not decide (503, UNAVAILABLE:
+  // the client may retry).
+  enum Code { kUnauthenticated, kPermissionDenied, kUnavailable };
   bool ok = false;
+  Code code = kUnauthenticated;
   std::string reason;  // why not; never contains the credential
+  // What the authenticator says about the client (tenant, subject, ...): the batch's
+  // ClientInfo::auth.
+  std::vector<std::pair<std::string, std::string>> attributes = {};
+
+  static AuthOutcome allow() {
+    AuthOutcome o;
+    o.ok = true;
+    return o;
+  }
+  static AuthOutcome refuse(std::string why, Code code = kUnauthenticated) {
+    AuthOutcome o;
+    o.code = code;
+    o.reason = std::move(why);
+    return o;
+  }
 };
 
 class ServerAuthenticator {

@@ -9,6 +9,7 @@
 #include <google/protobuf/arena.h>
 #include <google/protobuf/message.h>
 
+#include "weft/client.h"
 #include "weft/result.h"
 #include "weft/signal.h"
 
@@ -32,6 +33,7 @@ class Telemetry {
     message_ = std::exchange(other.message_, nullptr);
     wire_stale_ = std::exchange(other.wire_stale_, false);
     decode_failed_ = std::exchange(other.decode_failed_, false);
+    client_ = std::move(other.client_);
     return *this;
   }
   Telemetry(const Telemetry&) = delete;
@@ -60,11 +62,16 @@ class Telemetry {
   // Mutable access; the wire form is rebuilt on the next wire() call.
   google::protobuf::Message& mutable_message();
 
-  // Appends the other request's resources (same signal): concatenation on the wire.
+  // Appends the other request's resources (same signal): concatenation on the wire. The
+  // result keeps this batch's client only if the other came from the same one.
   void append(Telemetry&& other);
   // Splits into requests of at most max_items items (see wire::split).
   [[nodiscard]] std::vector<Telemetry> split(size_t max_items) &&;
   [[nodiscard]] Telemetry clone() const;
+
+  // Who sent the batch (null: nobody said); split and clone keep it.
+  [[nodiscard]] const std::shared_ptr<const ClientInfo>& client() const { return client_; }
+  void set_client(std::shared_ptr<const ClientInfo> client) { client_ = std::move(client); }
 
  private:
   Telemetry(Signal signal, std::string wire, size_t items)
@@ -79,6 +86,7 @@ class Telemetry {
   mutable google::protobuf::Message* message_ = nullptr;  // owned by arena_
   mutable bool wire_stale_ = false;
   mutable bool decode_failed_ = false;
+  std::shared_ptr<const ClientInfo> client_;
 };
 
 // A fresh, empty request message of the signal, owned by the arena.

@@ -85,6 +85,7 @@ void Telemetry::append(Telemetry&& other) {
   sync_wire();
   wire_.append(other.wire());
   items_ += other.item_count();
+  if (client_ != other.client_) client_.reset();
   // The decoded form, if any, no longer matches the wire.
   message_ = nullptr;
   arena_.reset();
@@ -100,13 +101,16 @@ std::vector<Telemetry> Telemetry::split(size_t max_items) && {
   for (auto& chunk : wire::split(signal_, wire_, max_items)) {
     const size_t items = wire::count_valid_items(signal_, chunk);
     out.push_back(Telemetry(signal_, std::move(chunk), items));
+    out.back().client_ = client_;
   }
   return out;
 }
 
 Telemetry Telemetry::clone() const {
   sync_wire();
-  return Telemetry(signal_, wire_, items_);
+  Telemetry copy(signal_, wire_, items_);
+  copy.client_ = client_;
+  return copy;
 }
 
 }  // namespace weft::pdata

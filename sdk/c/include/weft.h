@@ -273,6 +273,11 @@ int weft_kv_set(const char* key, const void* value, size_t len);
 int weft_kv_delete(const char* key);
 int weft_env_get(const char* name, char* out, size_t cap);
 
+/* Who sent the batch (ABI 1.3): "client.address", "auth.<name>" (the receiver's authenticator:
+ * "auth.tenant"), "metadata.<name>" (a request header, with the receiver's include_metadata).
+ * NUL-terminated in out; -1 if the batch has none, else the value's length. */
+int weft_client_info(const char* key, char* out, size_t cap);
+
 /* ---- lookup tables (ABI 1.3) ----------------------------------------------------------------
  * A row of a table the operator declared in service.tables and granted in
  * permissions.tables (docs/tables.md). Within one call a plugin always sees one version of a

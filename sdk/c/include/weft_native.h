@@ -31,6 +31,7 @@ typedef struct weft_native_host {
   int32_t (*emit)(int32_t signal, const void* ptr, int32_t len);
   int32_t (*lookup)(const void* table, int32_t table_len, const void* key, int32_t key_len,
                     void* out, int32_t cap);
+  int32_t (*client_info)(const void* key, int32_t key_len, void* out, int32_t cap);
 } weft_native_host;
 
 /* Exported by a native plugin; returns the ABI version it speaks. */

@@ -44,6 +44,8 @@ WEFT_IMPORT("request_info") int32_t weft_host_request_info(int32_t which, void* 
 WEFT_IMPORT("request_header")
 int32_t weft_host_request_header(const void* name, int32_t name_len, void* out, int32_t cap);
 WEFT_IMPORT("respond") int32_t weft_host_respond(int32_t status, const void* body, int32_t len);
+WEFT_IMPORT("client_info")
+int32_t weft_host_client_info(const void* key, int32_t key_len, void* out, int32_t cap);
 WEFT_IMPORT("lookup")
 int32_t weft_host_lookup(const void* table, int32_t table_len, const void* key, int32_t key_len,
                          void* out, int32_t cap);
@@ -86,6 +88,9 @@ int32_t weft_host_env_get(const void* name, int32_t name_len, void* out, int32_t
 int32_t weft_host_lookup(const void* table, int32_t table_len, const void* key, int32_t key_len,
                          void* out, int32_t cap) {
   return host.lookup(table, table_len, key, key_len, out, cap);
+}
+int32_t weft_host_client_info(const void* key, int32_t key_len, void* out, int32_t cap) {
+  return host.client_info(key, key_len, out, cap);
 }
 int32_t weft_host_result_drop_all(void) {
   return host.result_drop_all();
@@ -599,6 +604,12 @@ int weft_kv_delete(const char* key) {
 }
 int weft_env_get(const char* name, char* out, size_t cap) {
   int rc = weft_host_env_get(name, (int32_t)strlen(name), out, cap > 0 ? (int32_t)cap - 1 : 0);
+  if (rc >= 0 && cap > 0) out[(size_t)rc < cap - 1 ? (size_t)rc : cap - 1] = 0;
+  return rc;
+}
+
+int weft_client_info(const char* key, char* out, size_t cap) {
+  int rc = weft_host_client_info(key, (int32_t)strlen(key), out, cap > 0 ? (int32_t)cap - 1 : 0);
   if (rc >= 0 && cap > 0) out[(size_t)rc < cap - 1 ? (size_t)rc : cap - 1] = 0;
   return rc;
 }

@@ -106,6 +106,12 @@ int32_t weft_host_request_header(const void*, int32_t, void*, int32_t) {
 int32_t weft_host_respond(int32_t status, const void*, int32_t) {
   return status >= 200 && status < 600 ? 0 : -2;
 }
+int32_t weft_host_client_info(const void* key, int32_t key_len, void* out, int32_t cap) {
+  if (std::string(static_cast<const char*>(key), static_cast<size_t>(key_len)) != "auth.tenant") {
+    return -1;
+  }
+  return copy_to("acme-corporation", out, cap);
+}
 // Table "teams": key "checkout" has two short fields, "big" one of 2,000 bytes.
 int32_t weft_host_lookup(const void* table, int32_t table_len, const void* key, int32_t key_len,
                          void* out, int32_t cap) {
@@ -374,4 +380,14 @@ TEST(SdkLookup, ReadsRowsSmallAndLargeAndReportsMissesAndDenials) {
   EXPECT_EQ(weft_lookup("teams", "nobody", 6, &row), -1);
   EXPECT_EQ(weft_lookup("secrets", "checkout", 8, &row), -3);
   weft_row_free(&row);
+}
+
+TEST(SdkClientInfo, CopiesNulTerminatedAndTellsTheFullLength) {
+  char out[32];
+  EXPECT_EQ(weft_client_info("auth.tenant", out, sizeof out), 16);
+  EXPECT_STREQ(out, "acme-corporation");
+  char small[5];
+  EXPECT_EQ(weft_client_info("auth.tenant", small, sizeof small), 16);
+  EXPECT_STREQ(small, "acme");
+  EXPECT_EQ(weft_client_info("metadata.x-tenant", out, sizeof out), -1);
 }

@@ -616,6 +616,11 @@ I32 env_get(Caller c, int32_t name_ptr, int32_t name_len, int32_t out_ptr, int32
                                                     "env_get");
 }
 
+I32 client_info(Caller c, int32_t key_ptr, int32_t key_len, int32_t out_ptr, int32_t out_cap) {
+  return read_into<&HostCalls::client_info, kAbiNotFound>(c, key_ptr, key_len, out_ptr, out_cap,
+                                                          "client_info");
+}
+
 I32 lookup(Caller c, int32_t table_ptr, int32_t table_len, int32_t key_ptr, int32_t key_len,
            int32_t out_ptr, int32_t out_cap) {
   auto table = guest_bytes(c, table_ptr, table_len, "lookup");
@@ -744,6 +749,7 @@ I32 result_replace(Caller c, int32_t ptr, int32_t len) {
   X(kv_delete, "state: key-value state (limits.state)")                               \
   X(env_get, "env: reads environment variables (grant them in permissions.env)")      \
   X(lookup, "tables: reads lookup tables (grant them in permissions.tables)")         \
+  X(client_info, "")                                                                  \
   X(result_drop_all, "")                                                              \
   X(result_keep, "")                                                                  \
   X(result_edits, "")                                                                 \

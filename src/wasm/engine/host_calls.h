@@ -24,6 +24,8 @@ class HostCalls {
   virtual int32_t kv_set(std::string_view key, std::string_view value) = 0;
   virtual int32_t kv_delete(std::string_view key) = 0;
   virtual int32_t env_get(std::string_view name, std::string& value) = 0;
+  // Who sent the batch (1.3): "client.address", "auth.<name>", "metadata.<name>"; -1 if absent.
+  virtual int32_t client_info(std::string_view key, std::string& value) = 0;
   // A row of a lookup table (1.3): -1 if the key has none, else the size of the encoded fields.
   virtual int32_t lookup(std::string_view table, std::string_view key, std::string& fields) = 0;
   virtual int32_t result_drop_all() = 0;

@@ -244,6 +244,14 @@ int32_t CallHost::env_get(std::string_view name, std::string& value) {
   return static_cast<int32_t>(value.size());
 }
 
+int32_t CallHost::client_info(std::string_view key, std::string& value) {
+  if (client == nullptr) return kAbiNotFound;
+  const auto v = client->get(key);
+  if (!v) return kAbiNotFound;
+  value = std::string(*v);
+  return static_cast<int32_t>(value.size());
+}
+
 CallHost::~CallHost() {
   for (const auto& [name, pinned] : pinned_) {
     if (pinned.table != nullptr) lookup::tables().count(name, pinned.hits, pinned.misses);

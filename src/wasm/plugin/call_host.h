@@ -95,6 +95,7 @@ class CallHost final : public HostCalls {
   int32_t kv_delete(std::string_view key) override;
   int32_t env_get(std::string_view name, std::string& value) override;
   int32_t lookup(std::string_view table, std::string_view key, std::string& fields) override;
+  int32_t client_info(std::string_view key, std::string& value) override;
   int32_t result_drop_all() override;
   int32_t result_keep(std::string_view mask) override;
   int32_t result_edits(std::string_view edits) override;
@@ -130,6 +131,8 @@ class CallHost final : public HostCalls {
   std::chrono::milliseconds retry_after{0};
   uint64_t rejected = 0;
   std::optional<HttpReply> response;
+  // Processors and connectors: who sent the batch (weft.client_info); null if nobody said.
+  const ClientInfo* client = nullptr;
   // Receivers: the request being received, and the answer weft.respond set.
   const ReceivedRequest* request = nullptr;
   int response_status = 0;

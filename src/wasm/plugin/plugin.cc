@@ -263,6 +263,7 @@ Outcome Plugin::process(pdata::Telemetry& data) {
     return skipped;
   }
   CallHost host(*shared_);
+  host.client = data.client().get();
   Held held;
   const CallResult call = call_on_bytes(data.wire(), entry_export(Entry::kProcess, data.signal()),
                                         data.item_count(), host, start, held);
@@ -283,6 +284,10 @@ Outcome Plugin::process(pdata::Telemetry& data) {
   if (outcome.kind == Outcome::kKept) {
     metrics_->items_out->add(outcome.output ? outcome.output->item_count() : data.item_count());
   }
+  // What the plugin made of the batch (a changed batch, a connector's output) still comes
+  // from the batch's client.
+  if (outcome.output) outcome.output->set_client(data.client());
+  for (auto& t : host.emitted) t.set_client(data.client());
   outcome.emitted = std::move(host.emitted);
   return outcome;
 }

@@ -60,22 +60,23 @@ class BasicAuth final : public Extension, public ServerAuthenticator, public Cli
   }
 
   AuthOutcome authenticate(const AuthRequest& request) override {
-    if (!config_.server) return {false, "basicauth is configured as a client (client_auth)"};
+    if (!config_.server)
+      return AuthOutcome::refuse("basicauth is configured as a client (client_auth)");
     const auto value = request.header("authorization");
-    if (!value || value->empty()) return {false, "no basic auth provided"};
+    if (!value || value->empty()) return AuthOutcome::refuse("no basic auth provided");
     if (value->size() < 6 || strncasecmp(value->c_str(), "basic ", 6) != 0) {
-      return {false, "invalid authorization scheme prefix"};
+      return AuthOutcome::refuse("invalid authorization scheme prefix");
     }
     std::string decoded;
     if (!base64_decode(std::string_view(*value).substr(6), decoded)) {
-      return {false, "invalid authorization format"};
+      return AuthOutcome::refuse("invalid authorization format");
     }
     const size_t colon = decoded.find(':');
-    if (colon == std::string::npos) return {false, "invalid authorization format"};
+    if (colon == std::string::npos) return AuthOutcome::refuse("invalid authorization format");
     if (!users_.verify(decoded.substr(0, colon), decoded.substr(colon + 1))) {
-      return {false, "invalid credentials"};
+      return AuthOutcome::refuse("invalid credentials");
     }
-    return {true, {}};
+    return AuthOutcome::allow();
   }
 
   Status add_headers(std::map<std::string, std::string>& headers) override {

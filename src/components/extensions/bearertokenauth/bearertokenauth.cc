@@ -43,15 +43,16 @@ class BearerTokenAuth final : public Extension,
   AuthOutcome authenticate(const AuthRequest& request) override {
     const auto value = request.header(config_.header);
     if (!value || value->empty()) {
-      return {false, "missing or empty authorization header: " + config_.header};
+      return AuthOutcome::refuse("missing or empty authorization header: " + config_.header);
     }
     const auto tokens = current();
     bool ok = false;
     for (const auto& token : tokens) {  // every token compared: the time tells nothing
       ok = secrets_equal(*value, expected(token)) || ok;
     }
-    if (!ok) return {false, "provided authorization does not match expected scheme or token"};
-    return {true, {}};
+    if (!ok)
+      return AuthOutcome::refuse("provided authorization does not match expected scheme or token");
+    return AuthOutcome::allow();
   }
 
   Status add_headers(std::map<std::string, std::string>& headers) override {

@@ -30,37 +30,79 @@ Status BatchProcessor::start() {
 Status BatchProcessor::consume(pdata::Telemetry&& data) {
   std::lock_guard lock(mu_);
   if (stopping_) return Status::retryable("batch processor is shutting down");
-  if (pending_ && pending_->item_count() >= cap_) {
-    flush_locked();
-    if (pending_ && pending_->item_count() >= cap_) {
+  if (pending_items_ >= cap_) {
+    flush_all_locked();
+    if (pending_items_ >= cap_) {
       refused_->add(data.item_count());
       return Status::retryable("batch processor is full: the next stage is refusing data",
                                std::chrono::seconds(1));
     }
   }
-  if (!pending_) {
-    pending_ = std::move(data);
-    oldest_ = std::chrono::steady_clock::now();
+  // The shard of the batch's values of metadata_keys ("" without keys): each value with its
+  // length before it, so that no two combinations share a name.
+  std::string key;
+  std::shared_ptr<ClientInfo> values;
+  if (!config_.metadata_keys.empty()) {
+    values = std::make_shared<ClientInfo>();
+    for (const auto& name : config_.metadata_keys) {
+      std::optional<std::string_view> v;
+      if (data.client()) v = data.client()->metadata_or_auth(name);
+      key += std::to_string(v ? v->size() : 0) + (v ? ":" : "!") + std::string(v.value_or(""));
+      if (v) values->metadata.emplace_back(name, std::string(*v));
+    }
+  }
+  auto shard = shards_.find(key);
+  if (shard == shards_.end()) {
+    if (shards_.size() >= config_.metadata_cardinality_limit) {
+      dropped_->add(data.item_count());
+      return Status::permanent("batch processor: more than metadata_cardinality_limit (" +
+                               std::to_string(config_.metadata_cardinality_limit) +
+                               ") combinations of metadata_keys values are batching at once");
+    }
+    shard = shards_.emplace(key, Shard{}).first;
+    shard->second.client = std::move(values);
+  }
+  Shard& s = shard->second;
+  pending_items_ += data.item_count();
+  if (!s.pending) {
+    s.pending = std::move(data);
+    s.oldest = std::chrono::steady_clock::now();
     wake_.notify_all();  // the timer now waits for this batch's timeout
   } else {
-    pending_->append(std::move(data));
+    s.pending->append(std::move(data));
   }
-  if (pending_->item_count() >= config_.send_batch_size) flush_locked();
+  if (s.client) s.pending->set_client(s.client);
+  if (s.pending->item_count() >= config_.send_batch_size) flush_locked(shard);
   return Status::ok();
 }
 
-void BatchProcessor::flush_locked() {
-  if (!pending_) return;
-  std::vector<pdata::Telemetry> chunks = std::move(*pending_).split(config_.send_batch_max_size);
-  pending_.reset();
+void BatchProcessor::flush_all_locked() {
+  for (auto it = shards_.begin(); it != shards_.end();) {
+    auto next = std::next(it);
+    flush_locked(it);
+    it = next;
+  }
+}
+
+void BatchProcessor::flush_locked(Shards::iterator shard) {
+  Shard& s = shard->second;
+  if (!s.pending) {
+    shards_.erase(shard);
+    return;
+  }
+  pending_items_ -= s.pending->item_count();
+  std::vector<pdata::Telemetry> chunks = std::move(*s.pending).split(config_.send_batch_max_size);
+  s.pending.reset();
   for (size_t i = 0; i < chunks.size(); ++i) {
     const size_t items = chunks[i].item_count();
     Status status = next_->consume(std::move(chunks[i]));
     if (status.is_retryable()) {
       // chunks[i] was not taken (a retryable refusal leaves the data untouched): keep it and
       // the rest for the next attempt.
-      pending_ = std::move(chunks[i]);
-      for (size_t k = i + 1; k < chunks.size(); ++k) pending_->append(std::move(chunks[k]));
+      s.pending = std::move(chunks[i]);
+      for (size_t k = i + 1; k < chunks.size(); ++k) s.pending->append(std::move(chunks[k]));
+      if (s.client) s.pending->set_client(s.client);
+      pending_items_ += s.pending->item_count();
       return;
     }
     if (!status.is_ok()) {
@@ -68,6 +110,7 @@ void BatchProcessor::flush_locked() {
       ctx_.logger->error("dropped {} {}: {}", items, item_noun(signal_), status.message());
     }
   }
+  shards_.erase(shard);
 }
 
 void BatchProcessor::run_timer() {
@@ -75,12 +118,21 @@ void BatchProcessor::run_timer() {
   const auto timeout = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
       config_.timeout.count() > 0 ? config_.timeout : std::chrono::milliseconds(200));
   while (!stopping_) {
-    const auto wake_at = pending_ ? oldest_ + timeout : std::chrono::steady_clock::now() + timeout;
+    auto wake_at = std::chrono::steady_clock::now() + timeout;
+    for (const auto& [key, shard] : shards_) {
+      if (shard.pending) wake_at = std::min(wake_at, shard.oldest + timeout);
+    }
     wake_.wait_until(lock, wake_at);
     if (stopping_) break;
-    if (pending_ && std::chrono::steady_clock::now() >= oldest_ + timeout) {
-      flush_locked();
-      if (pending_) oldest_ = std::chrono::steady_clock::now();  // pushed back: retry later
+    const auto now = std::chrono::steady_clock::now();
+    for (auto it = shards_.begin(); it != shards_.end();) {
+      auto next = std::next(it);
+      if (it->second.pending && now >= it->second.oldest + timeout) flush_locked(it);
+      it = next;
+    }
+    // A shard still there was pushed back: retry it a timeout later.
+    for (auto& [key, shard] : shards_) {
+      if (shard.pending && now >= shard.oldest + timeout) shard.oldest = now;
     }
   }
 }
@@ -88,25 +140,26 @@ void BatchProcessor::run_timer() {
 void BatchProcessor::shutdown(std::chrono::steady_clock::time_point deadline) {
   {
     std::lock_guard lock(mu_);
-    if (stopping_ && !timer_.joinable() && !pending_) return;
+    if (stopping_ && !timer_.joinable() && shards_.empty()) return;
     stopping_ = true;
   }
   wake_.notify_all();
   if (timer_.joinable()) timer_.join();
   std::unique_lock lock(mu_);
-  while (pending_) {
-    flush_locked();
-    if (!pending_ || std::chrono::steady_clock::now() >= deadline) break;
+  while (!shards_.empty()) {
+    flush_all_locked();
+    if (shards_.empty() || std::chrono::steady_clock::now() >= deadline) break;
     lock.unlock();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     lock.lock();
   }
-  if (pending_) {
-    dropped_->add(pending_->item_count());
-    ctx_.logger->error("shutdown deadline passed: dropped {} {} still batched",
-                       pending_->item_count(), item_noun(signal_));
-    pending_.reset();
+  if (pending_items_ > 0) {
+    dropped_->add(pending_items_);
+    ctx_.logger->error("shutdown deadline passed: dropped {} {} still batched", pending_items_,
+                       item_noun(signal_));
   }
+  shards_.clear();
+  pending_items_ = 0;
 }
 
 }  // namespace weft::processors::batch

@@ -53,12 +53,20 @@ class FakeConsumer final : public Consumer {
     if (mode == Mode::kRefuse) return Status::retryable("downstream busy");
     if (mode == Mode::kReject) return Status::permanent("downstream rejects");
     batch_sizes_.push_back(data.item_count());
+    std::string tenant = "-";
+    if (data.client())
+      tenant = std::string(data.client()->metadata_or_auth("tenant").value_or("?"));
+    std::vector<std::string> batch_names;
     const auto& request = dynamic_cast<const ExportTraceServiceRequest&>(data.message());
     for (const auto& rs : request.resource_spans()) {
       for (const auto& ss : rs.scope_spans()) {
-        for (const auto& span : ss.spans()) names_.push_back(span.name());
+        for (const auto& span : ss.spans()) {
+          names_.push_back(span.name());
+          batch_names.push_back(span.name());
+        }
       }
     }
+    batches_.emplace_back(tenant, std::move(batch_names));
     taken_.push_back(std::move(data));
     cv_.notify_all();
     return Status::ok();
@@ -80,6 +88,11 @@ class FakeConsumer final : public Consumer {
   std::vector<std::string> names() {
     std::lock_guard lock(mu_);
     return names_;
+  }
+  // Each batch taken: its tenant (from its ClientInfo; "-" for none) and its span names.
+  std::vector<std::pair<std::string, std::vector<std::string>>> batches() {
+    std::lock_guard lock(mu_);
+    return batches_;
   }
   int calls() {
     std::lock_guard lock(mu_);
@@ -108,6 +121,7 @@ class FakeConsumer final : public Consumer {
   int calls_ = 0;
   std::vector<size_t> batch_sizes_;
   std::vector<std::string> names_;
+  std::vector<std::pair<std::string, std::vector<std::string>>> batches_;
   std::vector<pdata::Telemetry> taken_;
 };
 
@@ -123,8 +137,12 @@ long long metric_value(const telemetry::Registry& registry, const std::string& n
 class BatchProcessorTest : public ::testing::Test {
  protected:
   std::unique_ptr<BatchProcessor> make(uint64_t send_batch_size, uint64_t send_batch_max_size,
-                                       std::chrono::nanoseconds timeout) {
+                                       std::chrono::nanoseconds timeout,
+                                       std::vector<std::string> metadata_keys = {},
+                                       uint64_t cardinality = 1000) {
     Config config;
+    config.metadata_keys = std::move(metadata_keys);
+    config.metadata_cardinality_limit = cardinality;
     config.send_batch_size = send_batch_size;
     config.send_batch_max_size = send_batch_max_size;
     config.timeout = timeout;
@@ -299,6 +317,67 @@ TEST_F(BatchProcessorTest, ShutdownGivesUpAtTheDeadlineAndCountsTheDrop) {
   EXPECT_GE(next_.calls(), 1);
   EXPECT_TRUE(next_.names().empty());
   EXPECT_EQ(metric_value(registry_, "otelcol_processor_dropped_spans"), 7);
+}
+
+// A request of spans from a tenant: by the authenticator (auth) or by a header (metadata).
+pdata::Telemetry tenant_spans(int first, int count, const std::string& tenant, bool by_header) {
+  pdata::Telemetry t = spans(first, count);
+  auto client = std::make_shared<ClientInfo>();
+  client->address = "127.0.0.1:" + std::to_string(40000 + first);
+  (by_header ? client->metadata : client->auth).emplace_back("tenant", tenant);
+  client->auth.emplace_back("subject", "user" + std::to_string(first));
+  t.set_client(std::move(client));
+  return t;
+}
+
+TEST_F(BatchProcessorTest, MetadataKeysKeepTenantsApart) {
+  auto p = make(4, 0, 50ms, {"tenant"});
+  ASSERT_TRUE(p->start().is_ok());
+  // Interleaved: acme 0-1, globex 10-11, acme 2-3 (a full batch), globex 12 (by header), none.
+  ASSERT_TRUE(p->consume(tenant_spans(0, 2, "acme", false)).is_ok());
+  ASSERT_TRUE(p->consume(tenant_spans(10, 2, "globex", false)).is_ok());
+  ASSERT_TRUE(p->consume(tenant_spans(2, 2, "acme", false)).is_ok());
+  ASSERT_TRUE(p->consume(tenant_spans(12, 1, "globex", true)).is_ok());
+  ASSERT_TRUE(p->consume(spans(20, 1)).is_ok());
+  ASSERT_TRUE(next_.wait_for_items(8));
+  p->shutdown(std::chrono::steady_clock::now() + 1s);
+  std::map<std::string, std::vector<std::string>> by_tenant;
+  for (const auto& [tenant, names] : next_.batches()) {
+    for (const auto& n : names) by_tenant[tenant].push_back(n);
+  }
+  EXPECT_EQ(by_tenant["acme"], expected_names(0, 4));
+  EXPECT_EQ(by_tenant["globex"], (std::vector<std::string>{"span10", "span11", "span12"}));
+  EXPECT_EQ(by_tenant["?"], expected_names(20, 1));  // no tenant: a batch of its own
+  EXPECT_EQ(by_tenant.size(), 3u);
+  EXPECT_EQ(next_.batches().front().first, "acme");  // the full batch went first
+}
+
+TEST_F(BatchProcessorTest, MetadataCardinalityLimitRefusesNewCombinations) {
+  auto p = make(100, 0, 10s, {"tenant"}, 2);
+  ASSERT_TRUE(p->consume(tenant_spans(0, 1, "a", false)).is_ok());
+  ASSERT_TRUE(p->consume(tenant_spans(1, 1, "b", false)).is_ok());
+  ASSERT_TRUE(p->consume(tenant_spans(2, 1, "a", false)).is_ok());
+  const Status third = p->consume(tenant_spans(3, 1, "c", false));
+  EXPECT_FALSE(third.is_ok());
+  EXPECT_FALSE(third.is_retryable());
+  EXPECT_NE(third.message().find("metadata_cardinality_limit (2)"), std::string::npos);
+  p->shutdown(std::chrono::steady_clock::now() + 1s);
+  EXPECT_EQ(next_.names().size(), 3u);
+}
+
+TEST_F(BatchProcessorTest, WithoutKeysABatchKeepsItsClientOnlyIfAllCameFromIt) {
+  auto p = make(2, 0, 10s);
+  pdata::Telemetry a = tenant_spans(0, 1, "acme", false);
+  pdata::Telemetry b = spans(1, 1);
+  b.set_client(a.client());
+  ASSERT_TRUE(p->consume(std::move(a)).is_ok());
+  ASSERT_TRUE(p->consume(std::move(b)).is_ok());  // same client: kept
+  ASSERT_TRUE(p->consume(tenant_spans(2, 1, "acme", false)).is_ok());
+  ASSERT_TRUE(p->consume(tenant_spans(3, 1, "globex", false)).is_ok());  // mixed: dropped
+  ASSERT_TRUE(next_.wait_for_items(4));
+  ASSERT_EQ(next_.batches().size(), 2u);
+  EXPECT_EQ(next_.batches()[0].first, "acme");
+  EXPECT_EQ(next_.batches()[1].first, "-");
 }
 
 }  // namespace

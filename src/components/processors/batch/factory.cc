@@ -21,6 +21,11 @@ class Factory final : public FactoryFor<Config> {
     reader.read("send_batch_size", config.send_batch_size);
     reader.read("send_batch_max_size", config.send_batch_max_size);
     reader.read_duration("timeout", config.timeout);
+    reader.read("metadata_keys", config.metadata_keys);
+    reader.read("metadata_cardinality_limit", config.metadata_cardinality_limit);
+    if (config.metadata_cardinality_limit == 0) {
+      reader.error("metadata_cardinality_limit", "must be at least 1");
+    }
     if (config.send_batch_max_size != 0 && config.send_batch_max_size < config.send_batch_size) {
       reader.error("send_batch_max_size", "must be 0 or at least send_batch_size");
     }

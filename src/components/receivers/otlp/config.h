@@ -38,7 +38,7 @@ struct GrpcSettings {
   uint32_t max_concurrent_streams = 0;  // per connection; 0: unlimited
   uint64_t read_buffer_size = 512 * 1024;
   uint64_t write_buffer_size = 0;
-  bool include_metadata = false;  // accepted; client metadata reaches no component yet
+  bool include_metadata = false;  // the request's headers go with its batch (ClientInfo)
   GrpcKeepalive keepalive;
 };
 
@@ -59,7 +59,7 @@ struct HttpSettings {
   std::chrono::nanoseconds write_timeout{std::chrono::seconds(30)};
   std::chrono::nanoseconds idle_timeout{std::chrono::seconds(5)};
   bool keep_alives_enabled = true;
-  bool include_metadata = false;  // accepted; client metadata reaches no component yet
+  bool include_metadata = false;  // the request's headers go with its batch (ClientInfo)
   Cors cors;
   std::map<std::string, std::string> response_headers;
 };

@@ -31,15 +31,57 @@ grpc::Status to_grpc(const Status& status) {
 struct Handling {
   ServerAuthenticator* authenticator = nullptr;
   size_t max_message_bytes = 0;  // max_recv_msg_size_mib
+  bool include_metadata = false;
 };
+
+// gRPC's peer ("ipv4:127.0.0.1:5000", "ipv6:[::1]:5000") as "host:port".
+std::string peer_address(const std::string& peer) {
+  for (std::string_view prefix : {"ipv4:", "ipv6:"}) {
+    if (peer.starts_with(prefix)) return peer.substr(prefix.size());
+  }
+  return peer;
+}
+
+grpc::StatusCode refusal_code(AuthOutcome::Code code) {
+  switch (code) {
+    case AuthOutcome::kPermissionDenied:
+      return grpc::StatusCode::PERMISSION_DENIED;
+    case AuthOutcome::kUnavailable:
+      return grpc::StatusCode::UNAVAILABLE;
+    case AuthOutcome::kUnauthenticated:
+      break;
+  }
+  return grpc::StatusCode::UNAUTHENTICATED;
+}
+
+std::string export_method(Signal signal) {
+  switch (signal) {
+    case Signal::kTraces:
+      return "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+    case Signal::kMetrics:
+      return "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
+    case Signal::kLogs:
+      break;
+  }
+  return "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
+}
 
 grpc::ServerUnaryReactor* handle(grpc::CallbackServerContext* context, Ingest& ingest,
                                  const Handling& handling, Signal signal,
                                  const grpc::ByteBuffer* request, grpc::ByteBuffer* response) {
   ServerAuthenticator* authenticator = handling.authenticator;
   auto* reactor = context->DefaultReactor();
+  const auto& metadata = context->client_metadata();  // keys are lowercase
+  auto all_metadata = [&metadata] {
+    ClientInfo::Pairs pairs;
+    for (const auto& [k, v] : metadata)
+      pairs.emplace_back(std::string(k.data(), k.size()), std::string(v.data(), v.size()));
+    return pairs;
+  };
+  auto client = std::make_shared<ClientInfo>();
+  client->address = peer_address(context->peer());
   if (authenticator != nullptr) {
-    const auto& metadata = context->client_metadata();  // keys are lowercase
+    const std::string method = export_method(signal);
     AuthRequest auth{"grpc", [&metadata](std::string_view name) -> std::optional<std::string> {
                        std::string key(name);
                        for (char& c : key) c = static_cast<char>(std::tolower(c));
@@ -47,13 +89,19 @@ grpc::ServerUnaryReactor* handle(grpc::CallbackServerContext* context, Ingest& i
                        if (it == metadata.end()) return std::nullopt;
                        return std::string(it->second.data(), it->second.size());
                      }};
-    const AuthOutcome outcome = authenticator->authenticate(auth);
+    auth.peer = client->address;
+    auth.path = method;
+    auth.headers = all_metadata;
+    AuthOutcome outcome = authenticator->authenticate(auth);
     if (!outcome.ok) {
-      ingest.count_failed_request("unauthenticated");
-      reactor->Finish({grpc::StatusCode::UNAUTHENTICATED, outcome.reason});
+      ingest.count_failed_request(outcome.code == AuthOutcome::kUnavailable ? "auth_unavailable"
+                                                                            : "unauthenticated");
+      reactor->Finish({refusal_code(outcome.code), outcome.reason});
       return reactor;
     }
+    client->auth = std::move(outcome.attributes);
   }
+  if (handling.include_metadata) client->metadata = all_metadata();
   if (!ingest.wired(signal)) {
     reactor->Finish({grpc::StatusCode::UNIMPLEMENTED,
                      std::string("no pipeline receives ") + std::string(signal_name(signal))});
@@ -78,7 +126,9 @@ grpc::ServerUnaryReactor* handle(grpc::CallbackServerContext* context, Ingest& i
   for (const auto& slice : slices) {
     wire.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
   }
-  const Status status = ingest.accept(signal, pdata::Telemetry::from_wire(signal, std::move(wire)));
+  auto request_data = pdata::Telemetry::from_wire(signal, std::move(wire));
+  if (request_data.ok()) request_data->set_client(std::move(client));
+  const Status status = ingest.accept(signal, std::move(request_data));
   if (status.is_ok()) {
     // An empty Export*ServiceResponse: everything was accepted.
     grpc::Slice empty;
@@ -139,6 +189,7 @@ class GrpcServer final : public Server {
       traces_.handling.authenticator = *authenticator;
     }
     traces_.handling.max_message_bytes = static_cast<size_t>(settings_.max_recv_msg_size_mib) << 20;
+    traces_.handling.include_metadata = settings_.include_metadata;
     metrics_.handling = logs_.handling = traces_.handling;
     grpc::ServerBuilder builder;
     int port = 0;
@@ -200,9 +251,6 @@ class GrpcServer final : public Server {
     }
     if (k.permit_without_stream)
       builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-    if (settings_.include_metadata) {
-      ctx_.logger->warn("include_metadata: client metadata is not carried to processors yet");
-    }
   }
 
   GrpcSettings settings_;

@@ -23,7 +23,13 @@ constexpr const char* kJson = "application/json";
 // gRPC codes carried in the google.rpc.Status body of an error response.
 constexpr int kGrpcInvalidArgument = 3;
 constexpr int kGrpcUnavailable = 14;
+constexpr int kGrpcPermissionDenied = 7;
 constexpr int kGrpcUnauthenticated = 16;
+
+// What the authenticator said about the client of the request this thread is serving: set in
+// the pre-routing handler, taken by the route handler of the same request (the library serves a
+// request on one thread, from its headers to its response).
+thread_local ClientInfo::Pairs t_auth_attributes;
 
 enum class Encoding { kProtobuf, kJson, kUnsupported };
 
@@ -136,9 +142,6 @@ class HttpServer final : public Server {
           }
         });
     server_->set_keep_alive_max_count(settings_.keep_alives_enabled ? 100000 : 1);
-    if (settings_.include_metadata) {
-      ctx_.logger->warn("include_metadata: client metadata is not carried to processors yet");
-    }
     server_->set_payload_max_length(settings_.max_request_body_size);
     route(settings_.traces_url_path, Signal::kTraces);
     route(settings_.metrics_url_path, Signal::kMetrics);
@@ -178,13 +181,52 @@ class HttpServer final : public Server {
                        if (!request.has_header(key)) return std::nullopt;
                        return request.get_header_value(key);
                      }};
-    const AuthOutcome outcome = authenticator_->authenticate(auth);
-    if (outcome.ok) return true;
-    ingest_.count_failed_request("unauthenticated");
-    ctx_.logger->debug("refused a request from {}: {}", request.remote_addr, outcome.reason);
-    write_error(response, 401, kGrpcUnauthenticated, "unauthenticated: " + outcome.reason,
-                encoding_of(request));
+    const std::string peer = peer_of(request);
+    auth.peer = peer;
+    auth.path = request.path;
+    auth.headers = [&request] { return headers_of(request); };
+    AuthOutcome outcome = authenticator_->authenticate(auth);
+    if (outcome.ok) {
+      t_auth_attributes = std::move(outcome.attributes);
+      return true;
+    }
+    ctx_.logger->debug("refused a request from {}: {}", peer, outcome.reason);
+    switch (outcome.code) {
+      case AuthOutcome::kPermissionDenied:
+        ingest_.count_failed_request("unauthenticated");
+        write_error(response, 403, kGrpcPermissionDenied, "permission denied: " + outcome.reason,
+                    encoding_of(request));
+        break;
+      case AuthOutcome::kUnavailable:
+        ingest_.count_failed_request("auth_unavailable");
+        response.set_header("Retry-After", "1");
+        write_error(response, 503, kGrpcUnavailable,
+                    "authentication unavailable: " + outcome.reason, encoding_of(request));
+        break;
+      case AuthOutcome::kUnauthenticated:
+        ingest_.count_failed_request("unauthenticated");
+        write_error(response, 401, kGrpcUnauthenticated, "unauthenticated: " + outcome.reason,
+                    encoding_of(request));
+        break;
+    }
     return false;
+  }
+
+  static std::string peer_of(const httplib::Request& request) {
+    if (request.remote_addr.find(':') != std::string::npos) {
+      return "[" + request.remote_addr + "]:" + std::to_string(request.remote_port);
+    }
+    return request.remote_addr + ":" + std::to_string(request.remote_port);
+  }
+
+  static ClientInfo::Pairs headers_of(const httplib::Request& request) {
+    ClientInfo::Pairs pairs;
+    for (const auto& [name, value] : request.headers) {
+      std::string key = name;
+      for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      pairs.emplace_back(std::move(key), value);
+    }
+    return pairs;
   }
 
   void route(const std::string& path, Signal signal) {
@@ -253,6 +295,11 @@ class HttpServer final : public Server {
     }
     auto parsed = encoding == Encoding::kJson ? pdata::telemetry_from_json(signal, body)
                                               : pdata::Telemetry::from_wire(signal, body);
+    auto client = std::make_shared<ClientInfo>();
+    client->address = peer_of(request);
+    if (authenticator_ != nullptr) client->auth = std::exchange(t_auth_attributes, {});
+    if (settings_.include_metadata) client->metadata = headers_of(request);
+    if (parsed.ok()) parsed->set_client(std::move(client));
     const Status status = ingest_.accept(signal, std::move(parsed));
     if (status.is_ok()) {
       response.status = 200;
