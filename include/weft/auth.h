@@ -60,11 +60,21 @@ class ServerAuthenticator {
   [[nodiscard]] virtual AuthOutcome authenticate(const AuthRequest& request) = 0;
 };
 
+// One outgoing request, as a client authenticator sees it (to sign it, say).
+struct OutboundRequest {
+  std::string_view method;  // "POST", ...
+  // The URL: "https://host:port/v1/traces"; for gRPC "grpc://host:port/<package.Service>/Export".
+  std::string_view url;
+  std::string_view body;  // as sent (compressed if it is; for gRPC the serialized message)
+};
+
 class ClientAuthenticator {
  public:
   virtual ~ClientAuthenticator() = default;
-  // Adds the headers (gRPC: metadata) of one outgoing request; thread-safe.
-  [[nodiscard]] virtual Status add_headers(std::map<std::string, std::string>& headers) = 0;
+  // Adds the headers (gRPC: metadata) of one outgoing request, which holds the headers set so
+  // far; thread-safe. A failure fails the send (retryable).
+  [[nodiscard]] virtual Status add_headers(const OutboundRequest& request,
+                                           std::map<std::string, std::string>& headers) = 0;
 };
 
 // The authenticator extension `id` of a running collector, as a server or as a client; an

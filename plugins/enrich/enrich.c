@@ -10,7 +10,10 @@
  *          "fields": ["team", "owner"],      which of the row's fields; default all
  *          "prefix": "",                     put before each field's name
  *          "default": {"team": "unknown"},   set when the key is absent or has no row
- *          "override": false}                replace attributes that are already there
+ *          "override": false,                replace attributes that are already there
+ *          "client": {"tenant": "auth.tenant"}}  attributes from who sent the batch (client_info:
+ *                                            client.address, auth.<name>, metadata.<name>)
+ * `table` and `key` may be left out when `client` is given.
  * Counted: weft_plugin_enrich_joins{result="hit"|"miss"|"no_key"}, one per
  * resource when the key is read from and written to resources, else one per item. */
 #include <stdlib.h>
@@ -38,6 +41,9 @@ static size_t field_count; /* 0: every field of the row */
 static pair defaults[MAX_FIELDS];
 static size_t default_count;
 
+static pair client_fields[MAX_FIELDS]; /* name: the attribute; value: the client_info key */
+static size_t client_count;
+
 static weft_row row = WEFT_ROW_INIT;
 static char name_buf[2 * MAX_NAME];
 
@@ -63,13 +69,27 @@ static int read_where(weft_json config, const char* member, int* item) {
 
 static int configure(const char* json, size_t len) {
   weft_json config = {json, len};
-  field_count = default_count = 0;
+  field_count = default_count = client_count = 0;
   from_item = override = 0;
   prefix[0] = 0;
-  if (weft_json_string(weft_json_get(config, "table"), table, sizeof table) <= 0) {
+  table[0] = key[0] = 0;
+  weft_json client = weft_json_get(config, "client");
+  size_t member = 0;
+  weft_json client_name, client_key;
+  while (client.len != 0 && weft_json_member_next(client, &member, &client_name, &client_key)) {
+    if (client_count == MAX_FIELDS) return fail("enrich: at most 64 client attributes");
+    pair* c = &client_fields[client_count];
+    if (weft_json_string(client_name, c->name, MAX_NAME) <= 0 ||
+        weft_json_string(client_key, c->value, MAX_NAME) <= 0) {
+      return fail("enrich: config.client must map attribute names to client_info keys");
+    }
+    client_count++;
+  }
+  weft_json t = weft_json_get(config, "table");
+  if ((t.len != 0 || client_count == 0) && weft_json_string(t, table, sizeof table) <= 0) {
     return fail("enrich: config.table must name a table of service.tables");
   }
-  if (weft_json_string(weft_json_get(config, "key"), key, sizeof key) <= 0) {
+  if (table[0] != 0 && weft_json_string(weft_json_get(config, "key"), key, sizeof key) <= 0) {
     return fail("enrich: config.key must name the attribute to join on (service.name, ...)");
   }
   if (!read_where(config, "from", &from_item)) {
@@ -157,6 +177,12 @@ static int find_key(const weft_item* item, weft_value* value) {
 static double hits, misses, no_key;
 
 static void enrich_item(weft_edits* edits, const weft_item* item) {
+  char value[MAX_VALUE];
+  for (size_t c = 0; c < client_count; c++) {
+    int n = weft_client_info(client_fields[c].value, value, sizeof value);
+    if (n >= 0 && n < (int)sizeof value) set(edits, item, client_fields[c].name, value, (size_t)n);
+  }
+  if (table[0] == 0) return;
   weft_value k;
   int found = 0;
   if (!find_key(item, &k)) {

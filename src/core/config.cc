@@ -333,10 +333,12 @@ void load_tables(ConfigReader service, std::vector<lookup::TableSpec>& out, Diag
       spec.format = lookup::Format::kJson;
     } else if (format == "mmdb") {
       spec.format = lookup::Format::kMmdb;
+    } else if (format == "jwks") {
+      spec.format = lookup::Format::kJwks;
     } else if (!format.empty()) {
-      t.error("format", "must be csv, json or mmdb, got \"" + format + "\"");
+      t.error("format", "must be csv, json, mmdb or jwks, got \"" + format + "\"");
     } else if (!lookup::format_from_path(spec.path, spec.format)) {
-      t.error("format", "must be given: the file name does not end in .csv, .json or .mmdb");
+      t.error("format", "must be given: the file name does not end in .csv, .json, .mmdb or .jwks");
     }
     if (!spec.key.empty() && spec.format != lookup::Format::kCsv) {
       t.error("key",

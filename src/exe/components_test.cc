@@ -27,9 +27,10 @@ std::string plugin_module(const std::string& entry) {
   (func (export "weft_alloc") (param i32) (result i32) i32.const 1024)
   (func (export "weft_configure") (param i32 i32) (result i32) i32.const 0))";
   for (const char* signal : {"traces", "metrics", "logs"}) {
-    const std::string name = entry == "receive" ? "weft_receive" : "weft_" + entry + "_" + signal;
+    const bool single = entry == "receive" || entry == "authenticate";
+    const std::string name = single ? "weft_" + entry : "weft_" + entry + "_" + signal;
     module += "\n  (func (export \"" + name + "\") (param i32 i32) (result i32) i32.const 0)";
-    if (entry == "receive") break;
+    if (single) break;
   }
   return module + ")";
 }
@@ -41,6 +42,7 @@ std::string required_settings(ComponentKind kind, std::string_view type,
   const std::string plugin = dir.write("plugin.wat", plugin_module("process"));
   const std::string export_plugin = dir.write("export.wat", plugin_module("export"));
   const std::string receive_plugin = dir.write("receive.wat", plugin_module("receive"));
+  const std::string auth_plugin = dir.write("auth.wat", plugin_module("authenticate"));
   const std::string unused = "127.0.0.1:" + std::to_string(testing::free_port());
   const std::map<std::pair<ComponentKind, std::string_view>, std::string> settings = {
       {{ComponentKind::kReceiver, "otlp"},
@@ -68,6 +70,7 @@ std::string required_settings(ComponentKind kind, std::string_view type,
       {{ComponentKind::kExtension, "basicauth"}, "client_auth: {username: u, password: p}"},
       {{ComponentKind::kExtension, "headers_setter"}, "headers: [{key: X-Tenant, value: acme}]"},
       {{ComponentKind::kExtension, "file_storage"}, "directory: " + dir.path().string()},
+      {{ComponentKind::kExtension, "wasm"}, "plugin: " + auth_plugin},
   };
   auto it = settings.find({kind, type});
   return it == settings.end() ? "{}" : it->second;

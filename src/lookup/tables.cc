@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 #include <maxminddb.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <openssl/pem.h>
 #include <simdjson.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -12,6 +16,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "util/base64.h"
 #include "weft/metrics.h"
 
 namespace weft::lookup {
@@ -204,6 +209,110 @@ Result<std::shared_ptr<const Table>> load_json(std::string_view text) {
   return std::shared_ptr<const Table>(std::move(table));
 }
 
+// Base64url without padding (JWK members) as bytes; nullopt if it is not that.
+std::optional<std::string> base64url(std::string_view text) {
+  std::string standard(text);
+  for (char& c : standard) {
+    if (c == '-') c = '+';
+    if (c == '_') c = '/';
+  }
+  while (standard.size() % 4 != 0) standard.push_back('=');
+  return base64_decode(standard);
+}
+
+// A public key (RSA from n and e; EC P-256 from x and y) as PEM; empty if the members are bad.
+std::string public_key_pem(const std::string& kty, const std::string& a, const std::string& b) {
+  OSSL_PARAM_BLD* build = OSSL_PARAM_BLD_new();
+  BIGNUM* n = nullptr;
+  BIGNUM* e = nullptr;
+  std::string point;
+  if (kty == "RSA") {
+    n = BN_bin2bn(reinterpret_cast<const unsigned char*>(a.data()), static_cast<int>(a.size()),
+                  nullptr);
+    e = BN_bin2bn(reinterpret_cast<const unsigned char*>(b.data()), static_cast<int>(b.size()),
+                  nullptr);
+    OSSL_PARAM_BLD_push_BN(build, OSSL_PKEY_PARAM_RSA_N, n);
+    OSSL_PARAM_BLD_push_BN(build, OSSL_PKEY_PARAM_RSA_E, e);
+  } else {
+    point = "\x04" + a + b;
+    OSSL_PARAM_BLD_push_utf8_string(build, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0);
+    OSSL_PARAM_BLD_push_octet_string(build, OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size());
+  }
+  OSSL_PARAM* params = OSSL_PARAM_BLD_to_param(build);
+  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_name(nullptr, kty == "RSA" ? "RSA" : "EC", nullptr);
+  EVP_PKEY* key = nullptr;
+  std::string pem;
+  if (ctx != nullptr && params != nullptr && EVP_PKEY_fromdata_init(ctx) == 1 &&
+      EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params) == 1) {
+    BIO* bio = BIO_new(BIO_s_mem());
+    if (bio != nullptr && PEM_write_bio_PUBKEY(bio, key) == 1) {
+      char* data = nullptr;
+      const long size = BIO_get_mem_data(bio, &data);
+      pem.assign(data, static_cast<size_t>(size));
+    }
+    BIO_free(bio);
+  }
+  EVP_PKEY_free(key);
+  EVP_PKEY_CTX_free(ctx);
+  OSSL_PARAM_free(params);
+  OSSL_PARAM_BLD_free(build);
+  BN_free(n);
+  BN_free(e);
+  return pem;
+}
+
+// A JSON Web Key Set (RFC 7517): rows by `kid` with the fields kty, alg, use and pem (the
+// public key), for signature checks (weft.verify_signature). Symmetric keys are refused: they
+// are secrets, and belong in a component's `secrets`.
+Result<std::shared_ptr<const Table>> load_jwks(std::string_view text) {
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded(text);
+  simdjson::dom::element root;
+  if (auto error = parser.parse(padded).get(root); error) {
+    return Status::invalid_argument(std::string("not JSON: ") + simdjson::error_message(error));
+  }
+  simdjson::dom::array keys;
+  if (root["keys"].get(keys) != simdjson::SUCCESS) {
+    return Status::invalid_argument("not a JWK set: no \"keys\" array");
+  }
+  auto table = std::make_shared<MapTable>();
+  size_t index = 0;
+  for (auto key : keys) {
+    const std::string where = "keys[" + std::to_string(index++) + "]";
+    auto member = [&key](const char* name) {
+      std::string_view v;
+      return key[name].get(v) == simdjson::SUCCESS ? std::string(v) : std::string();
+    };
+    const std::string kid = member("kid");
+    const std::string kty = member("kty");
+    if (kid.empty()) return Status::invalid_argument(where + ": no kid");
+    if (kty == "oct") {
+      return Status::invalid_argument(where + " (" + kid +
+                                      "): a symmetric key is a secret: give it in the "
+                                      "component's secrets, not in a table");
+    }
+    if (kty != "RSA" && kty != "EC") {
+      return Status::invalid_argument(where + " (" + kid + "): kty must be RSA or EC, got \"" +
+                                      kty + "\"");
+    }
+    if (kty == "EC" && member("crv") != "P-256") {
+      return Status::invalid_argument(where + " (" + kid + "): only the EC curve P-256");
+    }
+    auto a = base64url(member(kty == "RSA" ? "n" : "x"));
+    auto b = base64url(member(kty == "RSA" ? "e" : "y"));
+    const std::string pem = a && b && !a->empty() && !b->empty() ? public_key_pem(kty, *a, *b) : "";
+    if (pem.empty()) {
+      return Status::invalid_argument(where + " (" + kid + "): not a valid " + kty + " public key");
+    }
+    std::vector<Field> fields = {
+        {"kty", kty}, {"alg", member("alg")}, {"use", member("use")}, {"pem", pem}};
+    if (!table->rows_.emplace(kid, std::move(fields)).second) {
+      return Status::invalid_argument("kid \"" + kid + "\" appears twice");
+    }
+  }
+  return std::shared_ptr<const Table>(std::move(table));
+}
+
 // A MaxMind DB, memory-mapped; keys are IP addresses. Maps and arrays are flattened into
 // dotted names ("country.iso_code", "subdivisions.0.iso_code"); of localized `names` only
 // English ("city.names.en") is kept.
@@ -316,6 +425,8 @@ bool format_from_path(std::string_view path, Format& format) {
     format = Format::kJson;
   } else if (path.ends_with(".mmdb")) {
     format = Format::kMmdb;
+  } else if (path.ends_with(".jwks")) {
+    format = Format::kJwks;
   } else {
     return false;
   }
@@ -333,7 +444,9 @@ Result<std::shared_ptr<const Table>> load_table(const TableSpec& spec) {
   }
   auto text = read_file(spec.path);
   if (!text.ok()) return fail(text.status());
-  auto table = spec.format == Format::kCsv ? load_csv(spec, *text) : load_json(*text);
+  auto table = spec.format == Format::kCsv    ? load_csv(spec, *text)
+               : spec.format == Format::kJwks ? load_jwks(*text)
+                                              : load_json(*text);
   if (!table.ok()) return fail(table.status());
   return table;
 }

@@ -27,7 +27,7 @@ class Gauge;
 // when a file changes.
 namespace weft::lookup {
 
-enum class Format { kCsv, kJson, kMmdb };
+enum class Format { kCsv, kJson, kMmdb, kJwks };
 
 struct TableSpec {
   std::string name;

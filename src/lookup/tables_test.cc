@@ -132,5 +132,40 @@ TEST(Tables, AFailedReloadKeepsTheVersionInForce) {
   EXPECT_EQ(set.get("other"), nullptr);
 }
 
+TEST(Tables, JwksRowsByKidCarryAPemPublicKey) {
+  testing::TempDir dir;
+  // RSA: a 512-bit modulus is enough to check the conversion; EC: a P-256 point.
+  const std::string path = dir.write("keys.jwks",
+                                     R"({"keys": [
+        {"kid": "r1", "kty": "RSA", "alg": "RS256", "use": "sig", "e": "AQAB",
+         "n": "sXchDaQebHnPiGvyDOAT4saGEUetSyo9MKLOoWFsueri23bOdgWp4Dy1WlUzewbgBHod5pcM9H95GQRV3JDXboIRROSBigeC5yjU1hGzHHyXss8UDprecbAYxknTcQkhslANGRUZmdTOQ5qTRsLAt6BTYuyvVRdhS8exSZEy_c4gs_7svlJJQ4H9_NxsiIoLwAEk7-Q3UXERGYw_75IDrGA84-lA_-Ct4eTlXHBIY2EaV7t7LjJaynVJCpkv4LKjTTAumiGUIuQhrNhZLuF_RJLqHpM2kgWFLU7-VTdL1VbC2tejvcI2BlMkEpk1BzBZI0KQB0GaDWFLN-aEAw3vRw"},
+        {"kid": "e1", "kty": "EC", "crv": "P-256", "alg": "ES256",
+         "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+         "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}
+      ]})");
+  TableSpec spec = spec_of(path, Format::kJwks);
+  auto table = load_table(spec);
+  ASSERT_TRUE(table.ok()) << table.status().message();
+  std::vector<Field> fields;
+  ASSERT_TRUE((*table)->find("r1", fields));
+  EXPECT_EQ(field(fields, "alg"), "RS256");
+  EXPECT_EQ(field(fields, "pem").rfind("-----BEGIN PUBLIC KEY-----", 0), 0u);
+  ASSERT_TRUE((*table)->find("e1", fields));
+  EXPECT_EQ(field(fields, "kty"), "EC");
+  EXPECT_EQ(field(fields, "pem").rfind("-----BEGIN PUBLIC KEY-----", 0), 0u);
+
+  auto oct = load_table(
+      spec_of(dir.write("oct.jwks", R"({"keys":[{"kid":"h","kty":"oct","k":"c2VjcmV0"}]})"),
+              Format::kJwks));
+  ASSERT_FALSE(oct.ok());
+  EXPECT_NE(oct.status().message().find("a symmetric key is a secret"), std::string::npos);
+  auto bad = load_table(
+      spec_of(dir.write("bad.jwks",
+                        R"({"keys":[{"kid":"b","kty":"EC","crv":"P-256","x":"AAAA","y":"AAAA"}]})"),
+              Format::kJwks));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("not a valid EC public key"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace weft::lookup

@@ -424,7 +424,7 @@ def test_malformed_tables_are_refused_at_start(weft_bin, tmp_path):
     assert 'permissions.tables grants table "other", which service.tables does not declare' in r.stderr
     r = validate(weft_bin, tmp_path, config(out, 4318, enrich_processor(),
                                             {"teams": {"path": str(tmp_path / "teams.txt")}}))
-    assert r.returncode != 0 and "does not end in .csv, .json or .mmdb" in r.stderr, r.stderr
+    assert r.returncode != 0 and "does not end in .csv, .json, .mmdb or .jwks" in r.stderr, r.stderr
     r = validate(weft_bin, tmp_path, config(out, 4318, enrich_processor(),
                                             {"teams": {"path": str(good)}}))
     assert r.returncode == 0, r.stderr

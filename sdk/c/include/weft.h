@@ -278,6 +278,31 @@ int weft_env_get(const char* name, char* out, size_t cap);
  * NUL-terminated in out; -1 if the batch has none, else the value's length. */
 int weft_client_info(const char* key, char* out, size_t cap);
 
+/* ---- authenticators (ABI 1.3) --------------------------------------------------------------
+ * A plugin used as a `wasm` extension authenticates requests (WEFT_AUTHENTICATE: fn(headers),
+ * the request's headers as "name: value" lines, names in lower case; weft_request_header,
+ * weft_request_info(WEFT_REQUEST_PEER / _PATH / _TRANSPORT) tell the rest) and/or signs
+ * outbound requests (WEFT_SIGN: fn(body_sha256_hex); weft_request_info(WEFT_REQUEST_METHOD /
+ * _PATH / _URL) and weft_request_header for the request so far). */
+enum { WEFT_AUTH_ALLOW = 0, WEFT_AUTH_UNAUTHENTICATED = 1, WEFT_AUTH_FORBIDDEN = 2 };
+enum { WEFT_REQUEST_TRANSPORT = 6, WEFT_REQUEST_URL = 7 };
+/* Authenticating: an attribute of the client ("tenant"), carried with its batches. */
+int weft_set_client_attribute(const char* key, const char* value, size_t len);
+/* Signing: a header to add to the outbound request. */
+int weft_add_header(const char* name, const char* value, size_t len);
+/* HMAC-SHA256 keyed with the secret of that name in the component's `secrets:` (the plugin
+ * never sees it): 0 and 32 bytes in out, or -3 if there is no such secret. */
+int weft_hmac_sha256(const char* secret, const void* message, size_t len, uint8_t out[32]);
+/* 0 if signature is alg's signature of message, -1 if not, -2 for a bad alg or key, -3 for an
+ * unknown secret. alg "HS256": key is a secret's name; "RS256", "ES256" (raw r||s): key is a
+ * PEM public key. */
+int weft_verify_signature(const char* alg, const void* key, size_t key_len, const void* message,
+                          size_t len, const void* signature, size_t signature_len);
+/* Base64url (or base64) without padding into out: the length, or -1 if bad or too long. */
+int weft_base64url_decode(const char* in, size_t len, uint8_t* out, size_t cap);
+/* Lowercase hex of data into out (2 * len + 1 bytes, NUL-terminated). */
+void weft_hex(const void* data, size_t len, char* out);
+
 /* ---- lookup tables (ABI 1.3) ----------------------------------------------------------------
  * A row of a table the operator declared in service.tables and granted in
  * permissions.tables (docs/tables.md). Within one call a plugin always sees one version of a
@@ -415,6 +440,15 @@ int weft__receive(const uint8_t* data, size_t len, int (*fn)(weft_bytes body));
 #define WEFT_RECEIVE(fn)                                                         \
   WEFT_EXPORT("weft_receive") int32_t weft_receive(weft_addr ptr, int32_t len) { \
     return weft__receive((const uint8_t*)(uintptr_t)ptr, (size_t)len, fn);       \
+  }
+/* Authenticators: fn(header lines) returns a WEFT_AUTH_* decision; fn(body digest) signs. */
+#define WEFT_AUTHENTICATE(fn)                                                              \
+  WEFT_EXPORT("weft_authenticate") int32_t weft_authenticate(weft_addr ptr, int32_t len) { \
+    return weft__receive((const uint8_t*)(uintptr_t)ptr, (size_t)len, fn);                 \
+  }
+#define WEFT_SIGN(fn)                                                      \
+  WEFT_EXPORT("weft_sign") int32_t weft_sign(weft_addr ptr, int32_t len) { \
+    return weft__receive((const uint8_t*)(uintptr_t)ptr, (size_t)len, fn); \
   }
 /* Exporters: fn(batch) sends the batch and returns a WEFT_EXPORT_* status. */
 #define WEFT_EXPORT_TRACES(fn) \

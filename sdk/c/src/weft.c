@@ -44,6 +44,19 @@ WEFT_IMPORT("request_info") int32_t weft_host_request_info(int32_t which, void* 
 WEFT_IMPORT("request_header")
 int32_t weft_host_request_header(const void* name, int32_t name_len, void* out, int32_t cap);
 WEFT_IMPORT("respond") int32_t weft_host_respond(int32_t status, const void* body, int32_t len);
+WEFT_IMPORT("set_client_attribute")
+int32_t weft_host_set_client_attribute(const void* key, int32_t key_len, const void* value,
+                                       int32_t value_len);
+WEFT_IMPORT("add_header")
+int32_t weft_host_add_header(const void* name, int32_t name_len, const void* value,
+                             int32_t value_len);
+WEFT_IMPORT("hmac_sha256")
+int32_t weft_host_hmac_sha256(const void* secret, int32_t secret_len, const void* msg,
+                              int32_t msg_len, void* out, int32_t cap);
+WEFT_IMPORT("verify_signature")
+int32_t weft_host_verify_signature(const void* alg, int32_t alg_len, const void* key,
+                                   int32_t key_len, const void* msg, int32_t msg_len,
+                                   const void* sig, int32_t sig_len);
 WEFT_IMPORT("client_info")
 int32_t weft_host_client_info(const void* key, int32_t key_len, void* out, int32_t cap);
 WEFT_IMPORT("lookup")
@@ -91,6 +104,29 @@ int32_t weft_host_lookup(const void* table, int32_t table_len, const void* key, 
 }
 int32_t weft_host_client_info(const void* key, int32_t key_len, void* out, int32_t cap) {
   return host.client_info(key, key_len, out, cap);
+}
+/* Natively built plugins are processors (the benchmarks' baseline): no authentication. */
+int32_t weft_host_set_client_attribute(const void* key, int32_t key_len, const void* value,
+                                       int32_t value_len) {
+  (void)key, (void)key_len, (void)value, (void)value_len;
+  return -2;
+}
+int32_t weft_host_add_header(const void* name, int32_t name_len, const void* value,
+                             int32_t value_len) {
+  (void)name, (void)name_len, (void)value, (void)value_len;
+  return -2;
+}
+int32_t weft_host_hmac_sha256(const void* secret, int32_t secret_len, const void* msg,
+                              int32_t msg_len, void* out, int32_t cap) {
+  (void)secret, (void)secret_len, (void)msg, (void)msg_len, (void)out, (void)cap;
+  return -3;
+}
+int32_t weft_host_verify_signature(const void* alg, int32_t alg_len, const void* key,
+                                   int32_t key_len, const void* msg, int32_t msg_len,
+                                   const void* sig, int32_t sig_len) {
+  (void)alg, (void)alg_len, (void)key, (void)key_len, (void)msg, (void)msg_len, (void)sig;
+  (void)sig_len;
+  return -2;
 }
 int32_t weft_host_result_drop_all(void) {
   return host.result_drop_all();
@@ -612,6 +648,66 @@ int weft_client_info(const char* key, char* out, size_t cap) {
   int rc = weft_host_client_info(key, (int32_t)strlen(key), out, cap > 0 ? (int32_t)cap - 1 : 0);
   if (rc >= 0 && cap > 0) out[(size_t)rc < cap - 1 ? (size_t)rc : cap - 1] = 0;
   return rc;
+}
+
+/* ---- authenticators and host cryptography --------------------------------------------------- */
+
+int weft_set_client_attribute(const char* key, const char* value, size_t len) {
+  return weft_host_set_client_attribute(key, (int32_t)strlen(key), value, (int32_t)len);
+}
+
+int weft_add_header(const char* name, const char* value, size_t len) {
+  return weft_host_add_header(name, (int32_t)strlen(name), value, (int32_t)len);
+}
+
+int weft_hmac_sha256(const char* secret, const void* message, size_t len, uint8_t out[32]) {
+  int rc = weft_host_hmac_sha256(secret, (int32_t)strlen(secret), message, (int32_t)len, out, 32);
+  return rc < 0 ? rc : 0;
+}
+
+int weft_verify_signature(const char* alg, const void* key, size_t key_len, const void* message,
+                          size_t len, const void* signature, size_t signature_len) {
+  return weft_host_verify_signature(alg, (int32_t)strlen(alg), key, (int32_t)key_len, message,
+                                    (int32_t)len, signature, (int32_t)signature_len);
+}
+
+static int weft__base64_value(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '-' || c == '+') return 62;
+  if (c == '_' || c == '/') return 63;
+  return -1;
+}
+
+int weft_base64url_decode(const char* in, size_t len, uint8_t* out, size_t cap) {
+  while (len > 0 && in[len - 1] == '=') len--;
+  if (len % 4 == 1) return -1;
+  size_t n = 0;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (size_t i = 0; i < len; i++) {
+    int v = weft__base64_value(in[i]);
+    if (v < 0) return -1;
+    acc = (acc << 6) | (uint32_t)v;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      if (n == cap) return -1;
+      out[n++] = (uint8_t)(acc >> bits);
+    }
+  }
+  return (int)n;
+}
+
+void weft_hex(const void* data, size_t len, char* out) {
+  static const char digits[] = "0123456789abcdef";
+  const uint8_t* p = (const uint8_t*)data;
+  for (size_t i = 0; i < len; i++) {
+    out[2 * i] = digits[p[i] >> 4];
+    out[2 * i + 1] = digits[p[i] & 15];
+  }
+  out[2 * len] = 0;
 }
 
 /* ---- lookup tables --------------------------------------------------------------------------- */

@@ -112,6 +112,19 @@ int32_t weft_host_client_info(const void* key, int32_t key_len, void* out, int32
   }
   return copy_to("acme-corporation", out, cap);
 }
+int32_t weft_host_set_client_attribute(const void*, int32_t, const void*, int32_t) {
+  return 0;
+}
+int32_t weft_host_add_header(const void*, int32_t, const void*, int32_t) {
+  return 0;
+}
+int32_t weft_host_hmac_sha256(const void*, int32_t, const void*, int32_t, void*, int32_t) {
+  return -3;
+}
+int32_t weft_host_verify_signature(const void*, int32_t, const void*, int32_t, const void*, int32_t,
+                                   const void*, int32_t) {
+  return -2;
+}
 // Table "teams": key "checkout" has two short fields, "big" one of 2,000 bytes.
 int32_t weft_host_lookup(const void* table, int32_t table_len, const void* key, int32_t key_len,
                          void* out, int32_t cap) {
@@ -390,4 +403,17 @@ TEST(SdkClientInfo, CopiesNulTerminatedAndTellsTheFullLength) {
   EXPECT_EQ(weft_client_info("auth.tenant", small, sizeof small), 16);
   EXPECT_STREQ(small, "acme");
   EXPECT_EQ(weft_client_info("metadata.x-tenant", out, sizeof out), -1);
+}
+
+TEST(SdkBase64url, DecodesWithAndWithoutPaddingAndRefusesBadInput) {
+  uint8_t out[16];
+  ASSERT_EQ(weft_base64url_decode("aGn_-w", 6, out, sizeof out), 4);
+  EXPECT_EQ(std::string(reinterpret_cast<char*>(out), 4), "hi\xff\xfb");
+  EXPECT_EQ(weft_base64url_decode("aGk=", 4, out, sizeof out), 2);
+  EXPECT_EQ(weft_base64url_decode("a", 1, out, sizeof out), -1);
+  EXPECT_EQ(weft_base64url_decode("a!bc", 4, out, sizeof out), -1);
+  EXPECT_EQ(weft_base64url_decode("aGVsbG8", 7, out, 2), -1);  // too long for out
+  char hex[9];
+  weft_hex("\x01\xab\xff\x00", 4, hex);
+  EXPECT_STREQ(hex, "01abff00");
 }

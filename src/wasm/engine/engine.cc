@@ -616,6 +616,59 @@ I32 env_get(Caller c, int32_t name_ptr, int32_t name_len, int32_t out_ptr, int32
                                                     "env_get");
 }
 
+// Two byte ranges in, a return code out.
+template <int32_t (HostCalls::*kCall)(std::string_view, std::string_view)>
+I32 pair_call(Caller c, int32_t a_ptr, int32_t a_len, int32_t b_ptr, int32_t b_len,
+              const char* fn) {
+  auto a = guest_bytes(c, a_ptr, a_len, fn);
+  if (!a) return a.err();
+  auto b = guest_bytes(c, b_ptr, b_len, fn);
+  if (!b) return b.err();
+  auto* h = of(c);
+  return h != nullptr ? (h->*kCall)(a.ok(), b.ok()) : kAbiInvalid;
+}
+
+I32 set_client_attribute(Caller c, int32_t key_ptr, int32_t key_len, int32_t value_ptr,
+                         int32_t value_len) {
+  return pair_call<&HostCalls::set_client_attribute>(c, key_ptr, key_len, value_ptr, value_len,
+                                                     "set_client_attribute");
+}
+
+I32 add_header(Caller c, int32_t name_ptr, int32_t name_len, int32_t value_ptr, int32_t value_len) {
+  return pair_call<&HostCalls::add_header>(c, name_ptr, name_len, value_ptr, value_len,
+                                           "add_header");
+}
+
+I32 hmac_sha256(Caller c, int32_t secret_ptr, int32_t secret_len, int32_t msg_ptr, int32_t msg_len,
+                int32_t out_ptr, int32_t out_cap) {
+  auto secret = guest_bytes(c, secret_ptr, secret_len, "hmac_sha256");
+  if (!secret) return secret.err();
+  auto message = guest_bytes(c, msg_ptr, msg_len, "hmac_sha256");
+  if (!message) return message.err();
+  auto dest = guest_bytes(c, out_ptr, out_cap, "hmac_sha256");  // checked whatever the answer
+  if (!dest) return dest.err();
+  auto* h = of(c);
+  std::string mac;
+  const int32_t rc = h != nullptr ? h->hmac_sha256(secret.ok(), message.ok(), mac) : kAbiDenied;
+  if (rc < 0) return rc;
+  return copy_out(c, mac, out_ptr, out_cap, "hmac_sha256");
+}
+
+I32 verify_signature(Caller c, int32_t alg_ptr, int32_t alg_len, int32_t key_ptr, int32_t key_len,
+                     int32_t msg_ptr, int32_t msg_len, int32_t sig_ptr, int32_t sig_len) {
+  auto alg = guest_bytes(c, alg_ptr, alg_len, "verify_signature");
+  if (!alg) return alg.err();
+  auto key = guest_bytes(c, key_ptr, key_len, "verify_signature");
+  if (!key) return key.err();
+  auto message = guest_bytes(c, msg_ptr, msg_len, "verify_signature");
+  if (!message) return message.err();
+  auto signature = guest_bytes(c, sig_ptr, sig_len, "verify_signature");
+  if (!signature) return signature.err();
+  auto* h = of(c);
+  return h != nullptr ? h->verify_signature(alg.ok(), key.ok(), message.ok(), signature.ok())
+                      : kAbiInvalid;
+}
+
 I32 client_info(Caller c, int32_t key_ptr, int32_t key_len, int32_t out_ptr, int32_t out_cap) {
   return read_into<&HostCalls::client_info, kAbiNotFound>(c, key_ptr, key_len, out_ptr, out_cap,
                                                           "client_info");
@@ -750,6 +803,10 @@ I32 result_replace(Caller c, int32_t ptr, int32_t len) {
   X(env_get, "env: reads environment variables (grant them in permissions.env)")      \
   X(lookup, "tables: reads lookup tables (grant them in permissions.tables)")         \
   X(client_info, "")                                                                  \
+  X(set_client_attribute, "")                                                         \
+  X(add_header, "")                                                                   \
+  X(hmac_sha256, "secrets: HMAC under a configured secret (secrets:)")                \
+  X(verify_signature, "")                                                             \
   X(result_drop_all, "")                                                              \
   X(result_keep, "")                                                                  \
   X(result_edits, "")                                                                 \

@@ -46,6 +46,15 @@ class RecordingHost : public HostCalls {
   int32_t kv_delete(std::string_view) override { return 0; }
   int32_t env_get(std::string_view, std::string&) override { return kAbiDenied; }
   int32_t client_info(std::string_view, std::string&) override { return kAbiNotFound; }
+  int32_t set_client_attribute(std::string_view, std::string_view) override { return kAbiInvalid; }
+  int32_t add_header(std::string_view, std::string_view) override { return kAbiInvalid; }
+  int32_t hmac_sha256(std::string_view, std::string_view, std::string&) override {
+    return kAbiDenied;
+  }
+  int32_t verify_signature(std::string_view, std::string_view, std::string_view,
+                           std::string_view) override {
+    return kAbiInvalid;
+  }
   int32_t lookup(std::string_view, std::string_view, std::string&) override { return kAbiDenied; }
   int32_t result_drop_all() override { return 0; }
   int32_t result_keep(std::string_view mask) override {

@@ -26,6 +26,15 @@ class HostCalls {
   virtual int32_t env_get(std::string_view name, std::string& value) = 0;
   // Who sent the batch (1.3): "client.address", "auth.<name>", "metadata.<name>"; -1 if absent.
   virtual int32_t client_info(std::string_view key, std::string& value) = 0;
+  // Authenticators (1.3): an attribute of the authenticated client; a header for the signed
+  // outbound request.
+  virtual int32_t set_client_attribute(std::string_view key, std::string_view value) = 0;
+  virtual int32_t add_header(std::string_view name, std::string_view value) = 0;
+  // Host cryptography (1.3): HMAC-SHA256 under a configured secret (by name); a signature check.
+  virtual int32_t hmac_sha256(std::string_view secret, std::string_view message,
+                              std::string& mac) = 0;
+  virtual int32_t verify_signature(std::string_view alg, std::string_view key,
+                                   std::string_view message, std::string_view signature) = 0;
   // A row of a lookup table (1.3): -1 if the key has none, else the size of the encoded fields.
   virtual int32_t lookup(std::string_view table, std::string_view key, std::string& fields) = 0;
   virtual int32_t result_drop_all() = 0;

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <utility>
 
+#include "wasm/host/crypto.h"
 #include "wasm/host/results.h"
 
 namespace weft::wasm {
@@ -77,6 +78,7 @@ PluginShared::PluginShared(const PluginSettings& settings, const ComponentContex
       state_cap(settings.state_bytes),
       env_allowed(settings.env_allowed),
       tables_allowed(settings.tables_allowed.begin(), settings.tables_allowed.end()),
+      secrets(settings.secrets.begin(), settings.secrets.end()),
       emits(settings.emits),
       receives(settings.receives),
       http(settings.http),
@@ -252,6 +254,53 @@ int32_t CallHost::client_info(std::string_view key, std::string& value) {
   return static_cast<int32_t>(value.size());
 }
 
+int32_t CallHost::set_client_attribute(std::string_view key, std::string_view value) {
+  if (!authenticating || key.empty() || key.size() > kMaxText || value.size() > kMaxText ||
+      client_attributes.size() >= kMaxAuthPairs) {
+    return kAbiInvalid;
+  }
+  client_attributes.emplace_back(std::string(key), std::string(value));
+  return kAbiOk;
+}
+
+int32_t CallHost::add_header(std::string_view name, std::string_view value) {
+  const bool token = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_';
+  });
+  const bool clean = std::none_of(value.begin(), value.end(),
+                                  [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
+  if (!signing || !token || !clean || value.size() > kMaxText * 4 ||
+      added_headers.size() >= kMaxAuthPairs) {
+    return kAbiInvalid;
+  }
+  added_headers.emplace_back(std::string(name), std::string(value));
+  return kAbiOk;
+}
+
+int32_t CallHost::hmac_sha256(std::string_view secret, std::string_view message, std::string& mac) {
+  auto it = shared_.secrets.find(secret);
+  if (it == shared_.secrets.end()) {
+    shared_.denied->add();
+    shared_.log->warn(
+        "audit: event=permission_denied call=hmac_sha256 secret={} (declare it in the "
+        "component's secrets)",
+        secret);
+    return kAbiDenied;
+  }
+  mac = wasm::hmac_sha256(it->second, message);
+  return static_cast<int32_t>(mac.size());
+}
+
+int32_t CallHost::verify_signature(std::string_view alg, std::string_view key,
+                                   std::string_view message, std::string_view signature) {
+  if (alg == "HS256") {
+    auto it = shared_.secrets.find(key);
+    if (it == shared_.secrets.end()) return kAbiDenied;
+    return wasm::verify_signature(alg, it->second, message, signature);
+  }
+  return wasm::verify_signature(alg, key, message, signature);
+}
+
 CallHost::~CallHost() {
   for (const auto& [name, pinned] : pinned_) {
     if (pinned.table != nullptr) lookup::tables().count(name, pinned.hits, pinned.misses);
@@ -405,6 +454,12 @@ int32_t CallHost::request_info(int32_t which, std::string& value) {
       break;
     case 5:
       value = request->status > 0 ? std::to_string(request->status) : "";
+      break;
+    case 6:
+      value = request->transport;
+      break;
+    case 7:
+      value = request->url;
       break;
     default:
       return kAbiInvalid;

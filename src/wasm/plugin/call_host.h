@@ -56,6 +56,7 @@ struct PluginShared {
   uint64_t state_cap = 0;
   std::set<std::string> env_allowed;
   std::set<std::string, std::less<>> tables_allowed;
+  std::map<std::string, std::string, std::less<>> secrets;
   std::optional<Signal> emits;
   std::set<Signal> receives;
   std::shared_ptr<HttpPort> http;
@@ -96,6 +97,11 @@ class CallHost final : public HostCalls {
   int32_t env_get(std::string_view name, std::string& value) override;
   int32_t lookup(std::string_view table, std::string_view key, std::string& fields) override;
   int32_t client_info(std::string_view key, std::string& value) override;
+  int32_t set_client_attribute(std::string_view key, std::string_view value) override;
+  int32_t add_header(std::string_view name, std::string_view value) override;
+  int32_t hmac_sha256(std::string_view secret, std::string_view message, std::string& mac) override;
+  int32_t verify_signature(std::string_view alg, std::string_view key, std::string_view message,
+                           std::string_view signature) override;
   int32_t result_drop_all() override;
   int32_t result_keep(std::string_view mask) override;
   int32_t result_edits(std::string_view edits) override;
@@ -133,6 +139,12 @@ class CallHost final : public HostCalls {
   std::optional<HttpReply> response;
   // Processors and connectors: who sent the batch (weft.client_info); null if nobody said.
   const ClientInfo* client = nullptr;
+  // Authenticators: which entry runs, and what it said (set_client_attribute, add_header).
+  bool authenticating = false;
+  bool signing = false;
+  static constexpr size_t kMaxAuthPairs = 32;
+  std::vector<std::pair<std::string, std::string>> client_attributes;
+  std::vector<std::pair<std::string, std::string>> added_headers;
   // Receivers: the request being received, and the answer weft.respond set.
   const ReceivedRequest* request = nullptr;
   int response_status = 0;

@@ -54,6 +54,10 @@ Status check_interface_of(const Module& module, const std::set<Signal>& signals,
   std::vector<std::string> needed = {"weft_abi_version", "weft_alloc", "weft_configure"};
   if (entry == Entry::kReceive) {
     needed.emplace_back("weft_receive");
+  } else if (entry == Entry::kAuthenticate) {
+    if (!module.exports_function("weft_authenticate") && !module.exports_function("weft_sign")) {
+      missing.emplace_back("weft_authenticate or weft_sign");
+    }
   } else {
     for (Signal s : signals) needed.push_back(entry_export(entry, s));
   }
@@ -72,6 +76,9 @@ Status check_interface_of(const Module& module, const std::set<Signal>& signals,
       {"weft_shutdown", "()->()"}};
   if (entry == Entry::kReceive) {
     expected.emplace_back("weft_receive", "(i32,i32)->(i32)");
+  } else if (entry == Entry::kAuthenticate) {
+    expected.emplace_back("weft_authenticate", "(i32,i32)->(i32)");
+    expected.emplace_back("weft_sign", "(i32,i32)->(i32)");
   } else {
     for (Signal s : entry == Entry::kExport
                         ? std::set<Signal>(kAllSignals.begin(), kAllSignals.end())

@@ -432,6 +432,89 @@ ReceiveOutcome Plugin::receive(std::string_view bytes, const ReceivedRequest& re
   return result;
 }
 
+AuthDecision Plugin::authenticate(std::string_view header_lines, const ReceivedRequest& request) {
+  const auto start = std::chrono::steady_clock::now();
+  AuthDecision decision;
+  if (backed_off(start)) {
+    decision.error = kBackedOff;
+    return decision;
+  }
+  CallHost host(*shared_);
+  host.deadline = start + settings_.limits.timeout;
+  host.request = &request;
+  host.authenticating = true;
+  Held held;
+  const CallResult call = call_on_bytes(header_lines, "weft_authenticate", 0, host, start, held);
+  if (!call.ok()) {
+    decision.error = failed(call.failure, call.message).error;
+    return decision;
+  }
+  auto& [pool, instance] = held;
+  pool->put(std::move(instance));
+  decision.error = host.error;
+  switch (call.value) {
+    case 0:
+      decision.kind = AuthDecision::kAllowed;
+      decision.attributes = std::move(host.client_attributes);
+      break;
+    case 1:
+      decision.kind = AuthDecision::kUnauthenticated;
+      break;
+    case 2:
+      decision.kind = AuthDecision::kForbidden;
+      break;
+    default:
+      decision.error = failed(Failure::kGuestError,
+                              "weft_authenticate returned status " + std::to_string(call.value) +
+                                  (host.error.empty() ? "" : ": " + host.error))
+                           .error;
+      return decision;
+  }
+  backoff_.succeeded();
+  return decision;
+}
+
+SignResult Plugin::sign(std::string_view body_digest, const ReceivedRequest& request) {
+  const auto start = std::chrono::steady_clock::now();
+  SignResult result;
+  if (backed_off(start)) {
+    result.error = kBackedOff;
+    return result;
+  }
+  CallHost host(*shared_);
+  host.deadline = start + settings_.limits.timeout;
+  host.request = &request;
+  host.signing = true;
+  Held held;
+  const CallResult call = call_on_bytes(body_digest, "weft_sign", 0, host, start, held);
+  if (!call.ok()) {
+    result.error = failed(call.failure, call.message).error;
+    return result;
+  }
+  auto& [pool, instance] = held;
+  pool->put(std::move(instance));
+  if (call.value != 0) {
+    result.error =
+        failed(Failure::kGuestError, "weft_sign returned status " + std::to_string(call.value) +
+                                         (host.error.empty() ? "" : ": " + host.error))
+            .error;
+    return result;
+  }
+  backoff_.succeeded();
+  result.ok = true;
+  result.headers = std::move(host.added_headers);
+  return result;
+}
+
+bool Plugin::exports(const std::string& name) {
+  std::shared_ptr<InstancePool> pool;
+  {
+    std::lock_guard lock(version_mu_);
+    pool = current_;
+  }
+  return pool != nullptr && pool->module()->exports_function(name);
+}
+
 void Plugin::start_watching() {
   watcher_->start();
 }

@@ -52,7 +52,8 @@ class HttpPort {
 
 // The entry point weft calls per batch: weft_process_<signal> (processors, connectors),
 // weft_export_<signal> (exporters) or weft_receive (receivers, for every signal).
-enum class Entry { kProcess, kExport, kReceive };
+// weft_authenticate and weft_sign for authenticator extensions.
+enum class Entry { kProcess, kExport, kReceive, kAuthenticate };
 
 // What a receiver plugin is handed with the bytes of a request (push) or of a fetched
 // target (pull), for weft.request_info and weft.request_header.
@@ -61,6 +62,22 @@ struct ReceivedRequest {
   std::string target;  // pull: the URL fetched
   std::string peer;    // push: the client's address
   int status = 0;      // pull: the target's HTTP status
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string transport;  // authenticators: "grpc" or "http"
+  std::string url;        // signers: the outbound request's URL
+};
+
+// What an authenticator plugin decided about a request (weft_authenticate, docs/abi.md).
+struct AuthDecision {
+  enum Kind { kAllowed, kUnauthenticated, kForbidden, kFailed } kind = kFailed;
+  std::string error;  // set_error's text, or why the call failed
+  std::vector<std::pair<std::string, std::string>> attributes;  // set_client_attribute
+};
+
+// The headers a signing plugin adds to an outbound request (weft_sign).
+struct SignResult {
+  bool ok = false;
+  std::string error;
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
@@ -88,10 +105,11 @@ struct PluginSettings {
   uint32_t metric_series = 1000;
   OnError on_error = OnError::kPass;
   std::set<std::string> env_allowed;
-  std::set<std::string> tables_allowed;            // weft.lookup may read these (service.tables)
-  std::set<Signal> signals;                        // the plugin must export process for these
-  std::optional<Signal> emits;                     // connectors: the signal weft.emit may produce
-  std::set<Signal> receives;                       // receivers: the signals weft.emit may produce
+  std::set<std::string> tables_allowed;        // weft.lookup may read these (service.tables)
+  std::map<std::string, std::string> secrets;  // secrets: what hmac_sha256 and HS256 may key with
+  std::set<Signal> signals;                    // the plugin must export process for these
+  std::optional<Signal> emits;                 // connectors: the signal weft.emit may produce
+  std::set<Signal> receives;                   // receivers: the signals weft.emit may produce
   std::chrono::milliseconds watch_interval{1000};  // 0: do not watch the file
   Entry entry = Entry::kProcess;
   std::shared_ptr<HttpPort> http;  // null: weft.http_request is denied
@@ -136,6 +154,12 @@ class Plugin {
   ExportOutcome export_batch(const pdata::Telemetry& data);
   // Hands a request to a receiver plugin (Entry::kReceive), which emits telemetry.
   ReceiveOutcome receive(std::string_view bytes, const ReceivedRequest& request);
+  // Authenticator extensions: a request's headers ("name: value" lines) to weft_authenticate,
+  // an outbound request's body digest (lowercase hex SHA-256) to weft_sign.
+  AuthDecision authenticate(std::string_view header_lines, const ReceivedRequest& request);
+  SignResult sign(std::string_view body_digest, const ReceivedRequest& request);
+  // Whether the running version exports a function of this name.
+  [[nodiscard]] bool exports(const std::string& name);
   // Loads the file again; on failure the running version stays and the error is returned.
   Status reload();
   void start_watching();

@@ -94,6 +94,15 @@ void load_plugin_settings(ConfigReader& reader, PluginSettings& p,
   std::vector<std::string> tables;
   permissions.read("tables", tables);
   p.tables_allowed.insert(tables.begin(), tables.end());
+  // Secrets the plugin may key hmac_sha256 and HS256 checks with, by name; it never reads them.
+  if (reader.has("secrets")) {
+    const YAML::Node secrets = reader.read_node("secrets");
+    if (!secrets.IsMap()) {
+      reader.error("secrets", "must map secret names to their values (${env:...}, ${file:...})");
+    } else {
+      for (const auto& item : secrets) p.secrets[item.first.Scalar()] = item.second.Scalar();
+    }
+  }
   if (http_origins != nullptr) {
     permissions.read("http", *http_origins);
   } else if (permissions.has("http")) {

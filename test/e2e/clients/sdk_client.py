@@ -368,8 +368,13 @@ def main() -> int:
     p.add_argument("--client-cert", help="mutual TLS: the client certificate (PEM file)")
     p.add_argument("--client-key", help="mutual TLS: the client key (PEM file)")
     p.add_argument("--header", action="append", default=[], help="NAME=VALUE, sent with each export")
+    p.add_argument("--env-headers", help="OTEL_EXPORTER_OTLP_HEADERS for the SDK to read itself")
     p.add_argument("--timeout", type=float, default=10, help="the exporter's timeout (s)")
     args = p.parse_args()
+    if args.env_headers:
+        import os
+
+        os.environ["OTEL_EXPORTER_OTLP_HEADERS"] = args.env_headers
 
     fn = {"traces": send_traces, "metrics": send_metrics, "logs": send_logs}[args.signal]
     result = fn(args)

@@ -78,7 +78,11 @@ class GrpcSender final : public Sender {
     }
     std::map<std::string, std::string> headers = config_.headers;
     if (authenticator_ != nullptr) {
-      if (Status s = authenticator_->add_headers(headers); !s.is_ok()) return s;
+      const std::string url = "grpc://" + config_.endpoint + method_for(data.signal());
+      const OutboundRequest outbound{"POST", url, data.wire()};
+      if (Status s = authenticator_->add_headers(outbound, headers); !s.is_ok()) {
+        return Status::retryable("auth " + config_.authenticator + ": " + s.message());
+      }
     }
     for (const auto& [key, value] : headers) {
       std::string name = key;  // gRPC metadata keys are lowercase

@@ -81,7 +81,11 @@ class HttpSender final : public Sender {
     request.body = std::move(body).value();
     std::map<std::string, std::string> headers = config_.headers;
     if (authenticator_ != nullptr) {
-      if (Status s = authenticator_->add_headers(headers); !s.is_ok()) return s;
+      const std::string url = request.url.origin + request.url.path;
+      const OutboundRequest outbound{"POST", url, request.body};
+      if (Status s = authenticator_->add_headers(outbound, headers); !s.is_ok()) {
+        return Status::retryable("auth " + config_.authenticator + ": " + s.message());
+      }
     }
     request.headers.assign(headers.begin(), headers.end());
     request.headers.emplace_back(

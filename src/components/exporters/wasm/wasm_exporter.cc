@@ -92,32 +92,40 @@ class Port final : public weft::wasm::HttpPort {
           reply, weft::wasm::kAbiLimit, "too_large",
           "request body of " + std::to_string(in.body.size()) + " bytes is over max_request_size");
     }
-    // The plugin's headers, then the configured ones and the authenticator's, which win.
+    bool encoded = false;
+    for (const auto& header : in.headers)
+      encoded = encoded || iequals(header.first, "Content-Encoding");
+    const bool compress =
+        config_.compression != http::Compression::kNone && !in.body.empty() && !encoded;
+    if (compress) {
+      auto body = http::compress(config_.compression, in.body);
+      if (!body.ok())
+        return refuse(reply, weft::wasm::kAbiFailed, "failed", body.status().message());
+      request.body = std::move(body).value();
+    } else {
+      request.body = std::string(in.body);
+    }
+    // The plugin's headers, then the configured ones and the authenticator's, which win (it
+    // signs the body as sent).
     std::map<std::string, std::string> added = config_.headers;
     if (authenticator_ != nullptr) {
-      if (Status s = authenticator_->add_headers(added); !s.is_ok()) {
+      const std::string url = request.url.origin + request.url.path;
+      const OutboundRequest outbound{in.method, url, request.body};
+      if (Status s = authenticator_->add_headers(outbound, added); !s.is_ok()) {
         return refuse(reply, weft::wasm::kAbiFailed, "failed", s.message());
       }
     }
-    bool encoded = false;
     for (const auto& header : in.headers) {
       const std::string& name = header.first;
       const bool overridden = std::any_of(added.begin(), added.end(),
                                           [&](const auto& kv) { return iequals(kv.first, name); });
       if (overridden || iequals(name, "Content-Length") || iequals(name, "Host")) continue;
-      encoded = encoded || iequals(name, "Content-Encoding");
       request.headers.push_back(header);
     }
     for (const auto& [name, value] : added) request.headers.emplace_back(name, value);
-    if (config_.compression != http::Compression::kNone && !in.body.empty() && !encoded) {
-      auto body = http::compress(config_.compression, in.body);
-      if (!body.ok())
-        return refuse(reply, weft::wasm::kAbiFailed, "failed", body.status().message());
-      request.body = std::move(body).value();
+    if (compress) {
       request.headers.emplace_back("Content-Encoding",
                                    std::string(http::compression_name(config_.compression)));
-    } else {
-      request.body = std::string(in.body);
     }
     if (in_flight_.fetch_add(1) >= config_.max_concurrent_requests) {
       in_flight_.fetch_sub(1);

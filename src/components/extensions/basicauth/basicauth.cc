@@ -79,7 +79,8 @@ class BasicAuth final : public Extension, public ServerAuthenticator, public Cli
     return AuthOutcome::allow();
   }
 
-  Status add_headers(std::map<std::string, std::string>& headers) override {
+  Status add_headers(const OutboundRequest& /*request*/,
+                     std::map<std::string, std::string>& headers) override {
     if (!config_.client) {
       return Status::permanent("basicauth is configured as a server (htpasswd)");
     }

@@ -55,7 +55,8 @@ class BearerTokenAuth final : public Extension,
     return AuthOutcome::allow();
   }
 
-  Status add_headers(std::map<std::string, std::string>& headers) override {
+  Status add_headers(const OutboundRequest& /*request*/,
+                     std::map<std::string, std::string>& headers) override {
     const auto tokens = current();
     if (tokens.empty()) return Status::permanent("bearertokenauth: no token");
     headers[config_.header] = expected(tokens.front());

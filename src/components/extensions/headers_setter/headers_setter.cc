@@ -58,7 +58,8 @@ class HeadersSetter final : public Extension, public ClientAuthenticator {
     return Status::ok();
   }
 
-  Status add_headers(std::map<std::string, std::string>& headers) override {
+  Status add_headers(const OutboundRequest& /*request*/,
+                     std::map<std::string, std::string>& headers) override {
     for (const Header& header : config_.headers) {
       auto existing = headers.end();
       for (auto it = headers.begin(); it != headers.end(); ++it) {
