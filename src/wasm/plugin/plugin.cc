@@ -183,6 +183,9 @@ Result<std::shared_ptr<Plugin>> Plugin::load(std::shared_ptr<Engine> engine,
   }
   std::shared_ptr<Plugin> plugin(
       new Plugin(std::move(engine), std::move(settings), std::move(ctx)));
+  if (plugin->settings_.anomaly.enabled) {
+    plugin->anomaly_ = std::make_unique<AnomalyDetector>(plugin->settings_.anomaly);
+  }
   std::optional<pkg::PluginMeta> meta;
   auto bytes = plugin->read_module(meta);
   if (!bytes.ok()) {
@@ -231,8 +234,9 @@ Status Plugin::reload() {
   package_detail_ = pending_detail_;
   {
     std::lock_guard lock(version_mu_);
-    current_ = pool.value();
+    previous_ = std::exchange(current_, pool.value());
   }
+  if (anomaly_) anomaly_->new_version(std::chrono::steady_clock::now());
   generation_ = gen;
   metrics_->generation->set(static_cast<int64_t>(gen));
   metrics_->reloads_ok->add();
@@ -254,8 +258,64 @@ Outcome Plugin::failed(Failure kind, std::string error) {
   return outcome;
 }
 
+bool Plugin::rollback(const std::string& why) {
+  std::unique_lock reload_lock(reload_mu_, std::try_to_lock);
+  if (!reload_lock.owns_lock()) return false;  // a reload is under way: it decides
+  std::shared_ptr<InstancePool> back;
+  uint64_t from = 0;
+  {
+    std::lock_guard lock(version_mu_);
+    if (!previous_) return false;
+    from = current_->generation;
+    back = previous_;
+    current_ = previous_;
+    previous_.reset();
+  }
+  const uint64_t gen = generation_.load() + 1;
+  generation_ = gen;
+  metrics_->generation->set(static_cast<int64_t>(gen));
+  backoff_.succeeded();
+  if (anomaly_) anomaly_->new_version(std::chrono::steady_clock::now());
+  audit("rollback", "generation=" + std::to_string(gen) + " the version of generation " +
+                        std::to_string(back->generation) + " replaces generation " +
+                        std::to_string(from) + " (" + why + ") " + describe_version(*back));
+  return true;
+}
+
+void Plugin::watch_call(uint64_t items_in, uint64_t items_out, bool failed,
+                        std::chrono::steady_clock::time_point start) {
+  if (!anomaly_) return;
+  const auto now = std::chrono::steady_clock::now();
+  auto anomaly = anomaly_->record(items_in, items_out, failed, now - start, now);
+  if (!anomaly) return;
+  telemetry::Labels labels = shared_->labels;
+  labels.emplace_back("kind", anomaly->kind);
+  ctx_.metrics->counter("weft_plugin_anomalies", "Anomalies the plugin's windows showed.", labels)
+      .add();
+  const std::string what =
+      fmt::format("{} {:.3g} against a baseline of {:.3g} ({:.1f}x)", anomaly->kind,
+                  anomaly->current, anomaly->baseline, anomaly->change);
+  ctx_.logger->error("anomaly in generation {}: {}", generation_.load(), what);
+  audit("anomaly", "generation=" + std::to_string(generation_.load()) + " " + what);
+  if (settings_.anomaly.rollback && !rollback("anomaly: " + what)) {
+    ctx_.logger->error("anomaly: no earlier version to roll back to (or a reload is under way)");
+  }
+}
+
 Outcome Plugin::process(pdata::Telemetry& data) {
   const auto start = std::chrono::steady_clock::now();
+  Outcome outcome = process_call(data, start);
+  if (outcome.failure != Failure::kNone || outcome.kind != Outcome::kFailed) {
+    const uint64_t in = data.item_count();
+    const uint64_t out = outcome.kind == Outcome::kDropped ? 0
+                         : outcome.output                  ? outcome.output->item_count()
+                                                           : in;
+    watch_call(in, out, outcome.kind == Outcome::kFailed, start);
+  }
+  return outcome;
+}
+
+Outcome Plugin::process_call(pdata::Telemetry& data, std::chrono::steady_clock::time_point start) {
   if (backed_off(start)) {
     Outcome skipped;
     skipped.kind = Outcome::kFailed;

@@ -14,6 +14,7 @@
 
 #include "pkg/package.h"
 #include "wasm/engine/engine.h"
+#include "wasm/plugin/anomaly.h"
 #include "wasm/plugin/backoff.h"
 #include "wasm/plugin/file_watcher.h"
 #include "wasm/plugin/instance_pool.h"
@@ -113,6 +114,7 @@ struct PluginSettings {
   std::chrono::milliseconds watch_interval{1000};  // 0: do not watch the file
   Entry entry = Entry::kProcess;
   std::shared_ptr<HttpPort> http;  // null: weft.http_request is denied
+  AnomalySettings anomaly;         // processors: anomaly detection and rollback
 };
 
 // What an exporter plugin made of a batch (weft_export_<signal>'s status, docs/abi.md).
@@ -162,6 +164,8 @@ class Plugin {
   [[nodiscard]] bool exports(const std::string& name);
   // Loads the file again; on failure the running version stays and the error is returned.
   Status reload();
+  // Goes back to the version the last reload replaced; false if there is none.
+  bool rollback(const std::string& why);
   void start_watching();
   void stop_watching();
   [[nodiscard]] uint64_t generation() const { return generation_.load(); }
@@ -191,6 +195,10 @@ class Plugin {
   CallResult call_on_bytes(std::string_view bytes, const std::string& export_name, size_t items,
                            CallHost& host, std::chrono::steady_clock::time_point start, Held& held);
   void audit(const std::string& event, const std::string& detail);
+  Outcome process_call(pdata::Telemetry& data, std::chrono::steady_clock::time_point start);
+  // Feeds the anomaly detector one call; reports (and rolls back) what it finds.
+  void watch_call(uint64_t items_in, uint64_t items_out, bool failed,
+                  std::chrono::steady_clock::time_point start);
 
   std::shared_ptr<Engine> engine_;
   PluginSettings settings_;
@@ -201,6 +209,8 @@ class Plugin {
 
   std::mutex version_mu_;  // guards current_ (swapped on reload)
   std::shared_ptr<InstancePool> current_;
+  std::shared_ptr<InstancePool> previous_;  // what the last reload replaced (for a rollback)
+  std::unique_ptr<AnomalyDetector> anomaly_;
   std::atomic<uint64_t> generation_{0};
   std::mutex reload_mu_;                    // one reload at a time
   std::optional<pkg::PluginMeta> package_;  // the running package (guarded by reload_mu_)

@@ -1,5 +1,6 @@
 #include "wasm/plugin/settings.h"
 
+#include <cstdlib>
 #include <filesystem>
 
 #include <spdlog/sinks/null_sink.h>
@@ -32,6 +33,53 @@ Status check_plugin(PluginSettings settings, const std::set<Signal>& signals) {
   auto plugin = Plugin::load(engine.value(), std::move(settings), ctx);
   return plugin.ok() ? Status::ok() : plugin.status();
 }
+
+namespace {
+
+// A change factor: 5, 5x or "5x"; 0 turns the measure off.
+void read_factor(ConfigReader& reader, std::string_view key, double& out) {
+  if (!reader.has(key)) return;
+  std::string text;
+  reader.read(key, text);
+  if (!text.empty() && (text.back() == 'x' || text.back() == 'X')) text.pop_back();
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() || v < 0 || (v > 0 && v <= 1)) {
+    reader.error(key, "must be a factor above 1 (\"5x\"), or 0 to turn it off");
+    return;
+  }
+  out = v;
+}
+
+// anomaly: {drop_ratio_change, error_rate_change, latency_change, window, min_calls,
+// on_anomaly}; on_anomaly may also stand beside it.
+void read_anomaly(ConfigReader& reader, AnomalySettings& a) {
+  std::string on_anomaly;
+  reader.read("on_anomaly", on_anomaly);
+  if (!reader.has("anomaly")) {
+    if (!on_anomaly.empty()) reader.error("on_anomaly", "needs anomaly: {...} (the thresholds)");
+    return;
+  }
+  a.enabled = true;
+  ConfigReader anomaly = reader.child("anomaly");
+  read_factor(anomaly, "drop_ratio_change", a.drop_ratio_change);
+  read_factor(anomaly, "error_rate_change", a.error_rate_change);
+  read_factor(anomaly, "latency_change", a.latency_change);
+  std::chrono::nanoseconds window = a.window;
+  anomaly.read_duration("window", window);
+  a.window = std::chrono::duration_cast<std::chrono::milliseconds>(window);
+  if (a.window.count() <= 0) anomaly.error("window", "must be greater than 0");
+  anomaly.read("min_calls", a.min_calls);
+  if (a.min_calls == 0) anomaly.error("min_calls", "must be at least 1");
+  anomaly.read("on_anomaly", on_anomaly);
+  if (on_anomaly == "rollback") {
+    a.rollback = true;
+  } else if (!on_anomaly.empty() && on_anomaly != "log") {
+    reader.error("on_anomaly", "must be log or rollback, got \"" + on_anomaly + "\"");
+  }
+}
+
+}  // namespace
 
 void load_plugin_settings(ConfigReader& reader, PluginSettings& p,
                           std::vector<std::string>* http_origins) {
@@ -113,6 +161,7 @@ void load_plugin_settings(ConfigReader& reader, PluginSettings& p,
     (void)permissions.read_node("files");
     permissions.error("files", "is not available in plugin ABI v1 yet");
   }
+  read_anomaly(reader, p.anomaly);
   bool watch = true;
   reader.read("watch", watch);
   std::chrono::nanoseconds interval = p.watch_interval;
