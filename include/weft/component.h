@@ -3,6 +3,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "weft/consumer.h"
 #include "weft/status.h"
@@ -30,6 +31,16 @@ class Reloadable {
 
 class Extension;
 
+// A plugin-backed component with a candidate version running beside it (a shadow run): GET
+// /plugins/<id>/shadow reports, POST /plugins/<id>/promote makes the candidate live.
+class Shadowed {
+ public:
+  virtual ~Shadowed() = default;
+  // HTTP status and JSON body.
+  [[nodiscard]] virtual std::pair<int, std::string> shadow_report() = 0;
+  [[nodiscard]] virtual std::pair<int, std::string> promote() = 0;
+};
+
 // What components reach of the collector that runs them (the Go collector's component.Host).
 class Host {
  public:
@@ -38,6 +49,12 @@ class Host {
   virtual void add_reloadable(const std::string& id, Reloadable* reloadable) = 0;
   // After this returns, no reload of it runs or will run.
   virtual void remove_reloadable(Reloadable* reloadable) = 0;
+  // Shadow runs, under the component's id (a processor in several pipelines: "<id>@<pipeline>").
+  virtual void add_shadowed(const std::string& id, Shadowed* shadowed) {
+    (void)id;
+    (void)shadowed;
+  }
+  virtual void remove_shadowed(Shadowed* shadowed) { (void)shadowed; }
   // The extension `id` if the service runs it (extensions start before everything else).
   [[nodiscard]] virtual Extension* extension(const std::string& id) const = 0;
 };

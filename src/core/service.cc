@@ -141,6 +141,10 @@ Status Service::start() {
     metrics_server_ = std::make_unique<telemetry::MetricsServer>(config_.metrics_address, registry_,
                                                                  config_.metrics_tls);
     metrics_server_->add_action("/plugins/reload", [this] { return reload_plugins(); });
+    metrics_server_->set_plugin_handler(
+        [this](const std::string& method, const std::string& id, const std::string& what) {
+          return plugin_action(method, id, what);
+        });
     if (Status s = metrics_server_->start(); !s.is_ok()) return fail("self-telemetry", s);
   }
   for (auto& [id, exporter] : exporters_) {
@@ -173,6 +177,45 @@ void Service::remove_reloadable(Reloadable* reloadable) {
   std::lock_guard lock(reload_mu_);
   std::erase_if(reloadables_,
                 [reloadable](const auto& entry) { return entry.second == reloadable; });
+}
+
+void Service::add_shadowed(const std::string& id, Shadowed* shadowed) {
+  std::lock_guard lock(reload_mu_);
+  shadowed_[id] = shadowed;
+}
+
+void Service::remove_shadowed(Shadowed* shadowed) {
+  std::lock_guard lock(reload_mu_);
+  std::erase_if(shadowed_, [shadowed](const auto& entry) { return entry.second == shadowed; });
+}
+
+std::pair<int, std::string> Service::plugin_action(const std::string& method, const std::string& id,
+                                                   const std::string& what) {
+  std::lock_guard lock(reload_mu_);
+  Shadowed* found = nullptr;
+  auto it = shadowed_.find(id);
+  if (it != shadowed_.end()) {
+    found = it->second;
+  } else {  // the processor's id alone, if only one pipeline runs it
+    for (const auto& [key, shadowed] : shadowed_) {
+      if (key.rfind(id + "@", 0) == 0) {
+        if (found != nullptr) {
+          return {409, R"({"error":"the processor is in several pipelines: name one, )" +
+                           std::string(R"(<id>@<pipeline>"})")};
+        }
+        found = shadowed;
+      }
+    }
+  }
+  if (found == nullptr) {
+    return {404, "{\"error\":" + json_quote("no shadow run for " + id) + "}"};
+  }
+  if (what == "promote") {
+    if (method != "POST") return {405, R"({"error":"promote is a POST"})"};
+    return found->promote();
+  }
+  if (method != "GET") return {405, R"({"error":"the report is a GET"})"};
+  return found->shadow_report();
 }
 
 std::pair<int, std::string> Service::reload_plugins() {

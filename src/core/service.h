@@ -38,6 +38,11 @@ class Service final : public Host {
   void add_reloadable(const std::string& id, Reloadable* reloadable) override;
   void remove_reloadable(Reloadable* reloadable) override;
   [[nodiscard]] Extension* extension(const std::string& id) const override;
+  void add_shadowed(const std::string& id, Shadowed* shadowed) override;
+  void remove_shadowed(Shadowed* shadowed) override;
+  // GET /plugins/<id>/shadow, POST /plugins/<id>/promote.
+  std::pair<int, std::string> plugin_action(const std::string& method, const std::string& id,
+                                            const std::string& what);
 
  private:
   struct Pipeline {
@@ -72,6 +77,7 @@ class Service final : public Host {
   bool shut_down_ = false;
   std::mutex reload_mu_;  // held through a reload, so a component leaving waits for it
   std::map<std::string, Reloadable*> reloadables_;
+  std::map<std::string, Shadowed*> shadowed_;  // guarded by reload_mu_
 };
 
 }  // namespace weft

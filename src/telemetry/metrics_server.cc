@@ -45,6 +45,16 @@ Status MetricsServer::start() {
   server_ = std::move(server).value();
   for (auto& [path, handler] : actions_) serve_action(path, std::move(handler));
   actions_.clear();
+  if (plugin_handler_) {
+    auto serve = [this](const httplib::Request& request, httplib::Response& response) {
+      auto [status, body] =
+          plugin_handler_(request.method, request.matches[1].str(), request.matches[2].str());
+      response.status = status;
+      response.set_content(body, "application/json");
+    };
+    server_->Get(R"(/plugins/(.+)/(shadow))", serve);
+    server_->Post(R"(/plugins/(.+)/(promote|shadow))", serve);
+  }
   server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& response) {
     std::string body = registry_.render();
     body += "# HELP otelcol_process_memory_rss Resident memory of the collector in bytes.\n";

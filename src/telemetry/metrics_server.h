@@ -28,6 +28,11 @@ class MetricsServer {
   ~MetricsServer();
   // An admin action at POST path; the handler returns the HTTP status and a JSON body.
   void add_action(const std::string& path, std::function<std::pair<int, std::string>()> handler);
+  // GET and POST /plugins/<id>/<what>: handler(method, id, what) returns the HTTP status and a
+  // JSON body.
+  using PluginHandler = std::function<std::pair<int, std::string>(
+      const std::string& method, const std::string& id, const std::string& what)>;
+  void set_plugin_handler(PluginHandler handler) { plugin_handler_ = std::move(handler); }
   [[nodiscard]] Status start();
   void stop();
 
@@ -38,6 +43,7 @@ class MetricsServer {
   const Registry& registry_;
   TlsSettings tls_;
   std::vector<std::pair<std::string, std::function<std::pair<int, std::string>()>>> actions_;
+  PluginHandler plugin_handler_;
   std::unique_ptr<httplib::Server> server_;
   std::unique_ptr<HttpListener> listener_;
 };

@@ -519,6 +519,7 @@ Status CallHost::apply(const pdata::Telemetry& data, Outcome& outcome) {
                                       " request: " + replaced.status().message());
     }
     outcome.output = std::move(replaced).value();
+    outcome.replaced = true;
     return Status::ok();
   }
   if (!keep && !edits) return Status::ok();
@@ -530,6 +531,7 @@ Status CallHost::apply(const pdata::Telemetry& data, Outcome& outcome) {
     if (Status s = apply_keep_mask(changed, *keep); !s.is_ok()) return s;
   }
   outcome.output = std::move(changed);
+  outcome.keep_mask = keep;
   return Status::ok();
 }
 

@@ -63,10 +63,11 @@ Plugin::Plugin(std::shared_ptr<Engine> engine, PluginSettings settings, Componen
     : engine_(std::move(engine)), settings_(std::move(settings)), ctx_(std::move(ctx)) {
   shared_ = std::make_unique<PluginShared>(settings_, ctx_);
   metrics_ = std::make_unique<PluginMetrics>(*ctx_.metrics, shared_->labels);
-  watcher_ = std::make_unique<FileWatcher>(settings_.path, settings_.watch_interval, [this] {
-    ctx_.logger->info("{} changed; reloading", settings_.path);
-    (void)reload();
-  });
+  watcher_ = std::make_unique<FileWatcher>(settings_.path, settings_.watch_interval,
+                                           [this, watched = settings_.path] {
+                                             ctx_.logger->info("{} changed; reloading", watched);
+                                             (void)reload();
+                                           });
 }
 
 Plugin::~Plugin() {
@@ -256,6 +257,39 @@ Outcome Plugin::failed(Failure kind, std::string error) {
   outcome.failure = kind;
   outcome.error = std::move(error);
   return outcome;
+}
+
+Status Plugin::switch_to(const std::string& path, const std::string& why) {
+  const bool watching = settings_.watch_interval.count() > 0;
+  stop_watching();
+  std::string before;
+  {
+    std::lock_guard lock(reload_mu_);
+    before = std::exchange(settings_.path, path);
+  }
+  Status status = reload();
+  if (!status.is_ok()) {
+    std::lock_guard lock(reload_mu_);
+    settings_.path = before;
+  } else {
+    audit("promoted", why + " " + path);
+  }
+  std::string watched;
+  {
+    std::lock_guard lock(reload_mu_);
+    watched = settings_.path;
+  }
+  watcher_ = std::make_unique<FileWatcher>(watched, settings_.watch_interval, [this, watched] {
+    ctx_.logger->info("{} changed; reloading", watched);
+    (void)reload();
+  });
+  if (watching) start_watching();
+  return status;
+}
+
+std::string Plugin::path() const {
+  std::lock_guard lock(reload_mu_);
+  return settings_.path;
 }
 
 bool Plugin::rollback(const std::string& why) {

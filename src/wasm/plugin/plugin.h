@@ -115,6 +115,10 @@ struct PluginSettings {
   Entry entry = Entry::kProcess;
   std::shared_ptr<HttpPort> http;  // null: weft.http_request is denied
   AnomalySettings anomaly;         // processors: anomaly detection and rollback
+  // Processors: a candidate version run on a copy of the traffic (shadow.plugin, shadow.config;
+  // the live config when absent).
+  std::string shadow_path;
+  std::optional<std::string> shadow_config_json;
 };
 
 // What an exporter plugin made of a batch (weft_export_<signal>'s status, docs/abi.md).
@@ -135,6 +139,10 @@ struct Outcome {
   // kKept with a result: the changed batch. The batch handed in is never changed, so a
   // caller whose next stage refuses it can retry with the original.
   std::optional<pdata::Telemetry> output;
+  // How `output` came about: a keep-mask (one byte per item of the batch handed in), or a
+  // replacement (no item of it corresponds to an item handed in).
+  std::optional<std::string> keep_mask;
+  bool replaced = false;
 };
 
 // One loaded plugin (one per wasm processor id and pipeline), composed of: the running
@@ -166,6 +174,9 @@ class Plugin {
   Status reload();
   // Goes back to the version the last reload replaced; false if there is none.
   bool rollback(const std::string& why);
+  // Runs another file (a promoted candidate) through the reload path, and watches it.
+  Status switch_to(const std::string& path, const std::string& why);
+  [[nodiscard]] std::string path() const;
   void start_watching();
   void stop_watching();
   [[nodiscard]] uint64_t generation() const { return generation_.load(); }
@@ -212,7 +223,7 @@ class Plugin {
   std::shared_ptr<InstancePool> previous_;  // what the last reload replaced (for a rollback)
   std::unique_ptr<AnomalyDetector> anomaly_;
   std::atomic<uint64_t> generation_{0};
-  std::mutex reload_mu_;                    // one reload at a time
+  mutable std::mutex reload_mu_;            // one reload at a time
   std::optional<pkg::PluginMeta> package_;  // the running package (guarded by reload_mu_)
   std::string package_detail_;
   std::string pending_detail_;  // of the version being loaded

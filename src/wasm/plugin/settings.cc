@@ -13,11 +13,20 @@
 namespace weft::wasm {
 
 Status PluginFactory::check(const ComponentConfig& config, const std::set<Signal>& signals) const {
-  return check_plugin(cast(config).plugin, signals);
+  const PluginSettings& settings = cast(config).plugin;
+  if (!settings.shadow_path.empty()) {
+    PluginSettings candidate = settings;
+    candidate.path = settings.shadow_path;
+    if (settings.shadow_config_json) candidate.config_json = *settings.shadow_config_json;
+    if (Status s = check_plugin(candidate, signals); !s.is_ok()) {
+      return Status::invalid_argument("shadow: " + s.message());
+    }
+  }
+  return check_plugin(settings, signals);
 }
 
 void PluginFactory::load(ConfigReader& reader, PluginConfig& config) const {
-  load_plugin_settings(reader, config.plugin);
+  load_plugin_settings(reader, config.plugin, nullptr, kind() == ComponentKind::kProcessor);
 }
 
 Status check_plugin(PluginSettings settings, const std::set<Signal>& signals) {
@@ -82,7 +91,15 @@ void read_anomaly(ConfigReader& reader, AnomalySettings& a) {
 }  // namespace
 
 void load_plugin_settings(ConfigReader& reader, PluginSettings& p,
-                          std::vector<std::string>* http_origins) {
+                          std::vector<std::string>* http_origins, bool processor) {
+  if (!processor) {
+    for (const char* key : {"shadow", "anomaly", "on_anomaly"}) {
+      if (reader.has(key)) {
+        (void)reader.read_node(key);
+        reader.error(key, "is for a wasm processor");
+      }
+    }
+  }
   reader.read("plugin", p.path);
   const bool package = is_package_path(p.path);
   if (p.path.empty()) {
@@ -161,7 +178,22 @@ void load_plugin_settings(ConfigReader& reader, PluginSettings& p,
     (void)permissions.read_node("files");
     permissions.error("files", "is not available in plugin ABI v1 yet");
   }
-  read_anomaly(reader, p.anomaly);
+  if (processor) {
+    read_anomaly(reader, p.anomaly);
+    if (reader.has("shadow")) {
+      ConfigReader shadow = reader.child("shadow");
+      shadow.read("plugin", p.shadow_path);
+      if (p.shadow_path.empty()) {
+        shadow.error("plugin", "must name the candidate's .wasm file");
+      } else if (!std::filesystem::is_regular_file(p.shadow_path)) {
+        shadow.error("plugin", "no such file \"" + p.shadow_path + "\"");
+      }
+      if (shadow.has("config")) {
+        YAML::Node node = shadow.read_node("config");
+        p.shadow_config_json = yaml_to_json(node.IsNull() ? YAML::Node(YAML::NodeType::Map) : node);
+      }
+    }
+  }
   bool watch = true;
   reader.read("watch", watch);
   std::chrono::nanoseconds interval = p.watch_interval;

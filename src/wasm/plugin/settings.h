@@ -25,8 +25,9 @@ class PluginFactory : public FactoryFor<PluginConfig> {
 // Reads a wasm processor's or connector's settings: plugin, config, limits
 // (memory, timeout, state), on_error, permissions, watch, watch_interval.
 // `http_origins`: where permissions.http goes (a wasm exporter's); null refuses it.
+// `processor`: shadow and anomaly are read (elsewhere they are refused).
 void load_plugin_settings(ConfigReader& reader, PluginSettings& p,
-                          std::vector<std::string>* http_origins = nullptr);
+                          std::vector<std::string>* http_origins = nullptr, bool processor = false);
 
 // Loads and configures the plugin once, off any pipeline, for `weft validate`.
 Status check_plugin(PluginSettings settings, const std::set<Signal>& signals);

@@ -1,8 +1,13 @@
 #include <spdlog/spdlog.h>
 
+#include <atomic>
+#include <mutex>
+
+#include "util/yaml_json.h"
 #include "wasm/plugin/directory.h"
 #include "wasm/plugin/plugin.h"
 #include "wasm/plugin/settings.h"
+#include "wasm/plugin/shadow.h"
 #include "weft/config_reader.h"
 #include "weft/factory.h"
 #include "weft/metrics.h"
@@ -18,7 +23,7 @@ using Config = weft::wasm::PluginConfig;
 
 // Runs a WebAssembly plugin on every batch (docs/abi.md). A failing plugin
 // gets its on_error policy; it never takes the pipeline down.
-class WasmProcessor final : public Processor {
+class WasmProcessor final : public Processor, public Shadowed {
  public:
   WasmProcessor(const ComponentContext& ctx, const Config& config, Signal signal, Consumer* next)
       : ctx_(ctx),
@@ -32,15 +37,47 @@ class WasmProcessor final : public Processor {
   }
   ~WasmProcessor() override { shutdown(std::chrono::steady_clock::now()); }
 
-  Status start() override { return plugin_.start(settings_, ctx_, what_); }
+  Status start() override {
+    if (Status s = plugin_.start(settings_, ctx_, what_); !s.is_ok()) return s;
+    if (settings_.shadow_path.empty()) return Status::ok();
+    return start_shadow();
+  }
 
-  void shutdown(std::chrono::steady_clock::time_point) override { plugin_.stop(); }
+  void shutdown(std::chrono::steady_clock::time_point) override {
+    stop_shadow();
+    plugin_.stop();
+  }
+
+  std::pair<int, std::string> shadow_report() override {
+    auto shadow = shadow_.load();
+    if (!shadow) return {404, R"j({"error":"no shadow run (none configured, or promoted)"})j"};
+    return {200, shadow->report(plugin_.get()->path() + " generation " +
+                                std::to_string(plugin_.get()->generation()))};
+  }
+
+  std::pair<int, std::string> promote() override {
+    std::lock_guard lock(promote_mu_);
+    auto shadow = shadow_.load();
+    if (!shadow) return {404, R"({"error":"no shadow run to promote"})"};
+    const Status s = plugin_.get()->switch_to(shadow->candidate_path(), "shadow candidate");
+    if (!s.is_ok()) {
+      return {500, "{\"ok\":false,\"message\":" + json_quote(s.message()) + "}"};
+    }
+    // The shadow ends (its report answers 404 from now on); it stays registered until shutdown,
+    // since the service calls this with its registry locked.
+    shadow_.store(nullptr);
+    ctx_.logger->info("promoted the shadow candidate {}: generation {}", shadow->candidate_path(),
+                      plugin_.get()->generation());
+    return {200, "{\"ok\":true,\"generation\":" + std::to_string(plugin_.get()->generation()) +
+                     ",\"plugin\":" + json_quote(shadow->candidate_path()) + "}"};
+  }
 
   Status consume(pdata::Telemetry&& data) override {
     if (plugin_.get() == nullptr)
       return Status::retryable("wasm processor " + ctx_.id + " is not running");
     const size_t items = data.item_count();
     Outcome outcome = plugin_.get()->process(data);
+    if (auto shadow = shadow_.load()) offer(*shadow, data, outcome);
     switch (outcome.kind) {
       case Outcome::kDropped:
         return Status::ok();
@@ -69,6 +106,46 @@ class WasmProcessor final : public Processor {
   }
 
  private:
+  Status start_shadow() {
+    auto engine = weft::wasm::shared_engine();
+    if (!engine.ok()) return engine.status();
+    PluginSettings candidate = settings_;
+    candidate.path = settings_.shadow_path;
+    if (settings_.shadow_config_json) candidate.config_json = *settings_.shadow_config_json;
+    candidate.watch_interval = std::chrono::milliseconds(0);
+    candidate.anomaly = {};
+    ComponentContext shadow_ctx = ctx_;
+    shadow_ctx.id = ctx_.id + "#shadow";
+    auto plugin = weft::wasm::Plugin::load(engine.value(), candidate, shadow_ctx);
+    if (!plugin.ok()) return Status::permanent("shadow: " + plugin.status().message());
+    shadow_.store(
+        std::make_shared<weft::wasm::ShadowRun>(plugin.value(), settings_.shadow_path, ctx_));
+    if (ctx_.host != nullptr) {
+      ctx_.host->add_shadowed(ctx_.id + "@" + ctx_.pipeline, this);
+      registered_ = true;
+    }
+    ctx_.logger->info("shadow run of {} beside the live version", settings_.shadow_path);
+    return Status::ok();
+  }
+
+  void stop_shadow() {
+    if (registered_ && ctx_.host != nullptr) ctx_.host->remove_shadowed(this);
+    registered_ = false;
+    shadow_.store(nullptr);
+  }
+
+  // A copy of the batch and of what the live version made of it, for the shadow's thread.
+  static void offer(weft::wasm::ShadowRun& shadow, const pdata::Telemetry& data,
+                    const Outcome& outcome) {
+    Outcome live;
+    live.kind = outcome.kind;
+    live.keep_mask = outcome.keep_mask;
+    live.replaced = outcome.replaced;
+    if (outcome.output) live.output = outcome.output->clone();
+    if (outcome.kind == Outcome::kFailed) return;  // nothing to compare with
+    shadow.offer(data.clone(), std::move(live));
+  }
+
   ComponentContext ctx_;
   PluginSettings settings_;
   Signal signal_;
@@ -76,6 +153,9 @@ class WasmProcessor final : public Processor {
   std::string what_;  // the signals, for the reload key
   telemetry::Counter* dropped_;
   weft::wasm::RunningPlugin plugin_;
+  std::atomic<std::shared_ptr<weft::wasm::ShadowRun>> shadow_;
+  std::mutex promote_mu_;
+  bool registered_ = false;
 };
 
 class Factory final : public weft::wasm::PluginFactory {
