@@ -19,12 +19,14 @@
 
 #include "exe/components.h"
 #include "loadgen/requests.h"
+#include "lookup/tables.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 #include "pdata/wire.h"
 #include "pkg/store.h"
 #include "wasm/engine/engine.h"
 #include "wasm/plugin/plugin.h"
 #include "wasm/plugin/settings.h"
+#include "weft/auth.h"
 #include "weft/config_reader.h"
 #include "weft/metrics.h"
 
@@ -205,11 +207,80 @@ const std::map<std::string, std::string> kPluginConfig = {
      R"({"action":"set","key":"env","value":"prod"}]})"},
     {"redact",
      R"({"mode":"mask","mask":"****","kinds":["email","card","ipv4","ipv6"],"bodies":true})"},
+    {"enrich",
+     R"({"table":"teams","key":"service.name","fields":["team","owner","cost_center","tier"],)"
+     R"("default":{"team":"unassigned"}})"},
+    {"geoip", R"({"table":"geo","source":"client.address"})"},
 };
 
+// The enrichment plugins' tables: teams by the benchmark requests' service.name, and a MaxMind
+// DB (the ip-location-db country database the tests fetch, else the sample beside geoip).
+void configure_bench_tables() {
+  static const bool done = [] {
+    const auto dir = std::filesystem::temp_directory_path() / "weft-bench-tables";
+    std::filesystem::create_directories(dir);
+    std::ofstream csv(dir / "teams.csv");
+    csv << "service.name,team,owner,cost_center,tier\n";
+    for (int i = 0; i < 64; ++i) {
+      csv << "checkout-" << i << ",team-" << i % 7 << ",owner" << i << "@example.com,cc-" << 100 + i
+          << "," << 1 + i % 3 << "\n";
+    }
+    csv.close();
+    const char* cache = std::getenv("WEFT_CACHE");
+    const std::string home = std::getenv("HOME") != nullptr ? std::getenv("HOME") : "/root";
+    std::filesystem::path geo =
+        std::filesystem::path(cache != nullptr ? cache : home + "/.cache/weft") /
+        "data/geo-whois-asn-country-2.3.2026061719/geo-whois-asn-country.mmdb";
+    if (!std::filesystem::exists(geo))
+      geo = std::filesystem::path(WEFT_SOURCE_DIR) / "plugins/geoip/sample.mmdb";
+    lookup::TableSpec teams{"teams", (dir / "teams.csv").string(), lookup::Format::kCsv,
+                            "service.name", std::chrono::milliseconds(0)};
+    lookup::TableSpec geo_spec{"geo", geo.string(), lookup::Format::kMmdb, "",
+                               std::chrono::milliseconds(0)};
+    lookup::TableSpec keys{"apikeys", (dir / "apikeys.csv").string(), lookup::Format::kCsv, "key",
+                           std::chrono::milliseconds(0)};
+    std::ofstream(dir / "apikeys.csv") << "key,tenant\nk-acme,acme\nk-globex,globex\n";
+    return lookup::tables().configure({teams, geo_spec, keys}).is_ok();
+  }();
+  (void)done;
+}
+
+// A request of 512 spans whose client.address is a public IPv4 address (a few hundred clients,
+// as behind an edge), in the benchmark requests' shape otherwise.
+std::string geo_request(std::mt19937_64& rng) {
+  opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest req;
+  for (int r = 0; r < 4; ++r) {
+    auto* rs = req.add_resource_spans();
+    auto* service = rs->mutable_resource()->add_attributes();
+    service->set_key("service.name");
+    service->mutable_value()->set_string_value("checkout-" + std::to_string(r));
+    auto* ss = rs->add_scope_spans();
+    for (int i = 0; i < 128; ++i) {
+      auto* span = ss->add_spans();
+      uint64_t ids[3] = {rng(), rng(), rng()};
+      span->set_trace_id(std::string(reinterpret_cast<char*>(ids), 16));
+      span->set_span_id(std::string(reinterpret_cast<char*>(&ids[2]), 8));
+      span->set_name("GET /api/v1/orders/{id}");
+      const uint64_t client = rng() % 300;  // the same few hundred clients again and again
+      const std::string address = std::to_string(1 + client % 200) + "." +
+                                  std::to_string((client * 7) % 256) + "." +
+                                  std::to_string((client * 13) % 256) + ".7";
+      for (const auto& [k, v] : {std::pair<std::string, std::string>{"client.address", address},
+                                 {"http.method", "GET"},
+                                 {"http.route", "/api/v1/orders/{id}"}}) {
+        auto* a = span->add_attributes();
+        a->set_key(k);
+        a->mutable_value()->set_string_value(v);
+      }
+    }
+  }
+  return req.SerializeAsString();
+}
+
 // path: the module (.wasm) or, native, the shared library.
+// shadow: the same module also runs as a shadow candidate (the live path's added cost).
 void plugin_batch(benchmark::State& state, const std::string& plugin, Signal signal,
-                  const std::string& path, bool native) {
+                  const std::string& path, bool native, bool shadow = false) {
   telemetry::Registry registry;
   ComponentContext ctx{
       "bench", &registry,
@@ -222,6 +293,11 @@ void plugin_batch(benchmark::State& state, const std::string& plugin, Signal sig
   settings.config_json = kPluginConfig.at(plugin);
   settings.signals = {signal};
   settings.watch_interval = std::chrono::milliseconds(0);
+  if (shadow) settings.shadow_path = path;
+  if (plugin == "enrich" || plugin == "geoip") {
+    configure_bench_tables();
+    settings.tables_allowed = {"teams", "geo"};
+  }
   CountingConsumer sink;
   auto processor = factory->create_processor(ctx, *config, signal, &sink);
   if (auto started = processor->start(); !started.is_ok()) {
@@ -230,8 +306,9 @@ void plugin_batch(benchmark::State& state, const std::string& plugin, Signal sig
   }
   std::mt19937_64 rng(42);
   constexpr int kItems = 512;
-  const std::string request = signal == Signal::kTraces ? bench::trace_request(kItems, rng)
-                                                        : bench::log_request(kItems, rng);
+  const std::string request = plugin == "geoip"           ? geo_request(rng)
+                              : signal == Signal::kTraces ? bench::trace_request(kItems, rng)
+                                                          : bench::log_request(kItems, rng);
   auto batch = std::move(pdata::Telemetry::from_wire(signal, request)).value();
   for (auto _ : state) {
     pdata::Telemetry copy = batch.clone();
@@ -258,6 +335,17 @@ const bool kPluginBenchmarks = [] {
       add(name + "/wasm", plugin, signal, dir + "/" + plugin + ".wasm", false);
       add(name + "/native", plugin, signal, dir + "/native/lib" + plugin + ".so", true);
     }
+  }
+  // The live path's cost with a shadow candidate beside it (its copy of each batch and the
+  // hand-off; the candidate runs on its own thread), against BM_PluginBatch/filter/traces/wasm.
+  benchmark::RegisterBenchmark("BM_PluginBatch/filter/traces/wasm+shadow", [dir](benchmark::State&
+                                                                                     state) {
+    plugin_batch(state, "filter", Signal::kTraces, dir + "/filter.wasm", false, true);
+  })->Unit(benchmark::kMicrosecond);
+  for (const std::string plugin : {"enrich", "geoip"}) {
+    const std::string name = "BM_PluginBatch/" + plugin + "/traces";
+    add(name + "/wasm", plugin, Signal::kTraces, dir + "/" + plugin + ".wasm", false);
+    add(name + "/native", plugin, Signal::kTraces, dir + "/native/lib" + plugin + ".so", true);
   }
   // The filter example built with each SDK (make sdk-examples), against the C build above.
   for (const char* lang : {"cpp", "go", "rust", "as"}) {
@@ -378,6 +466,51 @@ void BM_VerifyPackage(benchmark::State& state) {
   std::filesystem::remove_all(dir);
 }
 BENCHMARK(BM_VerifyPackage)->Unit(benchmark::kMicrosecond);
+
+// A receiver's authentication of one request by the apikey plugin (a wasm extension): with the
+// decision cached for the credential (arg 1; what a client sending the same key costs), and
+// without a cache (arg 0: the plugin's call, its table lookup and the attributes each time).
+void BM_Authenticate(benchmark::State& state) {
+  configure_bench_tables();
+  telemetry::Registry registry;
+  ComponentContext ctx{
+      "wasm/apikey", &registry,
+      std::make_shared<spdlog::logger>("bench", std::make_shared<spdlog::sinks::null_sink_mt>()),
+      nullptr};
+  auto factory = make_wasm_extension_factory();
+  auto config = factory->create_default_config();
+  const std::string yaml =
+      "plugin: " + std::string(WEFT_BENCH_PLUGIN_DIR) +
+      "/apikey.wasm\nconfig: {table: apikeys}\npermissions: {tables: [apikeys]}\n" +
+      (state.range(0) != 0 ? "cache: {ttl: 1h, headers: [x-api-key]}\n" : "");
+  Diagnostics diag;
+  ConfigReader reader(YAML::Load(yaml), "bench", &diag);
+  factory->load_config(reader, *config);
+  auto extension = factory->create_extension(ctx, *config);
+  if (!diag.ok() || !extension->start().is_ok()) {
+    state.SkipWithError("the apikey extension did not start");
+    return;
+  }
+  auto* auth = dynamic_cast<ServerAuthenticator*>(extension.get());
+  const std::vector<std::pair<std::string, std::string>> headers = {
+      {"x-api-key", "k-acme"}, {"content-type", "application/x-protobuf"}, {"user-agent", "sdk"}};
+  AuthRequest request{"grpc", [&](std::string_view name) -> std::optional<std::string> {
+                        for (const auto& [k, v] : headers) {
+                          if (k == name) return v;
+                        }
+                        return std::nullopt;
+                      }};
+  request.peer = "127.0.0.1:5000";
+  request.path = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+  request.headers = [&] { return headers; };
+  for (auto _ : state) {
+    AuthOutcome outcome = auth->authenticate(request);
+    if (!outcome.ok) state.SkipWithError("refused");
+    benchmark::DoNotOptimize(outcome);
+  }
+  extension->shutdown(std::chrono::steady_clock::now());
+}
+BENCHMARK(BM_Authenticate)->Arg(1)->Arg(0)->Unit(benchmark::kNanosecond);
 
 }  // namespace
 

@@ -463,3 +463,24 @@ def test_a_bad_rewrite_keeps_the_table_in_force_and_ungranted_tables_are_denied(
     m = c.metrics()
     assert m.sum("weft_plugin_denied_calls") >= 2
     assert "call=lookup table=secrets" in c.log_text()
+
+
+def test_geoip_from_the_requests_client_address(collector_factory, tmp_path):
+    """from: client reads the address the request came from (the receiver's client metadata):
+    on loopback that is a private address, counted and never looked up."""
+    out = tmp_path / "client.jsonl"
+    port = free_port()
+    processors = {"wasm/geoip": {"plugin": plugin("geoip"),
+                                 "config": {"table": "geo", "from": "client"},
+                                 "permissions": {"tables": ["geo"]}}}
+    c = collector_factory(config(out, port, processors,
+                                 {"geo": {"path": str(Path(__file__).resolve().parents[2] /
+                                                      "plugins/geoip/sample.mmdb")}}),
+                          name="geoip-client")
+    send(port, trace_request([({"service.name": "a"}, [{"n": 1}, {"n": 2}]),
+                              ({"service.name": "b"}, [{"n": 3}])]))
+    f = wait_for_count(out, "traces", 3)
+    assert all(geo_attrs(attrs(s["resource"].get("attributes"))) == {} for s in f.spans)
+    m = c.metrics()
+    assert m.sum("weft_plugin_geoip_items", result="private") == 2  # once per resource
+    assert m.sum("weft_table_lookups", table="geo") == 0

@@ -532,6 +532,7 @@ Status CallHost::apply(const pdata::Telemetry& data, Outcome& outcome) {
   }
   outcome.output = std::move(changed);
   outcome.keep_mask = keep;
+  outcome.edited = edits.has_value();
   return Status::ok();
 }
 

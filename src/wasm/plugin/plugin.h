@@ -142,6 +142,7 @@ struct Outcome {
   // How `output` came about: a keep-mask (one byte per item of the batch handed in), or a
   // replacement (no item of it corresponds to an item handed in).
   std::optional<std::string> keep_mask;
+  bool edited = false;  // edits were applied (else a keep-mask alone made `output`)
   bool replaced = false;
 };
 

@@ -108,8 +108,15 @@ bool fates_of(const pdata::Telemetry& input, Outcome& outcome,
   const size_t n = input.item_count();
   fates.assign(n, std::nullopt);
   if (outcome.kind == Outcome::kDropped) return true;
-  if (!outcome.output) {
+  if (!outcome.output || (outcome.keep_mask && !outcome.edited)) {
+    // Unchanged, or a keep-mask alone: the kept items are the items handed in.
     auto items = items_of(input);
+    if (outcome.keep_mask && outcome.keep_mask->size() == n) {
+      for (size_t i = 0; i < n && i < items.size(); ++i) {
+        if ((*outcome.keep_mask)[i] != 0) fates[i] = std::move(items[i]);
+      }
+      return true;
+    }
     for (size_t i = 0; i < n && i < items.size(); ++i) fates[i] = std::move(items[i]);
     return true;
   }

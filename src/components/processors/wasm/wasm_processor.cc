@@ -141,7 +141,11 @@ class WasmProcessor final : public Processor, public Shadowed {
     live.kind = outcome.kind;
     live.keep_mask = outcome.keep_mask;
     live.replaced = outcome.replaced;
-    if (outcome.output) live.output = outcome.output->clone();
+    live.edited = outcome.edited;
+    // A keep-mask alone needs no copy of the output: the mask says which items went on.
+    if (outcome.output && (outcome.edited || outcome.replaced || !outcome.keep_mask)) {
+      live.output = outcome.output->clone();
+    }
     if (outcome.kind == Outcome::kFailed) return;  // nothing to compare with
     shadow.offer(data.clone(), std::move(live));
   }
