@@ -486,112 +486,88 @@ ExportOutcome Plugin::export_batch(const pdata::Telemetry& data) {
   return result;
 }
 
-ReceiveOutcome Plugin::receive(std::string_view bytes, const ReceivedRequest& request) {
+Plugin::RequestCall Plugin::call_on_request(std::string_view bytes, const std::string& export_name,
+                                            CallHost& host, const ReceivedRequest& request) {
   const auto start = std::chrono::steady_clock::now();
-  ReceiveOutcome result;
-  auto fail = [&](Failure kind, std::string error) {
-    (void)failed(kind, error);
-    result.kind = ReceiveOutcome::kFailed;
-    result.error = std::move(error);
-    return std::move(result);
-  };
-  if (backed_off(start)) {
-    result.kind = ReceiveOutcome::kFailed;
-    result.error = kBackedOff;
-    return result;
-  }
-  CallHost host(*shared_);
+  if (backed_off(start)) return {false, 0, kBackedOff};
   host.deadline = start + settings_.limits.timeout;
   host.request = &request;
   Held held;
-  const CallResult call = call_on_bytes(bytes, "weft_receive", 0, host, start, held);
-  if (!call.ok()) return fail(call.failure, call.message);
+  const CallResult call = call_on_bytes(bytes, export_name, 0, host, start, held);
+  if (!call.ok()) return {false, 0, failed(call.failure, call.message).error};
   auto& [pool, instance] = held;
   pool->put(std::move(instance));
+  return {true, call.value, {}};
+}
+
+std::string Plugin::guest_error(const std::string& export_name, int32_t status,
+                                const CallHost& host) {
+  return failed(Failure::kGuestError, export_name + " returned status " + std::to_string(status) +
+                                          (host.error.empty() ? "" : ": " + host.error))
+      .error;
+}
+
+ReceiveOutcome Plugin::receive(std::string_view bytes, const ReceivedRequest& request) {
+  CallHost host(*shared_);
+  const RequestCall call = call_on_request(bytes, "weft_receive", host, request);
+  ReceiveOutcome result;
+  result.kind = ReceiveOutcome::kFailed;
+  if (!call.ok) {
+    result.error = call.error;
+    return result;
+  }
   result.status = host.response_status;
   result.body = std::move(host.response_body);
   result.error = host.error;
-  if (call.value == 1) {
-    result.kind = ReceiveOutcome::kBadRequest;
-    backoff_.succeeded();  // the request was bad, not the plugin
+  if (call.status != 0 && call.status != 1) {
+    result.error = guest_error("weft_receive", call.status, host);
     return result;
   }
-  if (call.value != 0) {
-    return fail(Failure::kGuestError, "plugin returned status " + std::to_string(call.value) +
-                                          (host.error.empty() ? "" : ": " + host.error));
+  backoff_.succeeded();  // a bad request (1) is the request's fault, not the plugin's
+  if (call.status == 1) {
+    result.kind = ReceiveOutcome::kBadRequest;
+    return result;
   }
-  backoff_.succeeded();
+  result.kind = ReceiveOutcome::kAccepted;
   for (const auto& t : host.emitted) metrics_->items_out->add(t.item_count());
   result.emitted = std::move(host.emitted);
   return result;
 }
 
 AuthDecision Plugin::authenticate(std::string_view header_lines, const ReceivedRequest& request) {
-  const auto start = std::chrono::steady_clock::now();
-  AuthDecision decision;
-  if (backed_off(start)) {
-    decision.error = kBackedOff;
-    return decision;
-  }
   CallHost host(*shared_);
-  host.deadline = start + settings_.limits.timeout;
-  host.request = &request;
   host.authenticating = true;
-  Held held;
-  const CallResult call = call_on_bytes(header_lines, "weft_authenticate", 0, host, start, held);
-  if (!call.ok()) {
-    decision.error = failed(call.failure, call.message).error;
+  const RequestCall call = call_on_request(header_lines, "weft_authenticate", host, request);
+  AuthDecision decision;
+  if (!call.ok) {
+    decision.error = call.error;
     return decision;
   }
-  auto& [pool, instance] = held;
-  pool->put(std::move(instance));
-  decision.error = host.error;
-  switch (call.value) {
-    case 0:
-      decision.kind = AuthDecision::kAllowed;
-      decision.attributes = std::move(host.client_attributes);
-      break;
-    case 1:
-      decision.kind = AuthDecision::kUnauthenticated;
-      break;
-    case 2:
-      decision.kind = AuthDecision::kForbidden;
-      break;
-    default:
-      decision.error = failed(Failure::kGuestError,
-                              "weft_authenticate returned status " + std::to_string(call.value) +
-                                  (host.error.empty() ? "" : ": " + host.error))
-                           .error;
-      return decision;
+  if (call.status < 0 || call.status > 2) {
+    decision.error = guest_error("weft_authenticate", call.status, host);
+    return decision;
   }
   backoff_.succeeded();
+  decision.error = host.error;
+  static constexpr AuthDecision::Kind kKinds[] = {
+      AuthDecision::kAllowed, AuthDecision::kUnauthenticated, AuthDecision::kForbidden};
+  decision.kind = kKinds[call.status];
+  if (decision.kind == AuthDecision::kAllowed)
+    decision.attributes = std::move(host.client_attributes);
   return decision;
 }
 
 SignResult Plugin::sign(std::string_view body_digest, const ReceivedRequest& request) {
-  const auto start = std::chrono::steady_clock::now();
-  SignResult result;
-  if (backed_off(start)) {
-    result.error = kBackedOff;
-    return result;
-  }
   CallHost host(*shared_);
-  host.deadline = start + settings_.limits.timeout;
-  host.request = &request;
   host.signing = true;
-  Held held;
-  const CallResult call = call_on_bytes(body_digest, "weft_sign", 0, host, start, held);
-  if (!call.ok()) {
-    result.error = failed(call.failure, call.message).error;
+  const RequestCall call = call_on_request(body_digest, "weft_sign", host, request);
+  SignResult result;
+  if (!call.ok) {
+    result.error = call.error;
     return result;
   }
-  auto& [pool, instance] = held;
-  pool->put(std::move(instance));
-  if (call.value != 0) {
-    result.error =
-        failed(Failure::kGuestError, "weft_sign returned status " + std::to_string(call.value) +
-                                         (host.error.empty() ? "" : ": " + host.error))
-            .error;
+  if (call.status != 0) {
+    result.error = guest_error("weft_sign", call.status, host);
     return result;
   }
   backoff_.succeeded();

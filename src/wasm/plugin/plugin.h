@@ -204,6 +204,18 @@ class Plugin {
   // `held` keeps the version and the instance for the caller to give back (no instance
   // after a failed call: a trapped or timed-out instance is never reused).
   using Held = std::pair<std::shared_ptr<InstancePool>, std::unique_ptr<Instance>>;
+  // A call about one request (weft_receive, weft_authenticate, weft_sign): `host` set up with
+  // the request and the deadline, the call made and its instance given back. ok with the
+  // status, or not with why (backed off, or a failed call, counted).
+  struct RequestCall {
+    bool ok = false;
+    int32_t status = 0;
+    std::string error;
+  };
+  RequestCall call_on_request(std::string_view bytes, const std::string& export_name,
+                              CallHost& host, const ReceivedRequest& request);
+  // Counts a status the entry does not define as the plugin's error; returns the message.
+  std::string guest_error(const std::string& export_name, int32_t status, const CallHost& host);
   CallResult call_on_bytes(std::string_view bytes, const std::string& export_name, size_t items,
                            CallHost& host, std::chrono::steady_clock::time_point start, Held& held);
   void audit(const std::string& event, const std::string& detail);
