@@ -43,6 +43,9 @@ static size_t default_count;
 
 static pair client_fields[MAX_FIELDS]; /* name: the attribute; value: the client_info key */
 static size_t client_count;
+/* This batch's values of client_fields (one batch comes from one client): -1 if absent. */
+static char client_values[MAX_FIELDS][MAX_VALUE];
+static int client_lengths[MAX_FIELDS];
 
 static weft_row row = WEFT_ROW_INIT;
 static char name_buf[2 * MAX_NAME];
@@ -177,10 +180,10 @@ static int find_key(const weft_item* item, weft_value* value) {
 static double hits, misses, no_key;
 
 static void enrich_item(weft_edits* edits, const weft_item* item) {
-  char value[MAX_VALUE];
   for (size_t c = 0; c < client_count; c++) {
-    int n = weft_client_info(client_fields[c].value, value, sizeof value);
-    if (n >= 0 && n < (int)sizeof value) set(edits, item, client_fields[c].name, value, (size_t)n);
+    if (client_lengths[c] >= 0) {
+      set(edits, item, client_fields[c].name, client_values[c], (size_t)client_lengths[c]);
+    }
   }
   if (table[0] == 0) return;
   weft_value k;
@@ -223,6 +226,10 @@ static int process(const weft_batch* batch) {
   weft_edits edits;
   weft_edits_init(&edits);
   hits = misses = no_key = 0;
+  for (size_t c = 0; c < client_count; c++) {
+    int n = weft_client_info(client_fields[c].value, client_values[c], MAX_VALUE);
+    client_lengths[c] = n < MAX_VALUE ? n : -1;
+  }
   size_t last_resource = (size_t)-1;
   while (weft_items_next(&items)) {
     const weft_item* item = &items.current;

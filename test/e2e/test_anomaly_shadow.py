@@ -54,6 +54,21 @@ def replace(path, text: str) -> None:
     os.replace(tmp, path)
 
 
+class Sender:
+    """Sends requests of 4 spans, one after another; remembers the span ids accepted."""
+
+    def __init__(self, port: int, tag: str):
+        self.port, self.tag, self.seed = port, tag, 0
+        self.accepted: list[str] = []
+
+    def send(self, n: int) -> None:
+        for _ in range(n):
+            req, ids = make_trace_request(4, tag=self.tag, seed=self.seed)
+            self.seed += 1
+            assert post(self.port, "/v1/traces", req.SerializeToString()).status_code == 200
+            self.accepted.extend(ids)
+
+
 def pipeline(out, http_port: int, processor: dict, audit) -> dict:
     return {
         "receivers": {"otlp": otlp_receiver(http_port=http_port)},
@@ -77,14 +92,7 @@ def test_a_version_that_drops_everything_is_rolled_back(collector_factory, tmp_p
                              "latency_change": 0, "window": "10s", "min_calls": 10},
                  "on_anomaly": "rollback"}
     c = collector_factory(pipeline(out, port, processor, audit))
-    seed = 0
-
-    def send(n: int) -> None:
-        nonlocal seed
-        for _ in range(n):
-            req, _ = make_trace_request(4, tag="anomaly", seed=seed)
-            seed += 1
-            assert post(port, "/v1/traces", req.SerializeToString()).status_code == 200
+    send = Sender(port, "anomaly").send
 
     send(30)  # the baseline: nothing dropped
     replace(plugin, DROP_ALL)
@@ -123,16 +131,8 @@ def test_a_shadow_candidate_reports_its_differences_and_is_promoted(collector_fa
     processor = {"plugin": str(live), "shadow": {"plugin": str(candidate)}}
     c = collector_factory(pipeline(out, port, processor, audit))
     admin = f"http://127.0.0.1:{c.metrics_port}"
-    accepted: list[str] = []
-    seed = 0
-
-    def send(n: int) -> None:
-        nonlocal seed
-        for _ in range(n):
-            req, ids = make_trace_request(4, tag="shadow", seed=seed)
-            seed += 1
-            assert post(port, "/v1/traces", req.SerializeToString()).status_code == 200
-            accepted.extend(ids)
+    sender = Sender(port, "shadow")
+    send, accepted = sender.send, sender.accepted
 
     send(25)
     report = {}

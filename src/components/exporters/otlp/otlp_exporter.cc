@@ -6,6 +6,7 @@
 #include <map>
 
 #include "components/common/grpc_tls.h"
+#include "components/common/otlp_grpc.h"
 #include "components/exporters/helper/otlp_response.h"
 #include "components/exporters/helper/queued_exporter.h"
 #include "weft/auth.h"
@@ -24,18 +25,6 @@ struct Config : ComponentConfig {
   std::string authenticator;  // auth.authenticator: a client authenticator extension
   ExporterSettings exporter;
 };
-
-std::string method_for(Signal signal) {
-  switch (signal) {
-    case Signal::kTraces:
-      return "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
-    case Signal::kMetrics:
-      return "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
-    case Signal::kLogs:
-      return "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
-  }
-  return {};
-}
 
 // Sends requests as they are on the wire: no decoding, no re-encoding.
 class GrpcSender final : public Sender {
@@ -78,7 +67,8 @@ class GrpcSender final : public Sender {
     }
     std::map<std::string, std::string> headers = config_.headers;
     if (authenticator_ != nullptr) {
-      const std::string url = "grpc://" + config_.endpoint + method_for(data.signal());
+      const std::string url =
+          "grpc://" + config_.endpoint + otlp_grpc::export_method(data.signal());
       const OutboundRequest outbound{"POST", url, data.wire()};
       if (Status s = authenticator_->add_headers(outbound, headers); !s.is_ok()) {
         return Status::retryable("auth " + config_.authenticator + ": " + s.message());
@@ -94,7 +84,8 @@ class GrpcSender final : public Sender {
     grpc::ByteBuffer request(&slice, 1);
     grpc::ByteBuffer response;
     std::promise<grpc::Status> done;
-    stub_->UnaryCall(&context, method_for(data.signal()), grpc::StubOptions(), &request, &response,
+    stub_->UnaryCall(&context, otlp_grpc::export_method(data.signal()), grpc::StubOptions(),
+                     &request, &response,
                      [&done](const grpc::Status& status) { done.set_value(status); });
     const grpc::Status status = done.get_future().get();
     if (!status.ok()) {

@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 
 #include "components/common/grpc_tls.h"
+#include "components/common/otlp_grpc.h"
 #include "components/receivers/otlp/servers.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.grpc.pb.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.grpc.pb.h"
@@ -54,18 +55,6 @@ grpc::StatusCode refusal_code(AuthOutcome::Code code) {
   return grpc::StatusCode::UNAUTHENTICATED;
 }
 
-std::string export_method(Signal signal) {
-  switch (signal) {
-    case Signal::kTraces:
-      return "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
-    case Signal::kMetrics:
-      return "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
-    case Signal::kLogs:
-      break;
-  }
-  return "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
-}
-
 grpc::ServerUnaryReactor* handle(grpc::CallbackServerContext* context, Ingest& ingest,
                                  const Handling& handling, Signal signal,
                                  const grpc::ByteBuffer* request, grpc::ByteBuffer* response) {
@@ -81,7 +70,7 @@ grpc::ServerUnaryReactor* handle(grpc::CallbackServerContext* context, Ingest& i
   auto client = std::make_shared<ClientInfo>();
   client->address = peer_address(context->peer());
   if (authenticator != nullptr) {
-    const std::string method = export_method(signal);
+    const std::string method = otlp_grpc::export_method(signal);
     AuthRequest auth{"grpc", [&metadata](std::string_view name) -> std::optional<std::string> {
                        std::string key(name);
                        for (char& c : key) c = static_cast<char>(std::tolower(c));
