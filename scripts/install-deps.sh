@@ -8,7 +8,7 @@ packages=(
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   libyaml-cpp-dev libsimdjson-dev libcli11-dev libspdlog-dev libfmt-dev
   zlib1g-dev libzstd-dev libsodium-dev libssl-dev openssl libcrypt-dev libcpp-httplib-dev
-  libmaxminddb-dev
+  libmaxminddb-dev libre2-dev
   libgtest-dev libgmock-dev libbenchmark-dev libclang-rt-14-dev
   wasi-libc libclang-rt-14-dev-wasm32 libc++-14-dev-wasm32 libc++abi-14-dev-wasm32 binaryen
 )

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -100,7 +101,17 @@ struct SignalConsumers {
 
 class Receiver : public Component {};
 class Processor : public Component, public Consumer {};
-class Exporter : public Component, public Consumer {};
+// What an exporter knows of its destination, for a failover connector: a queued exporter
+// takes data while its destination is down, so its consume() alone does not tell.
+struct ExporterHealth {
+  bool known = false;                 // false: the exporter does not say (taken as healthy)
+  uint64_t consecutive_failures = 0;  // send attempts failed since the last success
+};
+
+class Exporter : public Component, public Consumer {
+ public:
+  [[nodiscard]] virtual ExporterHealth health() const { return {}; }
+};
 // Joins pipelines: the exporter end of one, the receiver end of another.
 class Connector : public Component, public Consumer {};
 

@@ -17,6 +17,26 @@ enum class ComponentKind { kReceiver, kProcessor, kExporter, kExtension, kConnec
 std::string_view kind_name(ComponentKind kind);     // "receiver"
 std::string_view kind_section(ComponentKind kind);  // "receivers"
 
+// Where a connector's output goes: the pipelines that list it as a receiver, for one signal.
+// A connector that emits to all of them uses `all`; one that routes (routing, failover, a
+// routing plugin) hands each part to the pipelines it picks.
+struct ConnectorOutputs {
+  struct Pipeline {
+    std::string id;                          // "traces/acme"
+    Consumer* consumer = nullptr;            // its first processor, else its exporters
+    std::vector<const Exporter*> exporters;  // its exporters, for their health (failover)
+  };
+  Consumer* all = nullptr;  // every pipeline, as a fan-out
+  std::vector<Pipeline> pipelines;
+
+  [[nodiscard]] const Pipeline* find(std::string_view id) const {
+    for (const auto& p : pipelines) {
+      if (p.id == id) return &p;
+    }
+    return nullptr;
+  }
+};
+
 // A component's settings. Each factory has its own subclass.
 struct ComponentConfig {
   virtual ~ComponentConfig() = default;
@@ -68,12 +88,18 @@ class Factory {
     return nullptr;
   }
   // A connector consumes `in` (as an exporter of one pipeline) and emits `out`
-  // into `next` (as a receiver of another).
+  // into its outputs (as a receiver of others).
   [[nodiscard]] virtual bool connects(Signal /*in*/, Signal /*out*/) const { return false; }
+  // Checks the pipelines a connector's settings name (a routing table's, failover's levels)
+  // against `outputs`, the pipelines of signal `out` that list it as a receiver.
+  [[nodiscard]] virtual Status check_outputs(const ComponentConfig& /*config*/, Signal /*out*/,
+                                             const std::vector<std::string>& /*outputs*/) const {
+    return Status::ok();
+  }
   virtual std::unique_ptr<Connector> create_connector(const ComponentContext& /*ctx*/,
                                                       const ComponentConfig& /*config*/,
                                                       Signal /*in*/, Signal /*out*/,
-                                                      Consumer* /*next*/) const {
+                                                      const ConnectorOutputs& /*outputs*/) const {
     return nullptr;
   }
   virtual std::unique_ptr<Extension> create_extension(const ComponentContext& /*ctx*/,

@@ -265,6 +265,18 @@ void check_connectors(const CollectorConfig& config, Diagnostics& diag) {
         }
       }
     }
+    for (Signal o : out) {
+      std::vector<std::string> outputs;
+      for (const auto& p : config.pipelines) {
+        if (p.signal == o &&
+            std::find(p.receivers.begin(), p.receivers.end(), id) != p.receivers.end()) {
+          outputs.push_back(p.id);
+        }
+      }
+      if (Status s = entry.factory->check_outputs(*entry.config, o, outputs); !s.is_ok()) {
+        diag.error("connectors." + id, s.message());
+      }
+    }
   }
 }
 

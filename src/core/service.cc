@@ -79,6 +79,21 @@ Status Service::build() {
       heads[id][pipeline.config.signal].push_back(pipeline.head);
     }
   }
+  // A connector's outputs by pipeline, for the connectors that route.
+  auto outputs_of = [&](const std::string& id, Signal out) {
+    ConnectorOutputs outputs;
+    for (const auto& pipeline : pipelines_) {
+      const auto& r = pipeline.config.receivers;
+      if (pipeline.config.signal != out || std::find(r.begin(), r.end(), id) == r.end()) continue;
+      ConnectorOutputs::Pipeline p{pipeline.config.id, pipeline.head, {}};
+      for (const auto& e : pipeline.config.exporters) {
+        if (auto it = exporters_.find(e); it != exporters_.end())
+          p.exporters.push_back(it->second.get());
+      }
+      outputs.pipelines.push_back(std::move(p));
+    }
+    return outputs;
+  };
   // Connectors: one instance per (id, input signal, output signal).
   for (const auto& [id, entry] : config_.connectors) {
     std::set<Signal> in;
@@ -90,8 +105,10 @@ Status Service::build() {
     for (Signal i : in) {
       for (auto& [out, consumers] : heads[id]) {
         ConnectorInstance c{id, i, out, std::make_unique<FanOut>(consumers), nullptr};
+        ConnectorOutputs outputs = outputs_of(id, out);
+        outputs.all = c.next.get();
         c.connector = entry.factory->create_connector(context(ComponentKind::kConnector, id),
-                                                      *entry.config, i, out, c.next.get());
+                                                      *entry.config, i, out, outputs);
         connectors_.push_back(std::move(c));
       }
     }

@@ -60,6 +60,8 @@ std::string required_settings(ComponentKind kind, std::string_view type,
       {{ComponentKind::kProcessor, "memory_limiter"}, "check_interval: 1s\nlimit_mib: 4096"},
       {{ComponentKind::kProcessor, "wasm"}, "plugin: " + plugin},
       {{ComponentKind::kConnector, "wasm"}, "plugin: " + plugin},
+      {{ComponentKind::kConnector, "routing"},
+       "table: [{condition: 'attributes[\"tenant\"] == \"a\"', pipelines: [traces/a]}]"},
       {{ComponentKind::kExporter, "otlp"}, "endpoint: " + unused + "\ntls: {insecure: true}"},
       {{ComponentKind::kExporter, "otlphttp"}, "endpoint: http://" + unused},
       {{ComponentKind::kExporter, "file"}, "path: " + (dir.path() / "out.jsonl").string()},
@@ -175,10 +177,16 @@ TEST_P(ComponentLifecycleTest, StartConsumeShutdownTwiceAndRefuseBadConfig) {
       case ComponentKind::kConnector:
         for (Signal out : {Signal::kTraces, Signal::kMetrics, Signal::kLogs}) {
           if (!factory.connects(signal, out)) continue;
-          auto connector = factory.create_connector(ctx_, *config, signal, out, &sink);
+          // Two output pipelines, as the required settings name them ("traces/a", "traces/b").
+          ConnectorOutputs outputs;
+          outputs.all = &sink;
+          for (const char* name : {"/a", "/b"}) {
+            outputs.pipelines.push_back({std::string(signal_name(out)) + name, &sink, {}});
+          }
+          auto connector = factory.create_connector(ctx_, *config, signal, out, outputs);
           ASSERT_NE(connector, nullptr);
           lifecycle(*connector, connector.get(), signal);
-          never_started = factory.create_connector(ctx_, *config, signal, out, &sink);
+          never_started = factory.create_connector(ctx_, *config, signal, out, outputs);
         }
         break;
       case ComponentKind::kExtension: {

@@ -79,8 +79,8 @@ class Factory final : public weft::wasm::PluginFactory {
 
   std::unique_ptr<Connector> create_connector(const ComponentContext& ctx,
                                               const ComponentConfig& config, Signal in, Signal out,
-                                              Consumer* next) const override {
-    return std::make_unique<WasmConnector>(ctx, cast(config), in, out, next);
+                                              const ConnectorOutputs& outputs) const override {
+    return std::make_unique<WasmConnector>(ctx, cast(config), in, out, outputs.all);
   }
 };
 

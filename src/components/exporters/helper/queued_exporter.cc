@@ -252,6 +252,12 @@ Status QueuedExporter::send_with_retry(const pdata::Telemetry& data, bool& abort
   thread_local std::mt19937_64 rng{std::random_device{}()};
   for (int attempt = 1;; ++attempt) {
     Status status = sender_->send(data, settings_.timeout);
+    // A destination that answers, even with a refusal for good, is up.
+    if (status.is_retryable()) {
+      consecutive_failures_.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      consecutive_failures_.store(0, std::memory_order_relaxed);
+    }
     if (status.is_ok() || !status.is_retryable() || !retry.enabled) return status;
     auto delay = interval;
     if (retry.randomization_factor > 0) {

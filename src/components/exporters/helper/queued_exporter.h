@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -66,6 +67,11 @@ class QueuedExporter final : public Exporter {
   Status start() override;
   void shutdown(std::chrono::steady_clock::time_point deadline) override;
   Status consume(pdata::Telemetry&& data) override;
+  // Send attempts (retries included) that failed retryably since the last one that reached
+  // the destination.
+  [[nodiscard]] ExporterHealth health() const override {
+    return {true, consecutive_failures_.load(std::memory_order_relaxed)};
+  }
 
  private:
   struct Counters {
@@ -106,6 +112,7 @@ class QueuedExporter final : public Exporter {
   bool stopping_ = false;  // no new data; workers exit once the queue is empty
   bool give_up_ = false;   // shutdown deadline passed: stop retrying
   std::vector<std::thread> workers_;
+  std::atomic<uint64_t> consecutive_failures_{0};
 };
 
 }  // namespace weft::exporters
