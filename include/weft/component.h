@@ -106,6 +106,7 @@ class Processor : public Component, public Consumer {};
 struct ExporterHealth {
   bool known = false;                 // false: the exporter does not say (taken as healthy)
   uint64_t consecutive_failures = 0;  // send attempts failed since the last success
+  uint64_t reached = 0;               // send attempts that reached the destination, ever
 };
 
 class Exporter : public Component, public Consumer {

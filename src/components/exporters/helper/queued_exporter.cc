@@ -257,6 +257,7 @@ Status QueuedExporter::send_with_retry(const pdata::Telemetry& data, bool& abort
       consecutive_failures_.fetch_add(1, std::memory_order_relaxed);
     } else {
       consecutive_failures_.store(0, std::memory_order_relaxed);
+      reached_.fetch_add(1, std::memory_order_relaxed);
     }
     if (status.is_ok() || !status.is_retryable() || !retry.enabled) return status;
     auto delay = interval;

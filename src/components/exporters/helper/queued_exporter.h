@@ -70,7 +70,8 @@ class QueuedExporter final : public Exporter {
   // Send attempts (retries included) that failed retryably since the last one that reached
   // the destination.
   [[nodiscard]] ExporterHealth health() const override {
-    return {true, consecutive_failures_.load(std::memory_order_relaxed)};
+    return {true, consecutive_failures_.load(std::memory_order_relaxed),
+            reached_.load(std::memory_order_relaxed)};
   }
 
  private:
@@ -113,6 +114,7 @@ class QueuedExporter final : public Exporter {
   bool give_up_ = false;   // shutdown deadline passed: stop retrying
   std::vector<std::thread> workers_;
   std::atomic<uint64_t> consecutive_failures_{0};
+  std::atomic<uint64_t> reached_{0};
 };
 
 }  // namespace weft::exporters
