@@ -212,6 +212,10 @@ uint32_t weft_item_attributes_field(weft_signal signal);
 int weft_drop_all(void);
 int weft_keep(const uint8_t* mask, size_t len);
 int weft_replace(const uint8_t* request, size_t len);
+/* Connectors (ABI 1.4): the route of each item, one byte per item: 0 the connector's
+ * default_pipelines, k (1-254) the k-th of its `routes`, 255 none (dropped). With weft_edit_*
+ * or alone. */
+int weft_route(const uint8_t* routes, size_t len);
 
 /* A growable byte buffer; `failed` is set (and further writes ignored) when out of memory. */
 typedef struct {

@@ -28,6 +28,7 @@ WEFT_IMPORT("env_get")
 int32_t weft_host_env_get(const void* name, int32_t name_len, void* out, int32_t cap);
 WEFT_IMPORT("result_drop_all") int32_t weft_host_result_drop_all(void);
 WEFT_IMPORT("result_keep") int32_t weft_host_result_keep(const void* ptr, int32_t len);
+WEFT_IMPORT("result_route") int32_t weft_host_result_route(const void* ptr, int32_t len);
 WEFT_IMPORT("result_edits") int32_t weft_host_result_edits(const void* ptr, int32_t len);
 WEFT_IMPORT("result_replace") int32_t weft_host_result_replace(const void* ptr, int32_t len);
 WEFT_IMPORT("emit") int32_t weft_host_emit(int32_t signal, const void* ptr, int32_t len);
@@ -142,6 +143,11 @@ int32_t weft_host_result_replace(const void* ptr, int32_t len) {
 }
 int32_t weft_host_emit(int32_t signal, const void* ptr, int32_t len) {
   return host.emit(signal, ptr, len);
+}
+/* Natively built plugins are processors: routing is for connectors. */
+int32_t weft_host_result_route(const void* ptr, int32_t len) {
+  (void)ptr, (void)len;
+  return -2;
 }
 /* Natively built plugins are processors (the benchmarks' baseline): no outbound HTTP. */
 int32_t weft_host_http_request(const void* method, int32_t method_len, const void* url,
@@ -401,6 +407,9 @@ int weft_keep(const uint8_t* mask, size_t len) {
 }
 int weft_replace(const uint8_t* req, size_t len) {
   return weft_host_result_replace(req, (int32_t)len);
+}
+int weft_route(const uint8_t* routes, size_t len) {
+  return weft_host_result_route(routes, (int32_t)len);
 }
 
 void weft_buf_init(weft_buf* b) {

@@ -66,6 +66,9 @@ int32_t weft_host_result_edits(const void* p, int32_t n) {
 int32_t weft_host_result_replace(const void*, int32_t) {
   return 0;
 }
+int32_t weft_host_result_route(const void*, int32_t) {
+  return -2;
+}
 int32_t weft_host_emit(int32_t, const void* p, int32_t n) {
   g_edits.assign(static_cast<const char*>(p), static_cast<size_t>(n));
   return 0;

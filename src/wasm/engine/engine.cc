@@ -784,6 +784,9 @@ I32 result_edits(Caller c, int32_t ptr, int32_t len) {
 I32 result_replace(Caller c, int32_t ptr, int32_t len) {
   return bytes_result<&HostCalls::result_replace>(c, ptr, len, "result_replace");
 }
+I32 result_route(Caller c, int32_t ptr, int32_t len) {
+  return bytes_result<&HostCalls::result_route>(c, ptr, len, "result_route");
+}
 
 }  // namespace host
 
@@ -811,6 +814,7 @@ I32 result_replace(Caller c, int32_t ptr, int32_t len) {
   X(result_keep, "")                                                                  \
   X(result_edits, "")                                                                 \
   X(result_replace, "")                                                               \
+  X(result_route, "")                                                                 \
   X(emit, "emit: produces telemetry (works in a wasm connector)")                     \
   X(http_request, "http: outbound HTTP requests (a wasm exporter; permissions.http)") \
   X(http_response_header, "")                                                         \

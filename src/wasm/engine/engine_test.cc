@@ -63,6 +63,7 @@ class RecordingHost : public HostCalls {
   }
   int32_t result_edits(std::string_view) override { return 0; }
   int32_t result_replace(std::string_view) override { return 0; }
+  int32_t result_route(std::string_view) override { return 0; }
   int32_t emit(int32_t, std::string_view) override { return 0; }
   int32_t http_request(std::string_view, std::string_view, std::string_view,
                        std::string_view) override {

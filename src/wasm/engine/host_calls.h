@@ -41,6 +41,8 @@ class HostCalls {
   virtual int32_t result_keep(std::string_view mask) = 0;
   virtual int32_t result_edits(std::string_view edits) = 0;
   virtual int32_t result_replace(std::string_view request) = 0;
+  // Connectors (1.4): one route per item of the batch (0 default, k the k-th route, 255 none).
+  virtual int32_t result_route(std::string_view routes) = 0;
   // Connectors only: a request of the output signal for the next pipelines.
   virtual int32_t emit(int32_t signal, std::string_view request) = 0;
   // Exporters only: one outbound request; the response's HTTP status, or a negative code.

@@ -495,8 +495,14 @@ int32_t CallHost::result_replace(std::string_view request) {
 }
 
 int32_t CallHost::result_keep(std::string_view mask) {
-  if (drop || replace || keep) return kAbiInvalid;
+  if (drop || replace || keep || route) return kAbiInvalid;
   keep = std::string(mask);
+  return kAbiOk;
+}
+
+int32_t CallHost::result_route(std::string_view routes) {
+  if (!shared_.emits || drop || replace || keep || route) return kAbiInvalid;
+  route = std::string(routes);
   return kAbiOk;
 }
 
@@ -521,6 +527,14 @@ Status CallHost::apply(const pdata::Telemetry& data, Outcome& outcome) {
     outcome.output = std::move(replaced).value();
     outcome.replaced = true;
     return Status::ok();
+  }
+  if (route) {
+    if (route->size() != data.item_count()) {
+      return Status::invalid_argument("route list has " + std::to_string(route->size()) +
+                                      " entries for " + std::to_string(data.item_count()) +
+                                      " items");
+    }
+    outcome.routes = std::move(route);
   }
   if (!keep && !edits) return Status::ok();
   pdata::Telemetry changed = data.clone();

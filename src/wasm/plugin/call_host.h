@@ -104,6 +104,7 @@ class CallHost final : public HostCalls {
                            std::string_view signature) override;
   int32_t result_drop_all() override;
   int32_t result_keep(std::string_view mask) override;
+  int32_t result_route(std::string_view routes) override;
   int32_t result_edits(std::string_view edits) override;
   int32_t result_replace(std::string_view request) override;
   int32_t emit(int32_t signal, std::string_view request) override;
@@ -129,6 +130,7 @@ class CallHost final : public HostCalls {
   // or both; edits address the items as they came, then the mask drops some).
   bool drop = false;
   std::optional<std::string> keep, edits, replace;
+  std::optional<std::string> route;  // connectors (1.4): with edits or alone
   std::string error;
 
   // Exporters: when the call must end (outbound requests get what is left of it), what the
@@ -151,7 +153,7 @@ class CallHost final : public HostCalls {
   std::string response_body;
 
  private:
-  [[nodiscard]] bool result_set() const { return drop || keep || edits || replace; }
+  [[nodiscard]] bool result_set() const { return drop || keep || edits || replace || route; }
   PluginShared& shared_;
   // The version of each table this call looked in, kept for the rest of the call: a batch
   // sees one version of a table even if the file is swapped meanwhile.

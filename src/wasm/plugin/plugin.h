@@ -143,6 +143,8 @@ struct Outcome {
   // replacement (no item of it corresponds to an item handed in).
   std::optional<std::string> keep_mask;
   bool edited = false;  // edits were applied (else a keep-mask alone made `output`)
+  // Connectors (1.4): the route of each item (of `output` if set, else of the batch).
+  std::optional<std::string> routes;
   bool replaced = false;
 };
 
