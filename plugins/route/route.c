@@ -220,8 +220,7 @@ static int process(const weft_batch* batch) {
   }
   if (matched > 0) weft_counter_add("route_items", matched, "result=matched");
   if (defaulted > 0) weft_counter_add("route_items", defaulted, "result=default");
-  return weft_route(out, batch->item_count) == 0 ? WEFT_OK
-                                                 : fail("route: weft refused the routes");
+  return weft_route(out, batch->item_count) == 0 ? WEFT_OK : fail("route: weft refused the routes");
 }
 
 WEFT_PLUGIN(configure)

@@ -51,16 +51,19 @@ Status Router::deliver(pdata::Telemetry&& data, Targets targets) {
   }
   Status first_error;
   const int last = 63 - std::countl_zero(targets);
-  for (int i = 0; i <= last; ++i) {
+  for (int i = 0; i < last; ++i) {
     if ((targets & (Targets{1} << i)) == 0) continue;
     auto& out = pipelines_[static_cast<size_t>(i)];
-    // After a retryable refusal the sender keeps the batch: the last pipeline gets a copy too.
-    Status s = (i == last && !first_error.is_retryable()) ? out.consumer->consume(std::move(data))
-                                                          : out.consumer->consume(data.clone());
+    Status s = out.consumer->consume(data.clone());
     if (s.is_ok()) out.routed->add(items);
     if (!s.is_ok() && first_error.is_ok()) first_error = s;
   }
-  return first_error;
+  // After a retryable refusal the sender keeps the batch: the last pipeline gets a copy too.
+  auto& out = pipelines_[static_cast<size_t>(last)];
+  Status s = first_error.is_retryable() ? out.consumer->consume(data.clone())
+                                        : out.consumer->consume(std::move(data));
+  if (s.is_ok()) out.routed->add(items);
+  return first_error.is_ok() ? s : first_error;
 }
 
 Status Router::deliver(pdata::Telemetry&& data, const std::vector<Targets>& targets) {
@@ -121,7 +124,9 @@ Status Router::deliver(pdata::Telemetry&& data, const std::vector<Targets>& targ
   std::string why;
   for (auto& part : parts) {
     if (part.status.is_retryable()) {
-      for (size_t k = 0; k < left.size(); ++k) left[k] |= part.mask[k];
+      for (size_t k = 0; k < left.size(); ++k) {
+        if (part.mask[k] != 0) left[k] = 1;
+      }
       if (back.is_ok()) back = part.status;
     } else if (!part.status.is_ok()) {
       rejected += static_cast<uint64_t>(std::count(part.mask.begin(), part.mask.end(), 1));

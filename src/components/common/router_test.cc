@@ -101,7 +101,8 @@ TEST_F(RouterTest, WhatStaysRefusedGoesBackNarrowedToItsItems) {
   pdata::Telemetry batch = testing::make_batch(Signal::kTraces, 3, "s");
   Status s = router.deliver(std::move(batch), {1, 2, 2});
   EXPECT_TRUE(s.is_retryable());
-  EXPECT_EQ(batch.item_count(), 2U);  // s1 and s2, for the sender to retry
+  // A retryable refusal leaves the batch with the sender: s1 and s2, for it to retry.
+  EXPECT_EQ(batch.item_count(), 2U);  // NOLINT(bugprone-use-after-move)
   EXPECT_EQ(names(a_), (std::vector<std::string>{"s0"}));
   EXPECT_NE(registry_.render().find("weft_connector_partial_refusals{connector=\"routing\"} 1"),
             std::string::npos);

@@ -1,0 +1,241 @@
+"""The gateway tier's connectors on loopback, several weft processes: the `routing` connector
+(request headers from the OpenTelemetry Python SDK, resource and item attributes), the `route`
+plugin in a `wasm` connector with one tenant's backend refusing (for good, and for a while)
+while the other's takes its data exactly once, and `failover` through a queued exporter whose
+backend goes down and comes back, every span accounted for."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+from conftest import attrs, free_port, otlp_receiver, post, read_output, run_sdk_client, wait_for, wait_for_count
+from test_enrichment import plugin, trace_request
+
+
+def file_exporters(tmp_path: Path, names: list[str]) -> dict:
+    return {f"file/{n}": {"path": str(tmp_path / f"{n}.jsonl")} for n in names}
+
+
+def routed_pipelines(signal: str, names: list[str], connector: str) -> dict:
+    return {
+        f"{signal}/{n}": {"receivers": [connector], "exporters": [f"file/{n}"]} for n in names
+    }
+
+
+def test_routing_connector_sends_each_tenant_to_its_pipelines(collector_factory, tmp_path):
+    port = free_port()
+    tenants = ["acme", "ecorp", "other"]
+    cfg = {
+        "receivers": {"otlp": otlp_receiver(http_port=port, include_metadata=True)},
+        "exporters": file_exporters(tmp_path, tenants + ["errors"]),
+        "connectors": {
+            "routing": {
+                "default_pipelines": ["logs/other"],
+                "table": [
+                    {"context": "request", "condition": 'request["X-Tenant"] == "acme"',
+                     "pipelines": ["logs/acme"]},
+                    {"context": "request", "condition": 'request["X-Tenant"] == "ecorp"',
+                     "pipelines": ["logs/ecorp"]},
+                ],
+            },
+            # Item-level conditions: errors apart, whoever sent them.
+            "routing/severity": {
+                "table": [{"context": "log", "condition": "severity_number >= SEVERITY_NUMBER_ERROR",
+                           "pipelines": ["logs/errors"]}],
+            },
+        },
+        "service": {
+            "pipelines": {
+                "logs/in": {"receivers": ["otlp"], "exporters": ["routing", "routing/severity"]},
+                **routed_pipelines("logs", tenants, "routing"),
+                "logs/errors": {"receivers": ["routing/severity"], "exporters": ["file/errors"]},
+            }
+        },
+    }
+    weft = collector_factory(cfg)
+    sent = {}
+    for tenant, header in (("acme", ["--header", "X-Tenant=acme"]),
+                           ("ecorp", ["--header", "X-Tenant=ecorp"]), ("other", [])):
+        report = run_sdk_client("logs", "http", port, count=40, run_id=tenant, batch=7, extra=header)
+        sent[tenant] = report["exported"]
+        assert sent[tenant] == 40
+    for tenant in tenants:
+        out = wait_for_count(tmp_path / f"{tenant}.jsonl", "logs", sent[tenant])
+        runs = Counter(attrs(l["resource"].get("attributes"))["e2e.run_id"] for l in out.logs)
+        assert runs == {tenant: sent[tenant]}, (tenant, runs)
+    # The SDK client sends INFO, WARN, ERROR, DEBUG in turn: a quarter are errors.
+    errors = wait_for_count(tmp_path / "errors.jsonl", "logs", 30)
+    assert errors.log_count == 30
+    assert {int(l["log"]["severityNumber"]) for l in errors.logs} == {17}
+    m = weft.metrics()
+    for tenant in tenants:
+        assert m.sum("weft_connector_routed_log_records", connector="routing",
+                     pipeline=f"logs/{tenant}") == sent[tenant]
+
+
+def two_tenant_request(i: int, per_tenant: int = 5) -> bytes:
+    return trace_request([
+        ({"tenant": "acme", "service.name": "shop"},
+         [{"seq": f"acme-{i}-{k}"} for k in range(per_tenant)]),
+        ({"tenant": "ecorp", "service.name": "bank"},
+         [{"seq": f"ecorp-{i}-{k}"} for k in range(per_tenant)]),
+    ])
+
+
+def seqs(path: Path) -> Counter:
+    return Counter(attrs(s["span"].get("attributes"))["seq"] for s in read_output(path, strict=False).spans)
+
+
+def route_plugin_config(tmp_path: Path, port: int, ecorp_exporter: dict) -> dict:
+    return {
+        "receivers": {"otlp": otlp_receiver(http_port=port)},
+        "exporters": {**file_exporters(tmp_path, ["acme", "other"]), "otlphttp/ecorp": ecorp_exporter},
+        "connectors": {
+            "wasm/route": {
+                "plugin": plugin("route"),
+                "config": {"by": "resource", "key": "tenant", "routes": {"acme": 1, "ecorp": 2}},
+                "routes": ["traces/acme", "traces/ecorp"],
+                "default_pipelines": ["traces/other"],
+            }
+        },
+        "service": {
+            "pipelines": {
+                "traces/in": {"receivers": ["otlp"], "exporters": ["wasm/route"]},
+                "traces/acme": {"receivers": ["wasm/route"], "exporters": ["file/acme"]},
+                "traces/ecorp": {"receivers": ["wasm/route"], "exporters": ["otlphttp/ecorp"]},
+                "traces/other": {"receivers": ["wasm/route"], "exporters": ["file/other"]},
+            }
+        },
+    }
+
+
+def test_route_plugin_refusal_of_one_tenant_never_duplicates_the_other(collector_factory, tmp_path):
+    # ecorp's backend: a weft that wants a token the gateway does not send (refused for good).
+    backend_port = free_port()
+    backend = collector_factory({
+        "extensions": {"bearertokenauth": {"token": "secret"}},
+        "receivers": {"otlp": otlp_receiver(http_port=backend_port, auth={"authenticator": "bearertokenauth"})},
+        "exporters": {"file": {"path": str(tmp_path / "ecorp.jsonl")}},
+        "service": {"extensions": ["bearertokenauth"],
+                    "pipelines": {"traces": {"receivers": ["otlp"], "exporters": ["file"]}}},
+    }, name="ecorp-backend")
+    port = free_port()
+    gateway = collector_factory(route_plugin_config(tmp_path, port, {
+        "endpoint": f"http://127.0.0.1:{backend_port}",
+        "sending_queue": {"enabled": False}, "retry_on_failure": {"enabled": False},
+    }), name="gateway")
+    for i in range(10):
+        r = post(port, "/v1/traces", two_tenant_request(i))
+        assert r.status_code == 200, r.text
+        # The client hears that ecorp's half was rejected, not that it should send it all again.
+        assert b"rejected" in r.content or len(r.content) > 0
+    acme = wait_for_count(tmp_path / "acme.jsonl", "traces", 50)
+    assert set(seqs(tmp_path / "acme.jsonl").values()) == {1} and acme.span_count == 50
+    assert all(attrs(s["resource"]["attributes"])["tenant"] == "acme" for s in acme.spans)
+    assert read_output(tmp_path / "ecorp.jsonl").span_count == 0
+    assert read_output(tmp_path / "other.jsonl").span_count == 0
+    assert gateway.metrics().sum("weft_connector_routed_spans", pipeline="traces/acme") == 50
+    assert backend.alive()
+
+
+def test_route_plugin_retries_a_refused_part_without_resending_the_taken_one(collector_factory, tmp_path):
+    # ecorp's backend is down when the traffic starts and comes up a second later: its parts
+    # are offered again by the connector; acme's parts, taken at once, are never sent twice.
+    backend_port = free_port()
+    port = free_port()
+    collector_factory(route_plugin_config(tmp_path, port, {
+        "endpoint": f"http://127.0.0.1:{backend_port}",
+        "sending_queue": {"enabled": False}, "retry_on_failure": {"enabled": False},
+    }), name="gateway")
+    backend_cfg = {
+        "receivers": {"otlp": otlp_receiver(http_port=backend_port)},
+        "exporters": {"file": {"path": str(tmp_path / "ecorp.jsonl")}},
+        "service": {"pipelines": {"traces": {"receivers": ["otlp"], "exporters": ["file"]}}},
+    }
+    starter = threading.Timer(1.0, lambda: collector_factory(backend_cfg, name="ecorp-backend"))
+    starter.start()
+    try:
+        for i in range(6):
+            r = post(port, "/v1/traces", two_tenant_request(i), timeout=30)
+            assert r.status_code == 200, r.text
+    finally:
+        starter.join()
+    wait_for_count(tmp_path / "ecorp.jsonl", "traces", 30)
+    acme, ecorp = seqs(tmp_path / "acme.jsonl"), seqs(tmp_path / "ecorp.jsonl")
+    assert len(acme) == 30 and set(acme.values()) == {1}, acme
+    assert len(ecorp) == 30 and set(ecorp.values()) == {1}, ecorp
+
+
+def test_failover_through_a_queued_exporter_loses_nothing(collector_factory, tmp_path):
+    primary_port = free_port()
+
+    def primary(run: int):
+        return collector_factory({
+            "receivers": {"otlp": otlp_receiver(http_port=primary_port)},
+            "exporters": {"file": {"path": str(tmp_path / f"primary-{run}.jsonl")}},
+            "service": {"pipelines": {"traces": {"receivers": ["otlp"], "exporters": ["file"]}}},
+        }, name=f"primary-{run}")
+
+    first = primary(1)
+    port = free_port()
+    gateway = collector_factory({
+        "receivers": {"otlp": otlp_receiver(http_port=port)},
+        "exporters": {
+            "otlphttp/primary": {
+                "endpoint": f"http://127.0.0.1:{primary_port}",
+                "sending_queue": {"enabled": True, "queue_size": 10000},
+                "retry_on_failure": {"initial_interval": "100ms", "max_interval": "200ms",
+                                     "max_elapsed_time": "0s"},
+            },
+            "file/secondary": {"path": str(tmp_path / "secondary.jsonl")},
+        },
+        "connectors": {"failover": {"priority_levels": [["traces/primary"], ["traces/secondary"]],
+                                    "retry_interval": "500ms", "max_retries": 0}},
+        "service": {"pipelines": {
+            "traces/in": {"receivers": ["otlp"], "exporters": ["failover"]},
+            "traces/primary": {"receivers": ["failover"], "exporters": ["otlphttp/primary"]},
+            "traces/secondary": {"receivers": ["failover"], "exporters": ["file/secondary"]},
+        }},
+    }, name="gateway")
+
+    sent = 0
+
+    def send(n: int) -> None:
+        nonlocal sent
+        for _ in range(n):
+            body = trace_request([({"service.name": "shop"}, [{"seq": f"s{sent}-{k}"} for k in range(4)])])
+            r = post(port, "/v1/traces", body)
+            assert r.status_code == 200, r.text
+            sent += 1
+            time.sleep(0.02)
+
+    send(20)
+    wait_for_count(tmp_path / "primary-1.jsonl", "traces", 80)
+    first.stop()
+    send(60)  # the primary is down: after its queue reports failures, data goes to the secondary
+    wait_for(lambda: read_output(tmp_path / "secondary.jsonl", strict=False).span_count > 0, 10,
+             what="spans on the secondary")
+    primary(2)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:  # back to the primary once its queue gets through
+        send(5)
+        if read_output(tmp_path / "primary-2.jsonl", strict=False).span_count > 0:
+            break
+    else:
+        raise AssertionError("data never went back to the primary")
+    before = read_output(tmp_path / "secondary.jsonl", strict=False).span_count
+    send(20)
+    wait_for(lambda: sum(seqs(tmp_path / p).total() for p in ("primary-1.jsonl", "primary-2.jsonl",
+                                                              "secondary.jsonl")) >= sent * 4,
+             20, what="every span delivered")
+    got = seqs(tmp_path / "primary-1.jsonl") + seqs(tmp_path / "primary-2.jsonl") + seqs(
+        tmp_path / "secondary.jsonl")
+    expected = {f"s{i}-{k}" for i in range(sent) for k in range(4)}
+    assert set(got) == expected, sorted(expected - set(got))[:10]
+    assert read_output(tmp_path / "secondary.jsonl", strict=False).span_count == before, \
+        "the secondary kept getting data after the primary came back"
+    m = gateway.metrics()
+    assert m.sum("weft_connector_failover_switches", connector="failover") >= 2
