@@ -11,6 +11,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+
 from conftest import attrs, free_port, otlp_receiver, post, read_output, run_sdk_client, wait_for, wait_for_count
 from test_enrichment import plugin, trace_request
 
@@ -131,13 +133,17 @@ def test_route_plugin_refusal_of_one_tenant_never_duplicates_the_other(collector
         r = post(port, "/v1/traces", two_tenant_request(i))
         assert r.status_code == 200, r.text
         # The client hears that ecorp's half was rejected, not that it should send it all again.
-        assert b"rejected" in r.content or len(r.content) > 0
+        response = trace_service_pb2.ExportTraceServiceResponse.FromString(r.content)
+        assert response.partial_success.rejected_spans == 5, response
+        assert "traces/ecorp" in response.partial_success.error_message
     acme = wait_for_count(tmp_path / "acme.jsonl", "traces", 50)
     assert set(seqs(tmp_path / "acme.jsonl").values()) == {1} and acme.span_count == 50
     assert all(attrs(s["resource"]["attributes"])["tenant"] == "acme" for s in acme.spans)
     assert read_output(tmp_path / "ecorp.jsonl").span_count == 0
     assert read_output(tmp_path / "other.jsonl").span_count == 0
-    assert gateway.metrics().sum("weft_connector_routed_spans", pipeline="traces/acme") == 50
+    m = gateway.metrics()
+    assert m.sum("weft_connector_routed_spans", pipeline="traces/acme") == 50
+    assert m.sum("otelcol_receiver_refused_spans") == 50 and m.sum("otelcol_receiver_accepted_spans") == 50
     assert backend.alive()
 
 
@@ -239,3 +245,34 @@ def test_failover_through_a_queued_exporter_loses_nothing(collector_factory, tmp
         "the secondary kept getting data after the primary came back"
     m = gateway.metrics()
     assert m.sum("weft_connector_failover_switches", connector="failover") >= 2
+
+
+def test_routing_tables_are_checked_when_the_config_loads(weft_bin, tmp_path):
+    import subprocess
+
+    import yaml
+
+    cfg = {
+        "receivers": {"otlp": otlp_receiver(http_port=free_port())},
+        "exporters": {"debug": {}},
+        "connectors": {
+            "routing": {"table": [
+                {"condition": 'attributes["x"] == "a" and span.kind == 1', "pipelines": ["traces/a"]},
+                {"statement": 'route() where attributes["x"] == "b"', "pipelines": ["traces/nowhere"]},
+            ]},
+            "failover": {"priority_levels": [["logs/a"], ["logs/b"]]},
+        },
+        "service": {"pipelines": {
+            "traces": {"receivers": ["otlp"], "exporters": ["routing"]},
+            "traces/a": {"receivers": ["routing"], "exporters": ["debug"]},
+            "logs": {"receivers": ["otlp"], "exporters": ["failover"]},
+            "logs/a": {"receivers": ["failover"], "exporters": ["debug"]},
+        }},
+    }
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    p = subprocess.run([weft_bin, "validate", "--config", str(path)], capture_output=True, text=True)
+    assert p.returncode != 0
+    assert "connectors.routing.table.0.condition: 'span.kind' is not supported" in p.stderr, p.stderr
+    assert "routes to pipeline traces/nowhere, which does not list it as a receiver" in p.stderr
+    assert "priority_levels names pipeline logs/b" in p.stderr

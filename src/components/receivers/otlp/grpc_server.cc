@@ -119,9 +119,10 @@ grpc::ServerUnaryReactor* handle(grpc::CallbackServerContext* context, Ingest& i
   if (request_data.ok()) request_data->set_client(std::move(client));
   const Status status = ingest.accept(signal, std::move(request_data));
   if (status.is_ok()) {
-    // An empty Export*ServiceResponse: everything was accepted.
-    grpc::Slice empty;
-    grpc::ByteBuffer body(&empty, 1);
+    // Empty when everything was accepted, else with its partial_success.
+    const std::string encoded = Ingest::response_proto(status);
+    grpc::Slice slice(encoded.data(), encoded.size());
+    grpc::ByteBuffer body(&slice, 1);
     response->Swap(&body);
   }
   reactor->Finish(to_grpc(status));

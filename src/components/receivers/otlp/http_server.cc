@@ -304,9 +304,9 @@ class HttpServer final : public Server {
     if (status.is_ok()) {
       response.status = 200;
       if (encoding == Encoding::kJson) {
-        response.set_content("{}", kJson);
+        response.set_content(Ingest::response_json(signal, status), kJson);
       } else {
-        response.set_content("", kProtobuf);
+        response.set_content(Ingest::response_proto(status), kProtobuf);
       }
       return;
     }

@@ -2,7 +2,32 @@
 
 #include <spdlog/spdlog.h>
 
+#include "pdata/wire.h"
+#include "util/yaml_json.h"
+
 namespace weft::receivers::otlp {
+
+// Export{Trace,Metrics,Logs}ServiceResponse: partial_success (1) = {rejected_<items> (1),
+// error_message (2)}, the same layout for every signal.
+std::string Ingest::response_proto(const Status& status) {
+  if (status.rejected() == 0) return {};
+  std::string partial;
+  partial.push_back(0x08);  // field 1, varint
+  pdata::wire::append_varint(partial, status.rejected());
+  pdata::wire::append_len_field(partial, 2, status.message());
+  std::string out;
+  pdata::wire::append_len_field(out, 1, partial);
+  return out;
+}
+
+std::string Ingest::response_json(Signal signal, const Status& status) {
+  if (status.rejected() == 0) return "{}";
+  static constexpr const char* kNames[] = {"rejectedSpans", "rejectedDataPoints",
+                                           "rejectedLogRecords"};
+  return std::string("{\"partialSuccess\":{\"") + kNames[static_cast<size_t>(signal)] + "\":\"" +
+         std::to_string(status.rejected()) + "\",\"errorMessage\":" + json_quote(status.message()) +
+         "}}";
+}
 
 Ingest::Ingest(const ComponentContext& ctx, SignalConsumers next, const std::string& transport)
     : next_(next), ctx_(ctx), transport_(transport) {
@@ -34,7 +59,10 @@ Status Ingest::accept(Signal signal, Result<pdata::Telemetry> request) {
   const size_t items = request->item_count();
   Status status = consumer->consume(std::move(request).value());
   if (status.is_ok()) {
-    counters.accepted->add(items);
+    // A partial success: the pipelines rejected some items for good and took the rest.
+    const uint64_t rejected = std::min<uint64_t>(status.rejected(), items);
+    counters.accepted->add(items - rejected);
+    if (rejected > 0) counters.refused->add(rejected);
   } else {
     counters.refused->add(items);
     count_failed_request(status.is_retryable() ? "refused_retryable" : "refused");
