@@ -64,6 +64,9 @@ class ConfigReader {
   std::vector<ConfigReader> items(std::string_view key);
 
   void error(std::string_view key, std::string message);
+  // Where this reader reports, for a reader of a derived node (a component that checks part
+  // of its settings with another component's factory).
+  [[nodiscard]] Diagnostics* diagnostics() const { return diagnostics_; }
   // Reports every key below this reader's node that nothing read.
   void report_unknown_keys() const;
 

@@ -276,3 +276,150 @@ def test_routing_tables_are_checked_when_the_config_loads(weft_bin, tmp_path):
     assert "connectors.routing.table.0.condition: 'span.kind' is not supported" in p.stderr, p.stderr
     assert "routes to pipeline traces/nowhere, which does not list it as a receiver" in p.stderr
     assert "priority_levels names pipeline logs/b" in p.stderr
+
+
+# ---------------------------------------------------------------- loadbalancing
+
+
+def ring_owner(trace_id: bytes, endpoints: list[str]) -> str:
+    """The endpoint weft's ring gives a trace id (components/exporters/loadbalancing/ring.cc,
+    written again here so the test checks placement, not just consistency)."""
+    mask = (1 << 64) - 1
+
+    def h(data: bytes) -> int:
+        x = 14695981039346656037
+        for c in data:
+            x = ((x ^ c) * 1099511628211) & mask
+        x ^= x >> 30
+        x = (x * 0xBF58476D1CE4E5B9) & mask
+        x ^= x >> 27
+        x = (x * 0x94D049BB133111EB) & mask
+        return x ^ (x >> 31)
+
+    points = sorted((h(f"{e}#{i}".encode()), e) for e in sorted(set(endpoints)) for i in range(160))
+    k = h(trace_id)
+    for p, e in points:
+        if p >= k:
+            return e
+    return points[0][1]
+
+
+def spans_request(spans: list[tuple[bytes, str]]) -> bytes:
+    """One request with one span per (trace id, name)."""
+    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+
+    req = trace_service_pb2.ExportTraceServiceRequest()
+    rs = req.resource_spans.add()
+    kv = rs.resource.attributes.add(key="service.name")
+    kv.value.string_value = "shop"
+    ss = rs.scope_spans.add()
+    for n, (tid, name) in enumerate(spans):
+        s = ss.spans.add(trace_id=tid, span_id=(n + 1).to_bytes(8, "big"), name=name)
+        s.start_time_unix_nano = 1
+        s.end_time_unix_nano = 2
+    return req.SerializeToString()
+
+
+def test_loadbalancing_keeps_traces_together_and_moves_only_changed_keys(collector_factory, tmp_path):
+    import os
+    import random
+    import signal as sig
+
+    gw_ports = [free_port() for _ in range(4)]
+    endpoints = [f"127.0.0.1:{p}" for p in gw_ports]
+    gateways: dict[int, object] = {}
+
+    def gateway(i: int):
+        gateways[i] = collector_factory({
+            "receivers": {"otlp": otlp_receiver(grpc_port=gw_ports[i])},
+            "exporters": {"file": {"path": str(tmp_path / f"gw{i}.jsonl")}},
+            "service": {"pipelines": {"traces": {"receivers": ["otlp"], "exporters": ["file"]}}},
+        }, name=f"gw{i}")
+
+    for i in range(3):
+        gateway(i)  # gateway 3 is listed but not running yet
+    agent_ports = [free_port(), free_port()]
+    agents = [collector_factory({
+        "receivers": {"otlp": otlp_receiver(http_port=p)},
+        "exporters": {"loadbalancing": {
+            "routing_key": "traceID",
+            "protocol": {"otlp": {"tls": {"insecure": True}, "timeout": "2s",
+                                  "retry_on_failure": {"initial_interval": "100ms",
+                                                       "max_interval": "500ms",
+                                                       "max_elapsed_time": "0s"}}},
+            "resolver": {"static": {"hostnames": endpoints}},
+        }},
+        "service": {"pipelines": {"traces": {"receivers": ["otlp"], "exporters": ["loadbalancing"]}}},
+    }, name=f"agent{n}") for n, p in enumerate(agent_ports)]
+
+    rng = random.Random(7)
+    sent: dict[bytes, int] = {}  # trace id -> spans sent
+    phase_of: dict[bytes, str] = {}
+
+    def send_phase(name: str, traces: int, spans_per_trace: int = 4) -> None:
+        ids = [rng.randbytes(16) for _ in range(traces)]
+        work = [(t, f"{name}-{k}") for t in ids for k in range(spans_per_trace)]
+        rng.shuffle(work)  # a trace's spans spread over requests and both agents
+        for n in range(0, len(work), 10):
+            chunk = work[n:n + 10]
+            r = post(agent_ports[(n // 10) % 2], "/v1/traces", spans_request(chunk))
+            assert r.status_code == 200, r.text
+        for t in ids:
+            sent[t] = spans_per_trace
+            phase_of[t] = name
+
+    def placement() -> dict[bytes, Counter]:
+        where: dict[bytes, Counter] = {}
+        for i in range(4):
+            for s in read_output(tmp_path / f"gw{i}.jsonl", strict=False).spans:
+                tid = bytes.fromhex(s["span"]["traceId"])
+                where.setdefault(tid, Counter())[endpoints[i]] += 1
+        return where
+
+    def delivered(phase: str) -> bool:
+        where = placement()
+        return all(sum(where.get(t, Counter()).values()) >= sent[t] for t in sent if phase_of[t] == phase)
+
+    send_phase("a", 60)
+    wait_for(lambda: delivered("a"), 30, what="phase a delivered")
+    gateways[1].stop()  # a gateway goes away
+    send_phase("b", 60)
+    wait_for(lambda: delivered("b"), 30, what="phase b delivered")
+    gateway(3)  # and another comes up; after its quarantine it takes its keys
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        send_phase("warmup", 10)
+        if read_output(tmp_path / "gw3.jsonl", strict=False).span_count > 0:
+            break
+        time.sleep(0.5)
+    else:
+        raise AssertionError("the new gateway never got data")
+    send_phase("c", 60)
+    wait_for(lambda: delivered("c"), 30, what="phase c delivered")
+
+    where = placement()
+    live = {"a": [endpoints[0], endpoints[1], endpoints[2]],
+            "b": [endpoints[0], endpoints[2]],
+            "c": [endpoints[0], endpoints[2], endpoints[3]]}
+    moved = {"b": 0, "c": 0}
+    for t, n in sent.items():
+        got = where.get(t, Counter())
+        assert sum(got.values()) >= n, f"trace {t.hex()} lost spans: {got}"
+        phase = phase_of[t]
+        if phase == "warmup":
+            continue
+        assert len(got) == 1, f"trace {t.hex()} of phase {phase} split over {got}"
+        owner = next(iter(got))
+        assert owner == ring_owner(t, live[phase]), (phase, t.hex(), owner)
+        before = ring_owner(t, live["a"] if phase == "b" else live["b"])
+        if phase in moved and owner != before:
+            moved[phase] += 1
+            # Only keys of the endpoint that left (b) or of the one that came (c) move.
+            assert before == endpoints[1] if phase == "b" else owner == endpoints[3]
+    # About a third of the keys were the leaving gateway's, and about a third go to the new one.
+    assert 5 <= moved["b"] <= 35 and 5 <= moved["c"] <= 35, moved
+    total = sum(sum(c.values()) for c in where.values())
+    assert total == sum(sent.values()), f"{total - sum(sent.values())} spans delivered twice"
+    m = agents[0].metrics()
+    assert m.sum("otelcol_loadbalancer_num_backends") == 4
+    assert m.sum("otelcol_loadbalancer_backend_outcome", success="false") >= 1
