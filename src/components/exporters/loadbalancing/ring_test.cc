@@ -9,6 +9,7 @@ namespace {
 
 std::vector<std::string> owners(const Ring& ring, int keys) {
   std::vector<std::string> out;
+  out.reserve(static_cast<size_t>(keys));
   for (int k = 0; k < keys; ++k) {
     out.push_back(ring.endpoints()[ring.owner(hash_key("trace-" + std::to_string(k)))]);
   }
