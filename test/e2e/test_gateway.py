@@ -423,3 +423,120 @@ def test_loadbalancing_keeps_traces_together_and_moves_only_changed_keys(collect
     m = agents[0].metrics()
     assert m.sum("otelcol_loadbalancer_num_backends") == 4
     assert m.sum("otelcol_loadbalancer_backend_outcome", success="false") >= 1
+
+
+# ---------------------------------------------------------------- tail sampling behind the balancer
+
+
+def test_agents_balance_to_gateways_that_sample_whole_traces(collector_factory, telemetrygen_bin, tmp_path):
+    import random
+
+    from test_telemetrygen import telemetrygen
+
+    gw_grpc = [free_port() for _ in range(3)]
+    policies = [
+        {"name": "vip", "type": "string_attribute", "string_attribute": {"key": "e2e.keep", "values": ["yes"]}},
+        {"name": "slow", "type": "latency", "latency": {"threshold_ms": 200}},
+        {"name": "index", "type": "numeric_attribute",
+         "numeric_attribute": {"key": "e2e.index", "min_value": 25, "max_value": 25}},
+        {"name": "tg-errors", "type": "and", "and": {"and_sub_policy": [
+            {"name": "err", "type": "status_code", "status_code": {"status_codes": ["ERROR"]}},
+            {"name": "tg", "type": "string_attribute",
+             "string_attribute": {"key": "service.name", "values": ["telemetrygen"]}},
+        ]}},
+        {"name": "nothing", "type": "probabilistic", "probabilistic": {"sampling_percentage": 0}},
+    ]
+    gateways = [collector_factory({
+        "receivers": {"otlp": otlp_receiver(grpc_port=gw_grpc[i])},
+        "processors": {"tail_sampling": {"decision_wait": "1s", "num_traces": 10000, "policies": policies}},
+        "exporters": {"file": {"path": str(tmp_path / f"gw{i}.jsonl")}},
+        "service": {"pipelines": {"traces": {"receivers": ["otlp"], "processors": ["tail_sampling"],
+                                             "exporters": ["file"]}}},
+    }, name=f"gw{i}") for i in range(3)]
+    agent_http = [free_port(), free_port()]
+    for n, p in enumerate(agent_http):
+        collector_factory({
+            "receivers": {"otlp": otlp_receiver(http_port=p)},
+            "exporters": {"loadbalancing": {
+                "protocol": {"otlp": {"tls": {"insecure": True}}},
+                "resolver": {"static": {"hostnames": [f"127.0.0.1:{g}" for g in gw_grpc]}},
+            }},
+            "service": {"pipelines": {"traces": {"receivers": ["otlp"], "exporters": ["loadbalancing"]}}},
+        }, name=f"agent{n}")
+
+    # Traffic of our own: each trace's spans over several requests and both agents.
+    rng = random.Random(11)
+    expected: dict[str, int] = {}  # sampled trace id (hex) -> spans
+    work = []
+    for t in range(90):
+        tid = rng.randbytes(16)
+        keep = t % 3 == 1
+        slow = t % 10 == 4
+        for k in range(3):
+            work.append((tid, k, keep and k == 2, slow))
+        if keep or slow:
+            expected[tid.hex()] = 3
+    rng.shuffle(work)
+    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+
+    for n in range(0, len(work), 9):
+        req = trace_service_pb2.ExportTraceServiceRequest()
+        rs = req.resource_spans.add()
+        rs.resource.attributes.add(key="service.name").value.string_value = "shop"
+        ss = rs.scope_spans.add()
+        for tid, k, keep, slow in work[n:n + 9]:
+            s = ss.spans.add(trace_id=tid, span_id=rng.randbytes(8), name=f"op-{k}")
+            s.start_time_unix_nano = 1_000_000_000 + k
+            s.end_time_unix_nano = s.start_time_unix_nano + (300_000_000 if slow and k == 0 else 1_000_000)
+            if keep:
+                s.attributes.add(key="e2e.keep").value.string_value = "yes"
+        r = post(agent_http[(n // 9) % 2], "/v1/traces", req.SerializeToString())
+        assert r.status_code == 200, r.text
+
+    # The OpenTelemetry Python SDK: 4 traces of 10 spans; the one holding e2e.index 25 is sampled.
+    report = run_sdk_client("traces", "http", agent_http[0], count=40, run_id="sdk", batch=5)
+    for s in report["spans"]:
+        if s["attributes"]["e2e.index"] == 25:
+            expected[s["trace_id"]] = 10
+
+    # telemetrygen: its error traces are sampled, its others are not.
+    telemetrygen(telemetrygen_bin, "traces", agent_http[1], 15, http=True,
+                 extra=["--status-code", "Error", "--otlp-attributes", 'e2e.run="err"'])
+    telemetrygen(telemetrygen_bin, "traces", agent_http[0], 15, http=True,
+                 extra=["--status-code", "Unset", "--otlp-attributes", 'e2e.run="ok"'])
+
+    def seen() -> dict[str, Counter]:
+        out: dict[str, Counter] = {}
+        for i in range(3):
+            for s in read_output(tmp_path / f"gw{i}.jsonl", strict=False).spans:
+                out.setdefault(s["span"]["traceId"], Counter())[i] += 1
+        return out
+
+    def tg_err_traces(where: dict[str, Counter]) -> int:
+        return sum(1 for i in range(3) for s in read_output(tmp_path / f"gw{i}.jsonl", strict=False).spans
+                   if attrs(s["resource"].get("attributes")).get("e2e.run") == "err") // 2
+
+    wait_for(lambda: all(t in seen() for t in expected) and tg_err_traces(seen()) >= 15, 30,
+             what="the sampled traces")
+    time.sleep(1.5)  # anything sampled wrongly would arrive by now
+    where = seen()
+    for tid, n in expected.items():
+        assert sum(where[tid].values()) == n and len(where[tid]) == 1, (tid, where[tid])
+    extra = {t for t in where if t not in expected}
+    tg_runs = Counter()
+    for i in range(3):
+        for s in read_output(tmp_path / f"gw{i}.jsonl").spans:
+            run = attrs(s["resource"].get("attributes")).get("e2e.run")
+            if run:
+                tg_runs[run] += 1
+            elif s["span"]["traceId"] in extra:
+                raise AssertionError(f"trace {s['span']['traceId']} sampled against the policies")
+    assert tg_runs == {"err": 30}, tg_runs  # 15 traces of a parent and a child, all complete
+    for t in extra:
+        assert len(where[t]) == 1 and sum(where[t].values()) == 2  # telemetrygen's, whole
+    # The gateways' own account, named as the Go collector's.
+    sampled = sum(g.metrics().sum("otelcol_processor_tail_sampling_global_count_traces_sampled",
+                                  sampled="true") for g in gateways)
+    assert sampled == len(expected) + 15
+    assert sum(g.metrics().sum("otelcol_processor_tail_sampling_count_traces_sampled",
+                               policy="nothing", sampled="true") for g in gateways) == 0
