@@ -540,3 +540,55 @@ def test_agents_balance_to_gateways_that_sample_whole_traces(collector_factory, 
     assert sampled == len(expected) + 15
     assert sum(g.metrics().sum("otelcol_processor_tail_sampling_count_traces_sampled",
                                policy="nothing", sampled="true") for g in gateways) == 0
+
+
+def test_loadbalancing_bad_input_is_counted_and_logged_once(collector_factory, tmp_path):
+    gw = free_port()
+    collector_factory({
+        "receivers": {"otlp": otlp_receiver(grpc_port=gw)},
+        "exporters": {"file": {"path": str(tmp_path / "gw.jsonl")}},
+        "service": {"pipelines": {"traces": {"receivers": ["otlp"], "exporters": ["file"]}}},
+    }, name="gw")
+
+    def agent(name: str, resolver: dict, routing_key: str = "traceID"):
+        port = free_port()
+        c = collector_factory({
+            "receivers": {"otlp": otlp_receiver(http_port=port)},
+            "exporters": {"loadbalancing": {
+                "routing_key": routing_key,
+                "protocol": {"otlp": {"tls": {"insecure": True},
+                                      "retry_on_failure": {"initial_interval": "100ms"}}},
+                "resolver": resolver,
+            }},
+            "service": {"pipelines": {"traces": {"receivers": ["otlp"], "exporters": ["loadbalancing"]}}},
+        }, name=name)
+        return c, port
+
+    # Items without their routing key: routed all the same (by an empty key), counted, one log line.
+    a, port = agent("no-key", {"static": {"hostnames": [f"127.0.0.1:{gw}"]}}, routing_key="service")
+    for i in range(5):
+        body = trace_request([({"tenant": "x"}, [{"seq": f"k{i}-{k}"} for k in range(4)])])
+        assert post(port, "/v1/traces", body).status_code == 200
+    wait_for_count(tmp_path / "gw.jsonl", "traces", 20)
+    assert a.metrics().sum("weft_loadbalancer_missing_key_spans") == 20
+    assert a.log_text().count("had no routing key") == 1
+
+    # A name that does not resolve: counted each time, logged once, data kept in the queue.
+    b, port = agent("bad-dns", {"dns": {"hostname": "weft-no-such-host.invalid", "port": str(gw),
+                                         "interval": "100ms"}})
+    body = trace_request([({"service.name": "shop"}, [{"seq": "dns-0"}])])
+    assert post(port, "/v1/traces", body).status_code == 200  # queued
+    wait_for(lambda: b.metrics().sum("otelcol_loadbalancer_num_resolutions", success="false") >= 3, 10,
+             what="failed resolutions")
+    assert b.log_text().count("weft-no-such-host.invalid failed") == 1
+    assert b.metrics().sum("otelcol_loadbalancer_num_backends") == 0
+
+    # localhost resolves (to 127.0.0.1, maybe ::1 too, where nothing listens: that one is
+    # quarantined and its keys go to the other).
+    c, port = agent("dns", {"dns": {"hostname": "localhost", "port": str(gw), "interval": "1s"}})
+    for i in range(5):
+        body = trace_request([({"service.name": "shop"}, [{"seq": f"l{i}-{k}"} for k in range(4)])])
+        assert post(port, "/v1/traces", body).status_code == 200
+    out = wait_for_count(tmp_path / "gw.jsonl", "traces", 40)
+    assert sum(1 for s in out.spans if attrs(s["span"]["attributes"])["seq"].startswith("l")) == 20
+    assert c.metrics().sum("otelcol_loadbalancer_num_resolutions", success="true") >= 1
