@@ -56,8 +56,11 @@ class FailoverConnector final : public Connector {
                                     std::chrono::seconds(1));
     for (size_t i = 0; i < levels_.size(); ++i) {
       if (!usable(i)) continue;
+      // Only the last level takes the batch itself (the loop ends with it); the others get a
+      // copy, so the batch is still there for the next level.
       const bool more = i + 1 < levels_.size();
-      Status s = more ? router_.deliver(data.clone(), levels_[i].targets)
+      Status s = more ? router_.deliver(data.clone(),  // NOLINT(bugprone-use-after-move)
+                                        levels_[i].targets)
                       : router_.deliver(std::move(data), levels_[i].targets);
       if (s.is_ok()) {
         // Taken; a queued exporter may still report its destination failing: then the next
