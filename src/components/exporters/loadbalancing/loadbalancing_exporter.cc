@@ -281,7 +281,7 @@ class BalancingSender final : public Sender {
         ++missing;
         key.clear();
       }
-      out.push_back(hash_key(key));
+      out.push_back(stable_hash(key));
     };
     auto by_attributes = [&](const auto& item_attributes, const auto& resource) {
       key.clear();

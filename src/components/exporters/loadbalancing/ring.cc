@@ -4,21 +4,6 @@
 
 namespace weft::exporters::loadbalancing {
 
-uint64_t hash_key(std::string_view key) {
-  uint64_t h = 14695981039346656037ULL;
-  for (unsigned char c : key) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  // FNV-1a mixes its last bytes poorly: finish with splitmix64's finaliser.
-  h ^= h >> 30;
-  h *= 0xbf58476d1ce4e5b9ULL;
-  h ^= h >> 27;
-  h *= 0x94d049bb133111ebULL;
-  h ^= h >> 31;
-  return h;
-}
-
 Ring::Ring(std::vector<std::string> endpoints) : endpoints_(std::move(endpoints)) {
   std::sort(endpoints_.begin(), endpoints_.end());
   endpoints_.erase(std::unique(endpoints_.begin(), endpoints_.end()), endpoints_.end());
@@ -26,7 +11,7 @@ Ring::Ring(std::vector<std::string> endpoints) : endpoints_(std::move(endpoints)
   for (size_t e = 0; e < endpoints_.size(); ++e) {
     for (int i = 0; i < kPointsPerEndpoint; ++i) {
       points_.push_back(
-          {hash_key(endpoints_[e] + "#" + std::to_string(i)), static_cast<uint32_t>(e)});
+          {stable_hash(endpoints_[e] + "#" + std::to_string(i)), static_cast<uint32_t>(e)});
     }
   }
   std::sort(points_.begin(), points_.end(),

@@ -5,15 +5,15 @@
 #include <string_view>
 #include <vector>
 
+#include "components/common/stable_hash.h"
+
 // Consistent hashing for the loadbalancing exporter: each endpoint owns the arcs of a hash
 // circle that precede its points (kPointsPerEndpoint of them), and a key belongs to the
-// endpoint of the first point at or after the key's hash. Adding or removing one of N
+// endpoint of the first point at or after the key's stable_hash. Adding or removing one of N
 // endpoints moves only the keys of the arcs that change hands, about 1/N of them. The hash is
-// fixed (FNV-1a, then a 64-bit finaliser), so every weft process — two agents in front of the
-// same gateways — sends a key to the same endpoint.
+// fixed, so every weft process — two agents in front of the same gateways — sends a key to
+// the same endpoint.
 namespace weft::exporters::loadbalancing {
-
-uint64_t hash_key(std::string_view key);
 
 class Ring {
  public:

@@ -11,7 +11,7 @@ std::vector<std::string> owners(const Ring& ring, int keys) {
   std::vector<std::string> out;
   out.reserve(static_cast<size_t>(keys));
   for (int k = 0; k < keys; ++k) {
-    out.push_back(ring.endpoints()[ring.owner(hash_key("trace-" + std::to_string(k)))]);
+    out.push_back(ring.endpoints()[ring.owner(stable_hash("trace-" + std::to_string(k)))]);
   }
   return out;
 }
@@ -43,7 +43,7 @@ TEST(LoadBalancingRing, AChangeOfOneEndpointMovesAboutItsShareOfKeys) {
 
   const auto shrunk = owners(three.without(uint64_t{1} << 1), keys);  // gw-b gone
   for (int k = 0; k < keys; ++k) {
-    const uint64_t h = hash_key("trace-" + std::to_string(k));
+    const uint64_t h = stable_hash("trace-" + std::to_string(k));
     EXPECT_EQ(three.endpoints()[three.owner(h, uint64_t{1} << 1)], shrunk[k]);
     if (before[k] != "gw-b:4317") EXPECT_EQ(shrunk[k], before[k]);  // only gw-b's keys move
     EXPECT_NE(shrunk[k], "gw-b:4317");

@@ -5,6 +5,8 @@
 
 #include <re2/re2.h>
 
+#include "components/common/stable_hash.h"
+
 #include "wasm/plugin/directory.h"
 #include "wasm/plugin/plugin.h"
 #include "wasm/plugin/settings.h"
@@ -244,19 +246,7 @@ int status_code_of(const std::string& name) {
 }  // namespace
 
 uint32_t trace_bucket(const std::string& trace_id, const std::string& salt) {
-  uint64_t h = 14695981039346656037ULL;
-  for (const std::string* part : {&salt, &trace_id}) {
-    for (unsigned char c : *part) {
-      h ^= c;
-      h *= 1099511628211ULL;
-    }
-  }
-  h ^= h >> 30;
-  h *= 0xbf58476d1ce4e5b9ULL;
-  h ^= h >> 27;
-  h *= 0x94d049bb133111ebULL;
-  h ^= h >> 31;
-  return static_cast<uint32_t>(h % 10000);
+  return static_cast<uint32_t>(stable_hash(salt + trace_id) % 10000);
 }
 
 Result<std::unique_ptr<Policy>> parse_policy(ConfigReader& reader, bool top_level) {

@@ -53,8 +53,8 @@ class Policy {
 // reports what is wrong.
 Result<std::unique_ptr<Policy>> parse_policy(ConfigReader& reader, bool top_level);
 
-// A deterministic 0..9999 from the trace id and salt, for `probabilistic` (FNV-1a 64 and a
-// 64-bit finaliser over salt then id, modulo 10000).
+// A deterministic 0..9999 from the trace id and salt, for `probabilistic`: stable_hash of
+// salt then id, modulo 10000.
 uint32_t trace_bucket(const std::string& trace_id, const std::string& salt);
 
 }  // namespace weft::processors::tail_sampling
