@@ -30,6 +30,22 @@ Router::Router(const ComponentContext& ctx, Signal signal, const ConnectorOutput
       {{"connector", ctx.id}});
 }
 
+Status check_named_outputs(const std::vector<std::string>& named, Signal out,
+                           const std::vector<std::string>& outputs, const std::string& what) {
+  if (outputs.size() > kMaxOutputs) {
+    return Status::invalid_argument("feeds " + std::to_string(outputs.size()) +
+                                    " pipelines; a routing connector feeds at most 64");
+  }
+  const std::string prefix(signal_name(out));
+  for (const auto& p : named) {
+    const bool this_signal = p == prefix || p.rfind(prefix + "/", 0) == 0;
+    if (this_signal && std::find(outputs.begin(), outputs.end(), p) == outputs.end()) {
+      return Status::invalid_argument(what + " " + p + ", which does not list it as a receiver");
+    }
+  }
+  return Status::ok();
+}
+
 Targets Router::bit(const std::string& pipeline) const {
   for (size_t i = 0; i < pipelines_.size(); ++i) {
     if (pipelines_[i].id == pipeline) return Targets{1} << i;

@@ -25,6 +25,12 @@ inline constexpr size_t kMaxOutputs = 64;
 // parts again.
 inline constexpr std::chrono::seconds kPartialRetryFor{5};
 
+// For Factory::check_outputs: at most kMaxOutputs outputs, and every pipeline of signal `out`
+// in `named` among them (names of another signal's pipelines are for that signal's instance).
+// `what` begins the message: "routes to pipeline", "priority_levels names pipeline".
+Status check_named_outputs(const std::vector<std::string>& named, Signal out,
+                           const std::vector<std::string>& outputs, const std::string& what);
+
 class Router {
  public:
   // Counts in otelcol-style series under the connector's id: items routed per pipeline, items

@@ -1,4 +1,3 @@
-#include <algorithm>
 #include <mutex>
 
 #include <spdlog/spdlog.h>
@@ -38,7 +37,6 @@ class FailoverConnector final : public Connector {
       }
       levels_.push_back(std::move(level));
     }
-    const std::string noun(item_noun(signal));
     in_use_ =
         &ctx.metrics->gauge("weft_connector_failover_level",
                             "The priority level a failover connector sends to (0 first).",
@@ -183,20 +181,11 @@ class Factory final : public FactoryFor<Config> {
 
   [[nodiscard]] Status check_outputs(const ComponentConfig& config, Signal out,
                                      const std::vector<std::string>& outputs) const override {
-    if (outputs.size() > kMaxOutputs) {
-      return Status::invalid_argument("a failover connector feeds at most 64 pipelines");
-    }
-    const std::string prefix = std::string(signal_name(out));
+    std::vector<std::string> named;
     for (const auto& level : cast(config).priority_levels) {
-      for (const auto& p : level) {
-        const bool this_signal = p == prefix || p.rfind(prefix + "/", 0) == 0;
-        if (this_signal && std::find(outputs.begin(), outputs.end(), p) == outputs.end()) {
-          return Status::invalid_argument("priority_levels names pipeline " + p +
-                                          ", which does not list it as a receiver");
-        }
-      }
+      named.insert(named.end(), level.begin(), level.end());
     }
-    return Status::ok();
+    return check_named_outputs(named, out, outputs, "priority_levels names pipeline");
   }
 
   std::unique_ptr<Connector> create_connector(const ComponentContext& ctx,

@@ -1,6 +1,3 @@
-#include <algorithm>
-#include <set>
-
 #include <spdlog/spdlog.h>
 
 #include "components/common/router.h"
@@ -187,20 +184,10 @@ class Factory final : public FactoryFor<Config> {
   [[nodiscard]] Status check_outputs(const ComponentConfig& config, Signal out,
                                      const std::vector<std::string>& outputs) const override {
     const auto& c = cast(config);
-    if (outputs.size() > kMaxOutputs) {
-      return Status::invalid_argument("feeds " + std::to_string(outputs.size()) +
-                                      " pipelines; a routing connector feeds at most 64");
-    }
-    std::set<std::string> named(c.default_pipelines.begin(), c.default_pipelines.end());
-    for (const auto& row : c.table) named.insert(row.pipelines.begin(), row.pipelines.end());
-    for (const auto& p : named) {
-      if (std::find(outputs.begin(), outputs.end(), p) != outputs.end()) continue;
-      // A row for another signal's pipelines is for that signal's instance.
-      if (p.rfind(std::string(signal_name(out)) + "/", 0) != 0 && p != signal_name(out)) continue;
-      return Status::invalid_argument("routes to pipeline " + p +
-                                      ", which does not list it as a receiver");
-    }
-    return Status::ok();
+    std::vector<std::string> named = c.default_pipelines;
+    for (const auto& row : c.table)
+      named.insert(named.end(), row.pipelines.begin(), row.pipelines.end());
+    return check_named_outputs(named, out, outputs, "routes to pipeline");
   }
 
   std::unique_ptr<Connector> create_connector(const ComponentContext& ctx,
