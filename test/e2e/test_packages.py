@@ -766,7 +766,8 @@ def test_bearer_token_auth_through_the_registry_token_service(weft_bin, tmp_path
         creds = {"WEFT_REGISTRY_USERNAME": USER, "WEFT_REGISTRY_PASSWORD": PASSWORD}
         pushed = tool.run("push", str(layout), f"oci://{host}/weft/redact:1.2.0", env=creds)
         assert "pushed redact 1.2.0" in pushed.stdout
-        assert any("scope=repository%3Aweft%2Fredact%3Apull%2Cpush" in r for r in tokens.requests), \
+        assert any("scope=repository%3Aweft%2Fredact%3Apull%2Cpush" in r or  # actions in either order
+                   "scope=repository%3Aweft%2Fredact%3Apush%2Cpull" in r for r in tokens.requests), \
             tokens.requests
         puller = Tool(weft_bin, tmp_path / "token-puller", None)
         pulled = puller.run("pull", f"oci://{host}/weft/redact:1.2.0", env=creds)
